@@ -1,0 +1,51 @@
+/**
+ * The storage-engine contract. An engine is a plain ordered byte-key store; Redis semantics live
+ * in the state machine above it (src/commands), so every engine gets every command. Engines are
+ * provided as Layers: swapping engines is Layer composition.
+ */
+import { Context, Data, type Effect, type Stream } from "effect"
+
+/** An engine failure. `operation` and `cause` reach the operator in the node's fatal message. */
+export class EngineError extends Data.TaggedError("EngineError")<{
+  readonly operation: string
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+export type WriteOp =
+  | { readonly type: "put"; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: "del"; readonly key: Uint8Array }
+  /** Remove every key (FLUSHDB), ordered with the other ops of the batch. */
+  | { readonly type: "clear" }
+
+/** An ordered key range. Bounds are compared bytewise (unsigned), like LevelDB's default. */
+export interface KeyRange {
+  readonly prefix?: Uint8Array
+  readonly gte?: Uint8Array
+  readonly lt?: Uint8Array
+  readonly limit?: number
+}
+
+export interface KvEngineService {
+  /** Human-readable name, e.g. "memory" or "level", shown by INFO. */
+  readonly name: string
+  readonly get: (key: Uint8Array) => Effect.Effect<Uint8Array | undefined, EngineError>
+  /** Keys and values in ascending bytewise key order. */
+  readonly iterate: (range: KeyRange) => Stream.Stream<readonly [Uint8Array, Uint8Array], EngineError>
+  /**
+   * Apply `ops` in order, atomically, together with the Raft index of the last entry they
+   * come from. After a crash either the whole batch and its index are visible, or neither.
+   */
+  readonly write: (ops: ReadonlyArray<WriteOp>, appliedIndex: number) => Effect.Effect<void, EngineError>
+  /** The applied index of the last batch written (0 for a new engine); survives reopen when the engine is durable. */
+  readonly appliedIndex: Effect.Effect<number, EngineError>
+  /** Whether state survives a restart (so the node replays only entries after `appliedIndex`). */
+  readonly durable: boolean
+  /** Number of keys (DBSIZE). */
+  readonly size: Effect.Effect<number, EngineError>
+}
+
+export class KvEngine extends Context.Tag("raft-kv/KvEngine")<KvEngine, KvEngineService>() {}
+
+/** Unsigned bytewise comparison, the order every engine iterates in. */
+export const compareBytes = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b)

@@ -1,0 +1,104 @@
+/**
+ * The contract between the pure Raft core (src/raft) and the node that drives it (src/node).
+ * The core is a deterministic state machine: no I/O, no clock, no randomness of its own.
+ * The driver calls the input functions, then `ready()` once per turn to drain the outputs.
+ */
+import type { Entry, HardState, Message, NodeId } from "./types.js"
+
+export interface RaftConfig {
+  readonly id: NodeId
+  /** Every voter's id, including `id`. */
+  readonly voters: ReadonlyArray<NodeId>
+  /** Ticks without hearing from a leader before an election starts (randomized in [n, 2n)). */
+  readonly electionTicks: number
+  /** Ticks between leader heartbeats. */
+  readonly heartbeatTicks: number
+  /** Appends in flight to one follower before the leader waits for acknowledgements. */
+  readonly maxInflight: number
+  /** Upper bound on entries carried by one Append message. */
+  readonly maxEntriesPerAppend: number
+  /** Upper bound on proposals buffered while no leader is known (the rest are dropped). */
+  readonly maxPendingProposals: number
+  /** Uniform random number in [0, 1): the only source of randomness, injected for determinism. */
+  readonly random: () => number
+}
+
+/** What the WAL recovered at start-up. */
+export interface RecoveredState {
+  readonly hardState: HardState
+  /** The log, contiguous, first entry at index 1 (log compaction comes later). */
+  readonly entries: ReadonlyArray<Entry>
+  /** Entries up to here are already in the engine and must not be handed out again. */
+  readonly applied: number
+}
+
+export type Role = "follower" | "pre-candidate" | "candidate" | "leader"
+
+export interface ReadState {
+  readonly requestId: number
+  /** Serve the read once the local state machine has applied this index. */
+  readonly index: number
+}
+
+export interface Ready {
+  /** Set when term, vote or commit changed since the previous ready. */
+  readonly hardState: HardState | undefined
+  /**
+   * Entries to append to the WAL, contiguous. Appending them replaces any persisted entries at
+   * the same or higher indexes (conflict repair truncates the log's tail).
+   */
+  readonly entries: ReadonlyArray<Entry>
+  /** Whether the WAL must fsync before `messagesAfterPersist` leave (term/vote changed or entries). */
+  readonly mustSync: boolean
+  /** Messages that can leave now (e.g. the leader's appends and heartbeats). */
+  readonly messages: ReadonlyArray<Message>
+  /**
+   * Messages that promise durability (vote grants, append acknowledgements): they may leave only
+   * after this ready's and every earlier ready's persistence has been fsynced.
+   */
+  readonly messagesAfterPersist: ReadonlyArray<Message>
+  /** Committed and locally persisted entries not handed out before, in index order. */
+  readonly committed: ReadonlyArray<Entry>
+  /** Read requests that are now safe to serve once `index` is applied. */
+  readonly readStates: ReadonlyArray<ReadState>
+  /** Read requests that could not be confirmed (leadership lost, no leader): safe to retry. */
+  readonly readFailures: ReadonlyArray<number>
+  /** Number of proposals dropped since the last ready (no leader and the buffer is full). */
+  readonly droppedProposals: number
+}
+
+export interface RaftStatus {
+  readonly id: NodeId
+  readonly role: Role
+  readonly term: number
+  readonly vote: NodeId
+  /** 0 when no leader is known. */
+  readonly leader: NodeId
+  readonly commit: number
+  /** Highest index handed out in `Ready.committed`. */
+  readonly applied: number
+  readonly lastIndex: number
+  readonly lastTerm: number
+  /** Highest index the WAL has confirmed as synced. */
+  readonly persisted: number
+}
+
+export interface RaftCore {
+  /** Advance logical time by one tick (elections, heartbeats, check-quorum). */
+  tick(): void
+  /** Feed a message from a peer. Messages for other nodes or malformed terms are ignored. */
+  step(message: Message): void
+  /**
+   * Propose client commands. The leader appends them; a follower forwards them to the leader
+   * (one Propose message per turn); without a known leader they wait, bounded by
+   * `maxPendingProposals`.
+   */
+  propose(data: ReadonlyArray<Uint8Array>): void
+  /** Ask for a linearizable read index; answered in `Ready.readStates` or `Ready.readFailures`. */
+  readIndex(requestId: number): void
+  /** The WAL has fsynced every entry up to `index`, whose term is `term`. */
+  persisted(index: number, term: number): void
+  /** Drain the outputs accumulated since the previous call. */
+  ready(): Ready
+  status(): RaftStatus
+}
