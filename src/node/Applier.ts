@@ -1,0 +1,116 @@
+/**
+ * The Applier actor: the only writer of the engine. It applies committed entries in batches
+ * (one atomic engine write per turn, carrying the applied index), answers the local clients
+ * whose writes those entries are, and serves linearizable reads once the index their ReadIndex
+ * round confirmed has been applied.
+ */
+import { Chunk, Effect, Queue } from "effect"
+import { decodeCommand } from "../commands/CommandCodec.js"
+import { applyWrites, executeRead } from "../commands/StateMachine.js"
+import { KvEngine } from "../engine/KvEngine.js"
+import { EntryKind, type Entry } from "../raft/types.js"
+import { readTimedOut, writeTimedOut } from "./clientErrors.js"
+import { Mailboxes } from "./Mailboxes.js"
+import type { PendingRequest } from "./messages.js"
+import { NodeConfig } from "./NodeConfig.js"
+import { NodeStatus } from "./NodeStatus.js"
+
+interface WaitingRead {
+  readonly index: number
+  readonly request: PendingRequest
+}
+
+export const runApplier = Effect.gen(function* () {
+  const config = yield* NodeConfig
+  const mailboxes = yield* Mailboxes
+  const status = yield* NodeStatus
+  const engine = yield* KvEngine
+
+  let applied = yield* engine.appliedIndex
+  status.appliedIndex = applied
+  const expectedWrites = new Map<number, PendingRequest>()
+  let waitingReads: Array<WaitingRead> = []
+
+  /** Apply one run of committed entries as a single engine batch. */
+  const applyEntries = (entries: ReadonlyArray<Entry>) =>
+    Effect.gen(function* () {
+      const commands: Array<ReadonlyArray<Uint8Array>> = []
+      const owners: Array<number | undefined> = []
+      let last = applied
+      for (const entry of entries) {
+        if (entry.index <= applied) continue
+        last = entry.index
+        if (entry.kind !== EntryKind.Normal) continue
+        const command = decodeCommand(entry.data)
+        // An undecodable entry still applies (as an error reply) so every node stays identical.
+        commands.push(command?.argv ?? [])
+        owners.push(command !== undefined && command.origin === config.id ? command.seq : undefined)
+      }
+      if (last === applied) return
+      const replies = yield* applyWrites(commands, last)
+      applied = last
+      status.appliedIndex = last
+      for (let i = 0; i < owners.length; i++) {
+        const seq = owners[i]
+        if (seq === undefined) continue
+        const request = expectedWrites.get(seq)
+        if (request === undefined) continue
+        expectedWrites.delete(seq)
+        request.replyTo(replies[i])
+      }
+    })
+
+  const serveReads = Effect.gen(function* () {
+    if (waitingReads.length === 0) return
+    const stillWaiting: Array<WaitingRead> = []
+    for (const read of waitingReads) {
+      if (read.index > applied) stillWaiting.push(read)
+      else read.request.replyTo(yield* executeRead(read.request.argv))
+    }
+    waitingReads = stillWaiting
+  })
+
+  const sweep = (now: number) => {
+    for (const [seq, request] of expectedWrites) {
+      if (request.deadline > now) continue
+      expectedWrites.delete(seq)
+      request.replyTo(writeTimedOut(config.requestTimeoutMs))
+    }
+    waitingReads = waitingReads.filter((read) => {
+      if (read.request.deadline > now) return true
+      read.request.replyTo(readTimedOut(config.requestTimeoutMs))
+      return false
+    })
+  }
+
+  const turn = Effect.gen(function* () {
+    const inputs = Chunk.toReadonlyArray(
+      yield* Queue.takeBetween(mailboxes.applier, 1, Number.POSITIVE_INFINITY)
+    )
+    // Registrations first, then one engine batch for every committed entry of this turn.
+    let committed: Array<Entry> | undefined
+    let now: number | undefined
+    for (const input of inputs) {
+      switch (input._tag) {
+        case "ExpectWrite":
+          expectedWrites.set(input.seq, input.request)
+          break
+        case "Committed":
+          if (committed === undefined) committed = [...input.entries]
+          else for (const entry of input.entries) committed.push(entry)
+          break
+        case "ReadReady":
+          waitingReads.push({ index: input.index, request: input.request })
+          break
+        case "Sweep":
+          now = input.now
+          break
+      }
+    }
+    if (committed !== undefined) yield* applyEntries(committed)
+    yield* serveReads
+    if (now !== undefined) sweep(now)
+  })
+
+  return yield* Effect.forever(turn)
+})

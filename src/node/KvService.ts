@@ -1,0 +1,65 @@
+/**
+ * The boundary between client connections and the actors: a request becomes a typed message in
+ * the RaftNode mailbox carrying a deadline and the callback that answers the client. Kept
+ * synchronous and allocation-light because every client command passes through it.
+ */
+import { Context, Effect, Layer, Queue } from "effect"
+import { KvEngine } from "../engine/KvEngine.js"
+import { Mailboxes } from "./Mailboxes.js"
+import type { ReplyTo } from "./messages.js"
+import { NodeConfig } from "./NodeConfig.js"
+import { NodeStatus } from "./NodeStatus.js"
+
+export interface KvServiceApi {
+  /** Propose a write; `replyTo` runs once it is applied on this node, or on timeout. */
+  readonly submitWrite: (argv: ReadonlyArray<Uint8Array>, replyTo: ReplyTo) => void
+  /** Serve a linearizable read; `replyTo` runs once a quorum confirmed it, or on timeout. */
+  readonly submitRead: (argv: ReadonlyArray<Uint8Array>, replyTo: ReplyTo) => void
+  /** The "# Raft" section of INFO. */
+  readonly raftInfo: () => string
+}
+
+export class KvService extends Context.Tag("raft-kv/KvService")<KvService, KvServiceApi>() {}
+
+export const KvServiceLive = Layer.effect(
+  KvService,
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    const { raft } = yield* Mailboxes
+    const status = yield* NodeStatus
+    const engine = yield* KvEngine
+    const clock = yield* Effect.clock
+    const deadline = () => clock.unsafeCurrentTimeMillis() + config.requestTimeoutMs
+    const peerAddress = (id: number) => {
+      const peer = config.peers.find((p) => p.id === id)
+      return peer === undefined ? "" : `${peer.host}:${peer.port}`
+    }
+
+    return KvService.of({
+      submitWrite: (argv, replyTo) => {
+        Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { argv, replyTo, deadline: deadline() } })
+      },
+      submitRead: (argv, replyTo) => {
+        Queue.unsafeOffer(raft, { _tag: "ClientRead", request: { argv, replyTo, deadline: deadline() } })
+      },
+      raftInfo: () => {
+        const raftStatus = status.raft
+        return [
+          "# Raft",
+          `raft_node_id:${config.id}`,
+          `raft_role:${raftStatus.role}`,
+          `raft_term:${raftStatus.term}`,
+          `raft_leader_id:${raftStatus.leader}`,
+          `raft_leader_addr:${raftStatus.leader === 0 ? "" : peerAddress(raftStatus.leader)}`,
+          `raft_cluster_size:${config.peers.length}`,
+          `raft_commit_index:${raftStatus.commit}`,
+          `raft_applied_index:${status.appliedIndex}`,
+          `raft_last_log_index:${raftStatus.lastIndex}`,
+          `raft_persisted_index:${raftStatus.persisted}`,
+          `raft_engine:${engine.name}`,
+          `raft_request_timeout_ms:${config.requestTimeoutMs}`
+        ].join("\r\n")
+      }
+    })
+  })
+)

@@ -1,0 +1,57 @@
+/**
+ * Composition of one raft-kv node. `runActors` is the node itself, written against services
+ * only (Transport, Wal, KvEngine, the Clock and Random), so the simulation runs the very same
+ * code with simulated ones. `serve` wires the production services (TCP, files) around it and
+ * leaves the engine to the caller: swapping engines is providing a different KvEngine Layer.
+ */
+import * as path from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import type { NodeConfig as Config } from "../cli/Config.js"
+import type { KvEngine } from "../engine/KvEngine.js"
+import { startClientServer } from "../server/ClientServer.js"
+import { runApplier } from "./Applier.js"
+import { KvServiceLive } from "./KvService.js"
+import { MailboxesLive } from "./Mailboxes.js"
+import { NodeConfig } from "./NodeConfig.js"
+import { NodeStatusLive } from "./NodeStatus.js"
+import { runRaftNode, runTicker } from "./RaftNode.js"
+import { TcpTransportLive } from "./TcpTransport.js"
+import { WalLive } from "./Wal.js"
+import { runWalWriter } from "./WalWriter.js"
+
+/**
+ * Run the consensus actors until one of them fails; a failure interrupts the others and
+ * surfaces here, so the node stops as a whole (fail-stop) instead of limping on in an unknown
+ * state. (`Effect.all` with unbounded concurrency fails fast and interrupts the rest.)
+ */
+export const runConsensus = Effect.all([runRaftNode, runTicker, runWalWriter, runApplier], {
+  concurrency: "unbounded",
+  discard: true
+})
+
+/** The whole node: the consensus actors and the Redis listener. */
+export const runActors = Effect.gen(function* () {
+  const config = yield* NodeConfig
+  yield* Effect.logInfo(`node ${config.id} starting (${config.peers.length}-node cluster, engine ${config.engine})`)
+  yield* startClientServer
+  yield* runConsensus
+  return yield* Effect.never
+})
+
+/** Production node on TCP and real files; provide a KvEngine Layer to run it. */
+export const serve = (config: Config) => {
+  const base = Layer.mergeAll(
+    Layer.succeed(NodeConfig, config),
+    MailboxesLive,
+    NodeStatusLive(config.id)
+  )
+  const io = Layer.mergeAll(
+    TcpTransportLive,
+    WalLive(path.join(config.dataDir, "wal")).pipe(Layer.provide(NodeFileSystem.layer))
+  ).pipe(Layer.provideMerge(base))
+  const services = KvServiceLive.pipe(Layer.provideMerge(io))
+  return runActors.pipe(Effect.scoped, Effect.provide(services))
+}
+
+export type { KvEngine }

@@ -1,0 +1,162 @@
+/**
+ * The RaftNode actor: the only owner of the consensus state. Each turn it drains its mailbox,
+ * feeds every input to the pure core, then dispatches the core's Ready to the transport, the
+ * WAL writer and the applier. Batching falls out of the turn: every proposal, read and message
+ * that arrived meanwhile shares one Ready, one WAL write and one frame per peer.
+ */
+import { Chunk, Effect, Queue, Random } from "effect"
+import { encodeCommand } from "../commands/CommandCodec.js"
+import { makeRaft } from "../raft/Raft.js"
+import type { RaftCore, Ready } from "../raft/api.js"
+import type { Message, NodeId } from "../raft/types.js"
+import { KvEngine } from "../engine/KvEngine.js"
+import { readTimedOut } from "./clientErrors.js"
+import { Mailboxes } from "./Mailboxes.js"
+import type { PendingRequest, RaftInput } from "./messages.js"
+import { NodeConfig } from "./NodeConfig.js"
+import { NodeStatus } from "./NodeStatus.js"
+import { Transport, type TransportService } from "./Transport.js"
+import { Wal } from "./Wal.js"
+
+/** A small seeded PRNG (mulberry32): the core's randomness comes from Effect's Random once. */
+const seededRandom = (seed: number): (() => number) => {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Group messages by destination so each peer gets one frame per turn. */
+export const sendGrouped = (transport: TransportService, messages: ReadonlyArray<Message>): void => {
+  if (messages.length === 0) return
+  if (messages.length === 1) {
+    transport.send(messages[0].to, messages)
+    return
+  }
+  const byPeer = new Map<NodeId, Array<Message>>()
+  for (const message of messages) {
+    const list = byPeer.get(message.to)
+    if (list === undefined) byPeer.set(message.to, [message])
+    else list.push(message)
+  }
+  for (const [to, list] of byPeer) transport.send(to, list)
+}
+
+export const runRaftNode = Effect.gen(function* () {
+  const config = yield* NodeConfig
+  const mailboxes = yield* Mailboxes
+  const transport = yield* Transport
+  const wal = yield* Wal
+  const engine = yield* KvEngine
+  const status = yield* NodeStatus
+  const clock = yield* Effect.clock
+
+  const applied = yield* engine.appliedIndex
+  const core: RaftCore = makeRaft(
+    {
+      id: config.id,
+      voters: config.peers.map((peer) => peer.id),
+      electionTicks: config.electionTicks,
+      heartbeatTicks: config.heartbeatTicks,
+      maxInflight: 64,
+      maxEntriesPerAppend: 4096,
+      maxPendingProposals: 100_000,
+      random: seededRandom(yield* Random.nextIntBetween(0, 2 ** 31))
+    },
+    { hardState: wal.recovered.hardState, entries: wal.recovered.entries, applied }
+  )
+  status.raft = core.status()
+  status.appliedIndex = applied
+
+  // Write sequence numbers start at a random point so entries proposed by an earlier
+  // incarnation of this node (replayed from the log) never match a live client's request.
+  let nextSeq = Math.floor((yield* Random.next) * 2 ** 40)
+  let nextReadId = 1
+  const pendingReads = new Map<number, PendingRequest>()
+  let readsToRetry: Array<number> = []
+
+  const handle = (input: RaftInput, proposals: Array<Uint8Array>): Effect.Effect<void> => {
+    switch (input._tag) {
+      case "Tick": {
+        core.tick()
+        // Failed reads are retried once per tick (reads are idempotent), until their deadline.
+        const now = clock.unsafeCurrentTimeMillis()
+        for (const id of readsToRetry) if (pendingReads.has(id)) core.readIndex(id)
+        readsToRetry = []
+        for (const [id, request] of pendingReads) {
+          if (request.deadline <= now) {
+            pendingReads.delete(id)
+            request.replyTo(readTimedOut(config.requestTimeoutMs))
+          }
+        }
+        return Queue.offer(mailboxes.applier, { _tag: "Sweep", now })
+      }
+      case "PeerMessages":
+        for (const message of input.messages) core.step(message)
+        return Effect.void
+      case "ClientWrite": {
+        const seq = nextSeq++
+        proposals.push(encodeCommand({ origin: config.id, seq, argv: input.request.argv }))
+        // The applier learns of the write before its entry can possibly commit (FIFO queue).
+        return Queue.offer(mailboxes.applier, { _tag: "ExpectWrite", seq, request: input.request })
+      }
+      case "ClientRead": {
+        const id = nextReadId++
+        pendingReads.set(id, input.request)
+        core.readIndex(id)
+        return Effect.void
+      }
+      case "WalSynced":
+        core.persisted(input.index, input.term)
+        return Effect.void
+    }
+  }
+
+  const dispatch = (ready: Ready) =>
+    Effect.gen(function* () {
+      sendGrouped(transport, ready.messages)
+      if (ready.hardState !== undefined || ready.entries.length > 0 || ready.messagesAfterPersist.length > 0) {
+        yield* Queue.offer(mailboxes.wal, {
+          hardState: ready.hardState,
+          entries: ready.entries,
+          sync: ready.mustSync,
+          messagesAfterPersist: ready.messagesAfterPersist
+        })
+      }
+      if (ready.committed.length > 0) {
+        yield* Queue.offer(mailboxes.applier, { _tag: "Committed", entries: ready.committed })
+      }
+      for (const readState of ready.readStates) {
+        const request = pendingReads.get(readState.requestId)
+        if (request === undefined) continue
+        pendingReads.delete(readState.requestId)
+        yield* Queue.offer(mailboxes.applier, { _tag: "ReadReady", index: readState.index, request })
+      }
+      for (const id of ready.readFailures) readsToRetry.push(id)
+    })
+
+  const turn = Effect.gen(function* () {
+    const inputs = yield* Queue.takeBetween(mailboxes.raft, 1, Number.POSITIVE_INFINITY)
+    const proposals: Array<Uint8Array> = []
+    for (const input of Chunk.toReadonlyArray(inputs)) yield* handle(input, proposals)
+    if (proposals.length > 0) core.propose(proposals)
+    yield* dispatch(core.ready())
+    status.raft = core.status()
+  })
+
+  return yield* Effect.forever(turn)
+})
+
+/** Feeds the RaftNode a Tick every `tickMs` of the Effect Clock (TestClock in simulation). */
+export const runTicker = Effect.gen(function* () {
+  const config = yield* NodeConfig
+  const { raft } = yield* Mailboxes
+  return yield* Effect.forever(
+    Effect.zipRight(Effect.sleep(config.tickMs), Queue.offer(raft, { _tag: "Tick" }))
+  )
+})
+

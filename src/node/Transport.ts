@@ -1,0 +1,16 @@
+/**
+ * The peer network as a service. Production uses TCP (TcpTransport.ts); the simulation swaps in
+ * a simulated network. Inbound messages are delivered to the RaftNode mailbox by the layer.
+ */
+import { Context } from "effect"
+import type { Message, NodeId } from "../raft/types.js"
+
+export interface TransportService {
+  /**
+   * Queue messages for one peer. Never blocks: when the peer is down or its bounded queue is
+   * full the messages are dropped, which Raft tolerates (it retries by design).
+   */
+  readonly send: (to: NodeId, messages: ReadonlyArray<Message>) => void
+}
+
+export class Transport extends Context.Tag("raft-kv/Transport")<Transport, TransportService>() {}

@@ -1,0 +1,12 @@
+/** Replies a client gets when consensus cannot answer in time (Redis Cluster's wording). */
+import { error, type Reply } from "../resp/Reply.js"
+
+export const writeTimedOut = (timeoutMs: number): Reply =>
+  error(
+    `CLUSTERDOWN no quorum: the write was not committed within ${timeoutMs} ms (it may still be applied later)`
+  )
+
+export const readTimedOut = (timeoutMs: number): Reply =>
+  error(`CLUSTERDOWN no quorum: the read could not be confirmed by a quorum within ${timeoutMs} ms`)
+
+export const shuttingDown: Reply = error("ERR node is shutting down")

@@ -1,0 +1,76 @@
+/**
+ * The leader's view of one follower's log (etcd-io/raft's Progress): `probe` sends one append at
+ * a time until the follower's match index is known; `replicate` pipelines appends up to a window.
+ */
+export class Progress {
+  match = 0
+  next: number
+  state: "probe" | "replicate" = "probe"
+  /** Probe: an append is outstanding; wait for its answer or the next heartbeat response. */
+  probeSent = false
+  /** Replicate: the last index carried by each append in flight, oldest first. */
+  inflight: Array<number> = []
+  /** Heard from since the last check-quorum round. */
+  recentActive = true
+
+  constructor(lastIndex: number) {
+    this.next = lastIndex + 1
+  }
+
+  isPaused(maxInflight: number): boolean {
+    return this.state === "probe" ? this.probeSent : this.inflight.length >= maxInflight
+  }
+
+  /** A successful append response up to `index`. Returns whether the match index moved. */
+  maybeUpdate(index: number): boolean {
+    let updated = false
+    if (this.match < index) {
+      this.match = index
+      updated = true
+      this.probeSent = false
+    }
+    if (this.next < index + 1) this.next = index + 1
+    while (this.inflight.length > 0 && this.inflight[0] <= index) this.inflight.shift()
+    return updated
+  }
+
+  /** A rejected append at `rejected`; returns false if the rejection is stale. */
+  maybeDecrease(rejected: number, hint: number): boolean {
+    if (this.state === "replicate") {
+      if (rejected <= this.match) return false
+      this.becomeProbe()
+      this.next = this.match + 1
+      return true
+    }
+    if (this.next - 1 !== rejected) return false
+    this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1, 1)
+    this.probeSent = false
+    return true
+  }
+
+  becomeProbe(): void {
+    this.state = "probe"
+    this.probeSent = false
+    this.inflight = []
+    this.next = this.match + 1
+  }
+
+  becomeReplicate(): void {
+    this.state = "replicate"
+    this.probeSent = false
+    this.inflight = []
+    this.next = this.match + 1
+  }
+
+  /** An append carrying entries up to `lastSent` left. */
+  sent(lastSent: number, carriedEntries: boolean): void {
+    if (this.state === "replicate") {
+      if (carriedEntries) {
+        this.next = lastSent + 1
+        this.inflight.push(lastSent)
+      }
+    } else {
+      this.probeSent = true
+    }
+  }
+}

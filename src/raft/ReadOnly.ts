@@ -1,0 +1,72 @@
+/**
+ * Read-index rounds on the leader (Raft dissertation §6.4). Every read that arrives in one turn
+ * joins the same round; one heartbeat broadcast with the round's context confirms leadership
+ * for all of them once a quorum acknowledges it (an ack for a newer round confirms older ones).
+ */
+import type { NodeId } from "./types.js"
+
+/** Who asked: a local request id, or a follower's batched request. */
+export type ReadRequester =
+  | { readonly local: true; readonly requestId: number }
+  | { readonly local: false; readonly from: NodeId; readonly requestId: number }
+
+interface Round {
+  readonly context: number
+  readonly index: number
+  readonly requesters: Array<ReadRequester>
+  readonly acks: Set<NodeId>
+}
+
+export class ReadOnly {
+  private nextContext = 1
+  /** The round collecting this turn's reads; broadcast at the end of the turn. */
+  private open: Round | undefined
+  /** Broadcast rounds awaiting a quorum, oldest first. */
+  private sent: Array<Round> = []
+
+  add(requester: ReadRequester, commitIndex: number): void {
+    if (this.open === undefined) {
+      this.open = { context: this.nextContext++, index: commitIndex, requesters: [], acks: new Set() }
+    }
+    this.open.requesters.push(requester)
+  }
+
+  /** Close the open round; returns its context to broadcast, if there was one. */
+  takeOpenContext(): number | undefined {
+    const round = this.open
+    if (round === undefined) return undefined
+    this.open = undefined
+    this.sent.push(round)
+    return round.context
+  }
+
+  /** The newest context still waiting (re-sent with periodic heartbeats, in case acks were lost). */
+  pendingContext(): number {
+    return this.sent.length > 0 ? this.sent[this.sent.length - 1].context : 0
+  }
+
+  /**
+   * `from` acknowledged heartbeats up to `context`. Returns the rounds confirmed by a quorum,
+   * with every older round (confirming a newer round confirms leadership at the older times).
+   */
+  ack(from: NodeId, context: number, quorum: number, self: NodeId): Array<{ index: number; requesters: Array<ReadRequester> }> {
+    let confirmed = -1
+    for (let i = 0; i < this.sent.length; i++) {
+      const round = this.sent[i]
+      if (round.context > context) break
+      round.acks.add(from)
+      round.acks.add(self)
+      if (round.acks.size >= quorum) confirmed = i
+    }
+    if (confirmed < 0) return []
+    return this.sent.splice(0, confirmed + 1).map((round) => ({ index: round.index, requesters: round.requesters }))
+  }
+
+  /** Drop everything (leadership lost); returns the requesters to fail. */
+  reset(): Array<ReadRequester> {
+    const all = [...this.sent.flatMap((round) => round.requesters), ...(this.open?.requesters ?? [])]
+    this.sent = []
+    this.open = undefined
+    return all
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The Redis-protocol listener. Each accepted socket is served by `serveConnection`; the listener
+ * and every open connection are closed when the node's scope closes.
+ */
+import * as net from "node:net"
+import { Effect } from "effect"
+import type { ConnectionContext } from "../commands/classify.js"
+import { KvService } from "../node/KvService.js"
+import { NodeConfig } from "../node/NodeConfig.js"
+import { serveConnection } from "./Connection.js"
+
+export class ClientListenError extends Error {
+  override readonly name = "ClientListenError"
+}
+
+export const startClientServer = Effect.gen(function* () {
+  const config = yield* NodeConfig
+  const kv = yield* KvService
+  const sockets = new Set<net.Socket>()
+  let nextClientId = 1
+
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.setNoDelay(true)
+    socket.on("close", () => sockets.delete(socket))
+    const context: ConnectionContext = {
+      clientId: nextClientId++,
+      clientName: null,
+      port: config.port,
+      info: kv.raftInfo
+    }
+    serveConnection(socket, kv, context)
+  })
+
+  yield* Effect.acquireRelease(
+    Effect.async<void, ClientListenError>((resume) => {
+      server.once("error", (error) =>
+        resume(
+          Effect.fail(
+            new ClientListenError(`cannot listen for clients on ${config.host}:${config.port}: ${error.message}`)
+          )
+        )
+      )
+      server.listen(config.port, config.host, () => resume(Effect.void))
+    }),
+    () =>
+      Effect.async<void>((resume) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resume(Effect.void))
+      })
+  )
+  yield* Effect.logInfo(`node ${config.id} serving Redis clients on ${config.host}:${config.port}`)
+})

@@ -1,0 +1,73 @@
+/**
+ * One client connection: bytes in → argv → classify → answered locally, or handed to consensus
+ * through KvService; replies leave in request order through the ReplyQueue. Reading pauses while
+ * too many replies are outstanding, so a pipelining client cannot grow the server's memory
+ * without bound.
+ */
+import type * as net from "node:net"
+import { classify, type ConnectionContext } from "../commands/classify.js"
+import type { KvServiceApi } from "../node/KvService.js"
+import { RequestParser } from "../resp/RequestParser.js"
+import { error, OK } from "../resp/Reply.js"
+import { ReplyQueue } from "./ReplyQueue.js"
+
+/** Outstanding replies per connection before we stop reading from it. */
+const MAX_PENDING_REPLIES = 4096
+
+export const serveConnection = (
+  socket: net.Socket,
+  kv: KvServiceApi,
+  context: ConnectionContext
+): void => {
+  let closing = false
+  let paused = false
+  const replies = new ReplyQueue(
+    (bytes) => {
+      if (!socket.destroyed) socket.write(bytes)
+    },
+    () => {
+      if (closing && replies.pending === 0) socket.end()
+      else if (paused && replies.pending < MAX_PENDING_REPLIES / 2) {
+        paused = false
+        socket.resume()
+      }
+    }
+  )
+
+  const onCommand = (argv: Array<Buffer>): void => {
+    if (closing) return
+    const classified = classify(argv, context)
+    switch (classified.kind) {
+      case "reply":
+        replies.push(classified.reply)
+        break
+      case "quit":
+        closing = true
+        replies.push(OK)
+        break
+      case "write":
+        kv.submitWrite(classified.argv, replies.reserve())
+        break
+      case "read":
+        kv.submitRead(classified.argv, replies.reserve())
+        break
+    }
+  }
+
+  // Like Redis: report the protocol error, then close the connection (the stream is unusable).
+  const onProtocolError = (message: string): void => {
+    if (closing) return
+    closing = true
+    replies.push(error(`ERR ${message}`))
+  }
+
+  const parser = new RequestParser(onCommand, onProtocolError)
+  socket.on("data", (chunk: Buffer) => {
+    parser.push(chunk)
+    if (!paused && replies.pending >= MAX_PENDING_REPLIES) {
+      paused = true
+      socket.pause()
+    }
+  })
+  socket.on("error", () => socket.destroy())
+}

@@ -1,0 +1,68 @@
+/**
+ * Keeps a connection's replies in request order while commands finish out of order: pipelined
+ * writes and reads complete whenever consensus answers, but Redis clients expect replies in
+ * the order they sent the commands. Completed replies at the head are flushed in one write.
+ */
+import { encodeReplies } from "../resp/encode.js"
+import type { Reply } from "../resp/Reply.js"
+
+export class ReplyQueue {
+  private readonly slots: Array<Reply | undefined> = []
+  private head = 0
+  private flushScheduled = false
+
+  constructor(
+    private readonly write: (bytes: Buffer) => void,
+    private readonly onDrained: () => void
+  ) {}
+
+  /** Replies reserved but not yet written. */
+  get pending(): number {
+    return this.slots.length - this.head
+  }
+
+  /** Reserve the next position; returns the function that fills it. */
+  reserve(): (reply: Reply) => void {
+    const position = this.slots.length
+    this.slots.push(undefined)
+    return (reply) => {
+      this.slots[position] = reply
+      if (position === this.head) this.scheduleFlush()
+    }
+  }
+
+  push(reply: Reply): void {
+    this.slots.push(reply)
+    if (this.slots.length - 1 === this.head) this.scheduleFlush()
+  }
+
+  /** Write every completed reply at the head now. */
+  flush(): void {
+    this.flushScheduled = false
+    const ready: Array<Reply> = []
+    while (this.head < this.slots.length) {
+      const reply = this.slots[this.head]
+      if (reply === undefined) break
+      ready.push(reply)
+      this.head++
+    }
+    if (this.head === this.slots.length) {
+      this.slots.length = 0
+      this.head = 0
+    } else if (this.head > 1024) {
+      this.slots.splice(0, this.head)
+      this.head = 0
+    }
+    if (ready.length > 0) {
+      this.write(encodeReplies(ready))
+      this.onDrained()
+    }
+  }
+
+  /** Coalesce replies completed in the same tick (e.g. one applier batch) into one write. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    queueMicrotask(() => this.flush())
+  }
+}
