@@ -1,0 +1,176 @@
+/**
+ * Command-line flags → a validated NodeConfig. Flags are gathered by name, then decoded with
+ * Schema (integers, ranges, the engine literal); cross-field rules (the id within the cluster,
+ * distinct addresses) follow. Every problem is reported as one line for `raft-kv: <message>`.
+ */
+import { Either, ParseResult, Schema } from "effect"
+
+export interface PeerAddress {
+  readonly id: number
+  readonly host: string
+  readonly port: number
+}
+
+export interface NodeConfig {
+  readonly id: number
+  readonly peers: ReadonlyArray<PeerAddress>
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  readonly engine: "memory" | "level"
+  readonly tickMs: number
+  readonly electionTicks: number
+  readonly heartbeatTicks: number
+  readonly requestTimeoutMs: number
+}
+
+export class ConfigError {
+  readonly _tag = "ConfigError"
+  constructor(readonly message: string) {}
+}
+
+export type ParsedArgs = { readonly _tag: "Help"; readonly text: string } | { readonly _tag: "Run"; readonly config: NodeConfig }
+
+export const HELP = `Usage: raft-kv --id N --cluster ADDR1,ADDR2,... [options]
+
+A Raft-replicated key-value server that speaks the Redis protocol.
+
+  --id N                   this node's position in --cluster, from 1 (required)
+  --cluster A,B,...        peer (Raft) address of every node, http://host:port or host:port;
+                           position N is node N; every node gets the same list.
+                           Default: a single-node cluster on 127.0.0.1:<port + 10000>
+  --port P                 Redis client port (default 6379)
+  --host H                 address the Redis listener binds (default 127.0.0.1)
+  --data-dir D             WAL and engine files (default ./data/node<id>)
+  --engine memory|level    storage engine (default memory)
+  --tick-ms T              Raft tick in milliseconds (default 100)
+  --election-ticks E       election timeout in ticks, randomized in [E, 2E) (default 10)
+  --heartbeat-ticks H      leader heartbeat interval in ticks (default 1)
+  --request-timeout-ms R   a client gets CLUSTERDOWN after waiting this long for a quorum (default 5000)
+  -h, --help               show this help
+
+Example (node 1 of the Procfile cluster):
+  raft-kv --id 1 --cluster http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379 --port 63791
+`
+
+const FLAGS = new Set([
+  "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms"
+])
+
+const IntegerFromFlag = (flag: string, min: number, max: number) =>
+  Schema.NumberFromString.pipe(
+    Schema.int({ message: () => `--${flag} must be a whole number` }),
+    Schema.between(min, max, { message: () => `--${flag} must be between ${min} and ${max}` })
+  )
+
+const Flags = Schema.Struct({
+  id: IntegerFromFlag("id", 1, 65535),
+  port: IntegerFromFlag("port", 1, 65535),
+  "tick-ms": IntegerFromFlag("tick-ms", 1, 60_000),
+  "election-ticks": IntegerFromFlag("election-ticks", 2, 10_000),
+  "heartbeat-ticks": IntegerFromFlag("heartbeat-ticks", 1, 10_000),
+  "request-timeout-ms": IntegerFromFlag("request-timeout-ms", 1, 3_600_000),
+  engine: Schema.Literal("memory", "level").annotations({ message: () => "--engine must be memory or level" })
+})
+
+/** `http://host:port`, `host:port` or `[v6]:port`. */
+const parseAddress = (text: string, id: number): PeerAddress | ConfigError => {
+  const stripped = text.trim().replace(/^[a-z]+:\/\//i, "").replace(/\/$/, "")
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(stripped)
+  if (match === null) return new ConfigError(`--cluster address ${id} '${text}' is not host:port or http://host:port`)
+  const port = Number(match[2])
+  if (port < 1 || port > 65535) return new ConfigError(`--cluster address ${id} '${text}' has port ${port} outside 1..65535`)
+  return { id, host: match[1].replace(/^\[|\]$/g, ""), port }
+}
+
+const gatherFlags = (argv: ReadonlyArray<string>): Map<string, string> | ConfigError | "help" => {
+  const flags = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === "-h" || arg === "--help") return "help"
+    if (!arg.startsWith("--")) return new ConfigError(`unexpected argument '${arg}'`)
+    const eq = arg.indexOf("=")
+    const name = arg.slice(2, eq < 0 ? undefined : eq)
+    if (!FLAGS.has(name)) return new ConfigError(`unknown flag --${name}`)
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i]
+    if (value === undefined || (eq < 0 && value.startsWith("--"))) return new ConfigError(`--${name} needs a value`)
+    if (flags.has(name)) return new ConfigError(`--${name} is given twice`)
+    flags.set(name, value)
+  }
+  return flags
+}
+
+export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs, ConfigError> => {
+  const flags = gatherFlags(argv)
+  if (flags === "help") return Either.right({ _tag: "Help", text: HELP })
+  if (flags instanceof ConfigError) return Either.left(flags)
+  if (!flags.has("id")) return Either.left(new ConfigError("--id is required (this node's position in --cluster)"))
+
+  const decoded = Schema.decodeUnknownEither(Flags)({
+    id: flags.get("id"),
+    port: flags.get("port") ?? "6379",
+    "tick-ms": flags.get("tick-ms") ?? "100",
+    "election-ticks": flags.get("election-ticks") ?? "10",
+    "heartbeat-ticks": flags.get("heartbeat-ticks") ?? "1",
+    "request-timeout-ms": flags.get("request-timeout-ms") ?? "5000",
+    engine: flags.get("engine") ?? "memory"
+  })
+  if (Either.isLeft(decoded)) {
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
+    const flag = issue?.path[0]
+    const message = issue?.message ?? "invalid flags"
+    // Schema's own messages (e.g. for non-numbers) do not name the flag: add it.
+    return Either.left(new ConfigError(message.startsWith("--") ? message : `--${String(flag)}: ${flags.get(String(flag))} is not a valid value (${message})`))
+  }
+  const values = decoded.right
+
+  const host = flags.get("host") ?? "127.0.0.1"
+  const clusterText = flags.get("cluster")
+  const peers: Array<PeerAddress> = []
+  if (clusterText === undefined) {
+    if (values.id !== 1) return Either.left(new ConfigError(`--id ${values.id} needs --cluster (without it the node is a single-node cluster, id 1)`))
+    if (values.port + 10000 > 65535) return Either.left(new ConfigError(`without --cluster the peer port is --port + 10000, which exceeds 65535`))
+    peers.push({ id: 1, host: "127.0.0.1", port: values.port + 10000 })
+  } else {
+    const parts = clusterText.split(",")
+    for (let i = 0; i < parts.length; i++) {
+      const address = parseAddress(parts[i], i + 1)
+      if (address instanceof ConfigError) return Either.left(address)
+      peers.push(address)
+    }
+    const seen = new Set<string>()
+    for (const peer of peers) {
+      const key = `${peer.host}:${peer.port}`
+      if (seen.has(key)) return Either.left(new ConfigError(`--cluster lists ${key} twice`))
+      seen.add(key)
+    }
+  }
+  if (values.id > peers.length) {
+    return Either.left(
+      new ConfigError(`--id ${values.id} is outside the cluster of ${peers.length} node${peers.length === 1 ? "" : "s"} (--cluster lists node 1..${peers.length})`)
+    )
+  }
+  if (values["election-ticks"] <= values["heartbeat-ticks"]) {
+    return Either.left(new ConfigError(`--election-ticks (${values["election-ticks"]}) must be greater than --heartbeat-ticks (${values["heartbeat-ticks"]})`))
+  }
+  const self = peers[values.id - 1]
+  if (self.port === values.port && (self.host === host || host === "0.0.0.0")) {
+    return Either.left(new ConfigError(`--port ${values.port} is also node ${values.id}'s peer port in --cluster`))
+  }
+
+  return Either.right({
+    _tag: "Run",
+    config: {
+      id: values.id,
+      peers,
+      host,
+      port: values.port,
+      dataDir: flags.get("data-dir") ?? `./data/node${values.id}`,
+      engine: values.engine,
+      tickMs: values["tick-ms"],
+      electionTicks: values["election-ticks"],
+      heartbeatTicks: values["heartbeat-ticks"],
+      requestTimeoutMs: values["request-timeout-ms"]
+    }
+  })
+}

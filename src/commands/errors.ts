@@ -1,0 +1,23 @@
+/** Redis's error texts, in one place so every command answers exactly as Redis does. */
+import { error, type Reply } from "../resp/Reply.js"
+
+const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1")
+
+export const unknownCommand = (argv: ReadonlyArray<Uint8Array>): Reply => {
+  const args = argv
+    .slice(1)
+    .map((arg) => `'${latin1(arg).slice(0, 128)}' `)
+    .join("")
+  return error(`ERR unknown command '${latin1(argv[0]).slice(0, 128)}', with args beginning with: ${args}`)
+}
+
+export const wrongArity = (name: string): Reply => error(`ERR wrong number of arguments for '${name}' command`)
+export const unknownSubcommand = (sub: Uint8Array, command: string): Reply =>
+  error(`ERR unknown subcommand '${latin1(sub).slice(0, 128)}'. Try ${command} HELP.`)
+export const SYNTAX_ERROR: Reply = error("ERR syntax error")
+export const NOT_AN_INTEGER: Reply = error("ERR value is not an integer or out of range")
+export const OVERFLOW: Reply = error("ERR increment or decrement would overflow")
+export const DB_OUT_OF_RANGE: Reply = error("ERR DB index is out of range")
+export const EXPIRY_UNSUPPORTED: Reply = error("ERR expiry options (EX, PX, EXAT, PXAT, KEEPTTL) are not supported by raft-kv yet")
+
+export { latin1 }

@@ -1,0 +1,118 @@
+/**
+ * A durable engine on LevelDB (`level`). User keys live under the prefix "d", the applied Raft
+ * index under the meta key "m/applied", written in the same atomic batch as the data so that
+ * after a crash the engine and its applied index always agree; the node then re-applies only
+ * the entries after it.
+ */
+import { Effect, Layer, Option, Stream } from "effect"
+import { Level } from "level"
+import { EngineError, KvEngine, type KeyRange, type WriteOp } from "./KvEngine.js"
+
+const DATA = 0x64 // "d"
+const APPLIED_KEY = Buffer.from("m/applied")
+
+const dataKey = (key: Uint8Array): Buffer => {
+  const out = Buffer.allocUnsafe(key.length + 1)
+  out[0] = DATA
+  out.set(key, 1)
+  return out
+}
+/** The smallest key after every data key. */
+const DATA_END = Buffer.from([DATA + 1])
+
+const encodeIndex = (index: number): Buffer => {
+  const out = Buffer.allocUnsafe(8)
+  out.writeDoubleBE(index)
+  return out
+}
+
+const attempt = <A>(operation: string, run: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: run,
+    catch: (cause) =>
+      new EngineError({ operation, message: `LevelDB ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
+  })
+
+/** LevelDB range options for a KeyRange over user keys. */
+const levelRange = (range: KeyRange) => {
+  let gte = dataKey(range.gte ?? new Uint8Array(0))
+  let lt: Buffer = range.lt !== undefined ? dataKey(range.lt) : DATA_END
+  if (range.prefix !== undefined) {
+    const start = dataKey(range.prefix)
+    if (Buffer.compare(start, gte) > 0) gte = start
+    // The first key after every key with this prefix: increment the last byte below 0xff.
+    let end: Buffer | undefined
+    for (let i = start.length - 1; i >= 0; i--) {
+      if (start[i] !== 0xff) {
+        end = Buffer.from(start.subarray(0, i + 1))
+        end[i]++
+        break
+      }
+    }
+    if (end !== undefined && Buffer.compare(end, lt) < 0) lt = end
+  }
+  return { gte, lt, ...(range.limit !== undefined ? { limit: range.limit } : {}) }
+}
+
+export const makeLevelEngine = (directory: string) =>
+  Effect.gen(function* () {
+    const db = new Level<Uint8Array, Uint8Array>(directory, { keyEncoding: "view", valueEncoding: "view" })
+    yield* Effect.acquireRelease(
+      attempt("open", () => db.open()).pipe(
+        Effect.mapError(
+          (error) => new EngineError({ ...error, message: `cannot open LevelDB at ${directory}: ${error.message} (is another node using this --data-dir?)` })
+        )
+      ),
+      () => Effect.promise(() => db.close())
+    )
+
+    return KvEngine.of({
+      name: "level",
+      durable: true,
+      get: (key) => attempt("get", () => db.get(dataKey(key))),
+      iterate: (range) =>
+        Stream.suspend(() => {
+          // An iterator reads a consistent LevelDB snapshot taken when it is created.
+          const iterator = db.iterator(levelRange(range))
+          return Stream.repeatEffectOption(
+            attempt("iterate", () => iterator.nextv(1024)).pipe(
+              Effect.mapError(Option.some),
+              Effect.flatMap((items) =>
+                items.length === 0
+                  ? Effect.fail(Option.none())
+                  : Effect.succeed(items.map(([key, value]) => [Buffer.from(key).subarray(1), value] as const))
+              )
+            )
+          ).pipe(Stream.flattenIterables, Stream.ensuring(Effect.promise(() => iterator.close())))
+        }),
+      write: (ops: ReadonlyArray<WriteOp>, appliedIndex: number) =>
+        Effect.gen(function* () {
+          const batch = db.batch()
+          for (const op of ops) {
+            if (op.type === "put") batch.put(dataKey(op.key), op.value)
+            else if (op.type === "del") batch.del(dataKey(op.key))
+            else {
+              // FLUSHDB: delete every key present now, inside this same atomic batch.
+              for (const key of yield* attempt("clear", () => db.keys({ gte: dataKey(new Uint8Array(0)), lt: DATA_END }).all())) {
+                batch.del(key)
+              }
+            }
+          }
+          batch.put(APPLIED_KEY, encodeIndex(appliedIndex))
+          yield* attempt("write", () => batch.write())
+        }),
+      appliedIndex: attempt("read applied index", () => db.get(APPLIED_KEY)).pipe(
+        Effect.map((value) => (value === undefined ? 0 : Buffer.from(value).readDoubleBE(0)))
+      ),
+      size: attempt("count", async () => {
+        let count = 0
+        for await (const _ of db.keys({ gte: dataKey(new Uint8Array(0)), lt: DATA_END })) count++
+        return count
+      })
+    })
+  })
+
+export const LevelEngine = {
+  /** A LevelDB engine in `directory`, closed when the layer's scope closes. */
+  layer: (directory: string): Layer.Layer<KvEngine, EngineError> => Layer.scoped(KvEngine, makeLevelEngine(directory))
+}

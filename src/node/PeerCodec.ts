@@ -1,0 +1,246 @@
+/**
+ * The peer wire format. A frame is a u32 payload length followed by every message a node sends
+ * one peer in one turn. Numbers that can grow (terms, indexes) are f64 (exact to 2^53), node ids
+ * u16, flags u8. Decoding validates every field before a message reaches the Raft core.
+ */
+import { Data } from "effect"
+import type { Entry, Message } from "../raft/types.js"
+
+export class PeerDecodeError extends Data.TaggedError("PeerDecodeError")<{ readonly message: string }> {}
+
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+const TAGS = ["PreVote", "Vote", "PreVoteResp", "VoteResp", "Append", "AppendResp", "Heartbeat", "HeartbeatResp", "Propose", "ReadIndex", "ReadIndexResp"] as const
+const TAG_OF = new Map<string, number>(TAGS.map((type, i) => [type, i + 1]))
+
+// Envelope: u8 tag | u16 from | u16 to | f64 term
+const ENVELOPE = 1 + 2 + 2 + 8
+
+const bodySize = (m: Message): number => {
+  switch (m.type) {
+    case "PreVote":
+    case "Vote":
+      return 16
+    case "PreVoteResp":
+    case "VoteResp":
+      return 1
+    case "Append": {
+      let size = 8 * 3 + 4
+      for (const entry of m.entries) size += 8 + 8 + 1 + 4 + entry.data.length
+      return size
+    }
+    case "AppendResp":
+      return 8 + 1 + 8
+    case "Heartbeat":
+      return 16
+    case "HeartbeatResp":
+      return 8
+    case "Propose": {
+      let size = 4
+      for (const data of m.entries) size += 4 + data.length
+      return size
+    }
+    case "ReadIndex":
+      return 8
+    case "ReadIndexResp":
+      return 8 + 8 + 1
+  }
+}
+
+const writeBody = (m: Message, out: Buffer, o: number): number => {
+  switch (m.type) {
+    case "PreVote":
+    case "Vote":
+      out.writeDoubleBE(m.lastLogIndex, o)
+      out.writeDoubleBE(m.lastLogTerm, o + 8)
+      return o + 16
+    case "PreVoteResp":
+    case "VoteResp":
+      out[o] = m.reject ? 1 : 0
+      return o + 1
+    case "Append":
+      out.writeDoubleBE(m.prevIndex, o)
+      out.writeDoubleBE(m.prevTerm, o + 8)
+      out.writeDoubleBE(m.commit, o + 16)
+      out.writeUInt32BE(m.entries.length, o + 24)
+      o += 28
+      for (const entry of m.entries) {
+        out.writeDoubleBE(entry.index, o)
+        out.writeDoubleBE(entry.term, o + 8)
+        out[o + 16] = entry.kind
+        out.writeUInt32BE(entry.data.length, o + 17)
+        out.set(entry.data, o + 21)
+        o += 21 + entry.data.length
+      }
+      return o
+    case "AppendResp":
+      out.writeDoubleBE(m.index, o)
+      out[o + 8] = m.reject ? 1 : 0
+      out.writeDoubleBE(m.hint, o + 9)
+      return o + 17
+    case "Heartbeat":
+      out.writeDoubleBE(m.commit, o)
+      out.writeDoubleBE(m.context, o + 8)
+      return o + 16
+    case "HeartbeatResp":
+      out.writeDoubleBE(m.context, o)
+      return o + 8
+    case "Propose":
+      out.writeUInt32BE(m.entries.length, o)
+      o += 4
+      for (const data of m.entries) {
+        out.writeUInt32BE(data.length, o)
+        out.set(data, o + 4)
+        o += 4 + data.length
+      }
+      return o
+    case "ReadIndex":
+      out.writeDoubleBE(m.requestId, o)
+      return o + 8
+    case "ReadIndexResp":
+      out.writeDoubleBE(m.requestId, o)
+      out.writeDoubleBE(m.index, o + 8)
+      out[o + 16] = m.reject ? 1 : 0
+      return o + 17
+  }
+}
+
+/** One frame carrying `messages`, sized exactly and written into a single buffer. */
+export const encodeFrame = (messages: ReadonlyArray<Message>): Buffer => {
+  let size = 4
+  for (const m of messages) size += ENVELOPE + bodySize(m)
+  const out = Buffer.allocUnsafe(size)
+  out.writeUInt32BE(size - 4, 0)
+  let o = 4
+  for (const m of messages) {
+    out[o] = TAG_OF.get(m.type)!
+    out.writeUInt16BE(m.from, o + 1)
+    out.writeUInt16BE(m.to, o + 3)
+    out.writeDoubleBE(m.term, o + 5)
+    o = writeBody(m, out, o + ENVELOPE)
+  }
+  return out
+}
+
+/** Bounds-checked reads over one frame's payload; any violation is a PeerDecodeError. */
+class Reader {
+  constructor(
+    private readonly buf: Buffer,
+    public o: number,
+    private readonly end: number
+  ) {}
+  private need(n: number) {
+    if (this.o + n > this.end) throw new PeerDecodeError({ message: "peer frame truncated" })
+  }
+  u8(): number {
+    this.need(1)
+    return this.buf[this.o++]
+  }
+  flag(): boolean {
+    const v = this.u8()
+    if (v > 1) throw new PeerDecodeError({ message: `invalid boolean ${v} in peer frame` })
+    return v === 1
+  }
+  id(): number {
+    this.need(2)
+    const v = this.buf.readUInt16BE(this.o)
+    this.o += 2
+    if (v === 0) throw new PeerDecodeError({ message: "node id 0 in peer frame" })
+    return v
+  }
+  u32(): number {
+    this.need(4)
+    const v = this.buf.readUInt32BE(this.o)
+    this.o += 4
+    return v
+  }
+  /** A non-negative safe integer (term, index, id of a request). */
+  num(): number {
+    this.need(8)
+    const v = this.buf.readDoubleBE(this.o)
+    this.o += 8
+    if (!Number.isSafeInteger(v) || v < 0) throw new PeerDecodeError({ message: `invalid number ${v} in peer frame` })
+    return v
+  }
+  bytes(length: number): Uint8Array {
+    this.need(length)
+    // A copy, so a retained entry never pins the whole frame in memory.
+    const v = Uint8Array.prototype.slice.call(this.buf, this.o, this.o + length)
+    this.o += length
+    return v
+  }
+}
+
+const readMessage = (r: Reader): Message => {
+  const tag = r.u8()
+  const type = TAGS[tag - 1]
+  if (type === undefined) throw new PeerDecodeError({ message: `unknown peer message tag ${tag}` })
+  const from = r.id()
+  const to = r.id()
+  const term = r.num()
+  switch (type) {
+    case "PreVote":
+    case "Vote":
+      return { type, from, to, term, lastLogIndex: r.num(), lastLogTerm: r.num() }
+    case "PreVoteResp":
+    case "VoteResp":
+      return { type, from, to, term, reject: r.flag() }
+    case "Append": {
+      const prevIndex = r.num()
+      const prevTerm = r.num()
+      const commit = r.num()
+      const count = r.u32()
+      const entries: Array<Entry> = []
+      for (let i = 0; i < count; i++) {
+        const index = r.num()
+        const entryTerm = r.num()
+        const kind = r.u8()
+        if (kind !== 0 && kind !== 1) throw new PeerDecodeError({ message: `invalid entry kind ${kind}` })
+        if (index !== prevIndex + 1 + i) throw new PeerDecodeError({ message: "non-contiguous entries in append" })
+        entries.push({ index, term: entryTerm, kind, data: r.bytes(r.u32()) })
+      }
+      return { type, from, to, term, prevIndex, prevTerm, commit, entries }
+    }
+    case "AppendResp":
+      return { type, from, to, term, index: r.num(), reject: r.flag(), hint: r.num() }
+    case "Heartbeat":
+      return { type, from, to, term, commit: r.num(), context: r.num() }
+    case "HeartbeatResp":
+      return { type, from, to, term, context: r.num() }
+    case "Propose": {
+      const count = r.u32()
+      const entries: Array<Uint8Array> = []
+      for (let i = 0; i < count; i++) entries.push(r.bytes(r.u32()))
+      return { type, from, to, term, entries }
+    }
+    case "ReadIndex":
+      return { type, from, to, term, requestId: r.num() }
+    case "ReadIndexResp":
+      return { type, from, to, term, requestId: r.num(), index: r.num(), reject: r.flag() }
+  }
+}
+
+/** Splits a byte stream into frames (chunks may cut frames anywhere) and decodes them. */
+export class FrameDecoder {
+  private pending: Buffer = Buffer.alloc(0)
+
+  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
+
+  push(chunk: Buffer): Array<Message> {
+    const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    const messages: Array<Message> = []
+    let offset = 0
+    while (offset + 4 <= data.length) {
+      const length = data.readUInt32BE(offset)
+      if (length > this.maxFrameBytes) {
+        throw new PeerDecodeError({ message: `peer frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit` })
+      }
+      if (offset + 4 + length > data.length) break
+      const reader = new Reader(data, offset + 4, offset + 4 + length)
+      while (reader.o < offset + 4 + length) messages.push(readMessage(reader))
+      offset += 4 + length
+    }
+    this.pending = offset === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(offset))
+    return messages
+  }
+}
