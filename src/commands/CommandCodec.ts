@@ -48,3 +48,10 @@ export const decodeCommand = (data: Uint8Array): LoggedCommand | undefined => {
   }
   return offset === data.length ? { origin, seq, argv } : undefined
 }
+
+/** Just the origin node and sequence number of a Normal entry, without decoding argv. */
+export const commandOrigin = (entry: { readonly kind: number; readonly data: Uint8Array }) => {
+  if (entry.kind !== 0 || entry.data.length < HEADER) return undefined
+  const view = Buffer.from(entry.data.buffer, entry.data.byteOffset, HEADER)
+  return { node: view.readUInt16BE(0), seq: view.readDoubleBE(2) }
+}

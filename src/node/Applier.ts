@@ -9,11 +9,12 @@ import { decodeCommand } from "../commands/CommandCodec.js"
 import { applyWrites, executeRead } from "../commands/StateMachine.js"
 import { KvEngine } from "../engine/KvEngine.js"
 import { EntryKind, type Entry } from "../raft/types.js"
-import { readTimedOut, writeTimedOut } from "./clientErrors.js"
+import { readTimedOut, writeOvertaken, writeTimedOut } from "./clientErrors.js"
 import { Mailboxes } from "./Mailboxes.js"
 import type { PendingRequest } from "./messages.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
+import { Wal } from "./Wal.js"
 
 interface WaitingRead {
   readonly index: number
@@ -29,6 +30,17 @@ export const runApplier = Effect.gen(function* () {
   let applied = yield* engine.appliedIndex
   status.appliedIndex = applied
   const expectedWrites = new Map<number, PendingRequest>()
+  /**
+   * The highest sequence number applied per proposing node: a proposal re-sent after a leader
+   * change may commit twice, and only its first copy may apply. Rebuilt at start from the log
+   * the engine already holds (sequence numbers of one node only grow).
+   */
+  const lastApplied = new Map<number, number>()
+  for (const entry of (yield* Wal).recovered.entries) {
+    if (entry.index > applied) break
+    const command = decodeCommand(entry.data)
+    if (entry.kind === EntryKind.Normal && command !== undefined) lastApplied.set(command.origin, command.seq)
+  }
   let waitingReads: Array<WaitingRead> = []
 
   /** Apply one run of committed entries as a single engine batch. */
@@ -36,12 +48,21 @@ export const runApplier = Effect.gen(function* () {
     Effect.gen(function* () {
       const commands: Array<ReadonlyArray<Uint8Array>> = []
       const owners: Array<number | undefined> = []
+      const skipped: Array<number> = []
       let last = applied
       for (const entry of entries) {
         if (entry.index <= applied) continue
         last = entry.index
         if (entry.kind !== EntryKind.Normal) continue
         const command = decodeCommand(entry.data)
+        if (command !== undefined) {
+          if (command.seq <= (lastApplied.get(command.origin) ?? -1)) {
+            // A copy of a proposal that already applied (or that a later one overtook): skip it.
+            if (command.origin === config.id) skipped.push(command.seq)
+            continue
+          }
+          lastApplied.set(command.origin, command.seq)
+        }
         // An undecodable entry still applies (as an error reply) so every node stays identical.
         commands.push(command?.argv ?? [])
         owners.push(command !== undefined && command.origin === config.id ? command.seq : undefined)
@@ -57,6 +78,13 @@ export const runApplier = Effect.gen(function* () {
         if (request === undefined) continue
         expectedWrites.delete(seq)
         request.replyTo(replies[i])
+      }
+      // A skipped copy whose client is still waiting was never applied: it was overtaken.
+      for (const seq of skipped) {
+        const request = expectedWrites.get(seq)
+        if (request === undefined) continue
+        expectedWrites.delete(seq)
+        request.replyTo(writeOvertaken)
       }
     })
 

@@ -11,6 +11,7 @@ import type { NodeConfig as Config } from "../cli/Config.js"
 import type { KvEngine } from "../engine/KvEngine.js"
 import { startClientServer } from "../server/ClientServer.js"
 import { runApplier } from "./Applier.js"
+import { IncarnationLive } from "./Incarnation.js"
 import { KvServiceLive } from "./KvService.js"
 import { MailboxesLive } from "./Mailboxes.js"
 import { NodeConfig } from "./NodeConfig.js"
@@ -48,8 +49,9 @@ export const serve = (config: Config) => {
   )
   const io = Layer.mergeAll(
     TcpTransportLive,
-    WalLive(path.join(config.dataDir, "wal")).pipe(Layer.provide(NodeFileSystem.layer))
-  ).pipe(Layer.provideMerge(base))
+    WalLive(path.join(config.dataDir, "wal")),
+    IncarnationLive(config.dataDir)
+  ).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
   const services = KvServiceLive.pipe(Layer.provideMerge(io))
   return runActors.pipe(Effect.scoped, Effect.provide(services))
 }

@@ -5,7 +5,7 @@
  * that arrived meanwhile shares one Ready, one WAL write and one frame per peer.
  */
 import { Chunk, Effect, Queue, Random } from "effect"
-import { encodeCommand } from "../commands/CommandCodec.js"
+import { commandOrigin, encodeCommand } from "../commands/CommandCodec.js"
 import { makeRaft } from "../raft/Raft.js"
 import type { RaftCore, Ready } from "../raft/api.js"
 import type { Message, NodeId } from "../raft/types.js"
@@ -13,6 +13,7 @@ import { KvEngine } from "../engine/KvEngine.js"
 import { readTimedOut } from "./clientErrors.js"
 import { Mailboxes } from "./Mailboxes.js"
 import type { PendingRequest, RaftInput } from "./messages.js"
+import { Incarnation } from "./Incarnation.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
 import { Transport, type TransportService } from "./Transport.js"
@@ -54,6 +55,7 @@ export const runRaftNode = Effect.gen(function* () {
   const engine = yield* KvEngine
   const status = yield* NodeStatus
   const clock = yield* Effect.clock
+  const incarnation = yield* Incarnation
 
   const applied = yield* engine.appliedIndex
   const core: RaftCore = makeRaft(
@@ -72,9 +74,20 @@ export const runRaftNode = Effect.gen(function* () {
   status.raft = core.status()
   status.appliedIndex = applied
 
-  // Write sequence numbers start at a random point so entries proposed by an earlier
-  // incarnation of this node (replayed from the log) never match a live client's request.
-  let nextSeq = Math.floor((yield* Random.next) * 2 ** 40)
+  // Sequence numbers grow strictly across restarts (see Incarnation.ts), so the applier can
+  // recognise a proposal it has already applied when it shows up again.
+  let counter = 0
+  const nextSeq = () => {
+    if (counter >= 2 ** 32) throw new Error("write sequence numbers of this incarnation are exhausted: restart the node")
+    return incarnation * 2 ** 32 + counter++
+  }
+  /**
+   * This node's proposals not yet seen committed, in sequence order. A proposal forwarded to a
+   * leader that then failed is lost, so when a new leader appears they are all proposed again;
+   * the applier drops the copies that did commit (Raft dissertation §6.3).
+   */
+  const inflight = new Map<number, { readonly data: Uint8Array; readonly deadline: number }>()
+  let lastKnownLeader = 0
   let nextReadId = 1
   const pendingReads = new Map<number, PendingRequest>()
   let readsToRetry: Array<number> = []
@@ -87,6 +100,7 @@ export const runRaftNode = Effect.gen(function* () {
         const now = clock.unsafeCurrentTimeMillis()
         for (const id of readsToRetry) if (pendingReads.has(id)) core.readIndex(id)
         readsToRetry = []
+        for (const [seq, proposal] of inflight) if (proposal.deadline <= now) inflight.delete(seq)
         for (const [id, request] of pendingReads) {
           if (request.deadline <= now) {
             pendingReads.delete(id)
@@ -99,8 +113,10 @@ export const runRaftNode = Effect.gen(function* () {
         for (const message of input.messages) core.step(message)
         return Effect.void
       case "ClientWrite": {
-        const seq = nextSeq++
-        proposals.push(encodeCommand({ origin: config.id, seq, argv: input.request.argv }))
+        const seq = nextSeq()
+        const data = encodeCommand({ origin: config.id, seq, argv: input.request.argv })
+        inflight.set(seq, { data, deadline: input.request.deadline })
+        proposals.push(data)
         // The applier learns of the write before its entry can possibly commit (FIFO queue).
         return Queue.offer(mailboxes.applier, { _tag: "ExpectWrite", seq, request: input.request })
       }
@@ -128,6 +144,10 @@ export const runRaftNode = Effect.gen(function* () {
         })
       }
       if (ready.committed.length > 0) {
+        for (const entry of ready.committed) {
+          const origin = commandOrigin(entry)
+          if (origin !== undefined && origin.node === config.id) inflight.delete(origin.seq)
+        }
         yield* Queue.offer(mailboxes.applier, { _tag: "Committed", entries: ready.committed })
       }
       for (const readState of ready.readStates) {
@@ -143,6 +163,17 @@ export const runRaftNode = Effect.gen(function* () {
     const inputs = yield* Queue.takeBetween(mailboxes.raft, 1, Number.POSITIVE_INFINITY)
     const proposals: Array<Uint8Array> = []
     for (const input of Chunk.toReadonlyArray(inputs)) yield* handle(input, proposals)
+    // Proposals made while no leader was known wait inside the core; those already sent to a
+    // leader that has since been replaced may be lost, so they all go again to the new one.
+    const leader = core.status().leader
+    if (leader !== 0 && leader !== lastKnownLeader) {
+      const replaced = lastKnownLeader !== 0
+      lastKnownLeader = leader
+      if (replaced && inflight.size > 0) {
+        core.propose([...inflight.values()].map((proposal) => proposal.data))
+        proposals.length = 0
+      }
+    }
     if (proposals.length > 0) core.propose(proposals)
     yield* dispatch(core.ready())
     status.raft = core.status()

@@ -9,4 +9,7 @@ export const writeTimedOut = (timeoutMs: number): Reply =>
 export const readTimedOut = (timeoutMs: number): Reply =>
   error(`CLUSTERDOWN no quorum: the read could not be confirmed by a quorum within ${timeoutMs} ms`)
 
-export const shuttingDown: Reply = error("ERR node is shutting down")
+/** A re-sent proposal committed after a later one of the same node: applying it now would reorder writes. */
+export const writeOvertaken: Reply = error(
+  "ERR the write was not applied: it was lost in a leader change and overtaken by a later write; retry it"
+)

@@ -10,6 +10,7 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel } from "effect"
 import type { NodeConfig as Config } from "../../src/cli/Config.js"
 import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
+import { IncarnationLive } from "../../src/node/Incarnation.js"
 import { KvService, KvServiceLive, type KvServiceApi } from "../../src/node/KvService.js"
 import { MailboxesLive } from "../../src/node/Mailboxes.js"
 import { runConsensus } from "../../src/node/Node.js"
@@ -60,9 +61,10 @@ export class InProcessCluster {
     const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id))
     const io = Layer.mergeAll(
       this.network.layer(id),
-      WalLive(path.join(config.dataDir, "wal")).pipe(Layer.provide(NodeFileSystem.layer)),
+      WalLive(path.join(config.dataDir, "wal")),
+      IncarnationLive(config.dataDir),
       MemoryEngine.layer
-    ).pipe(Layer.provideMerge(base))
+    ).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
     const services = KvServiceLive.pipe(Layer.provideMerge(io))
     const started = Effect.runSync(Deferred.make<{ kv: KvServiceApi; status: NodeStatusService }>())
     const program = Effect.gen(function* () {

@@ -1,0 +1,48 @@
+/** Bad input gets Redis's error texts and never takes a node down. */
+import { spawnSync } from "node:child_process"
+import * as net from "node:net"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ProcessCluster } from "../support/processCluster.js"
+import { redisCli } from "../support/redisCli.js"
+
+describe("bad input", () => {
+  const cluster = new ProcessCluster({ basePort: 42400, nodes: 1 })
+  beforeAll(() => cluster.startAll(), 60_000)
+  afterAll(() => cluster.shutdown())
+
+  it("answers unknown commands and wrong arity as Redis does", async () => {
+    const port = cluster.clientPort(1)
+    expect(await redisCli(port, "FOO", "a", "b")).toBe("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ")
+    expect(await redisCli(port, "GET")).toBe("ERR wrong number of arguments for 'get' command")
+    expect(await redisCli(port, "SET", "k", "v", "NX", "XX")).toBe("ERR syntax error")
+    expect(await redisCli(port, "SET", "n", "abc")).toBe("OK")
+    expect(await redisCli(port, "INCR", "n")).toBe("ERR value is not an integer or out of range")
+  })
+
+  it("survives garbage on its client port and keeps answering", async () => {
+    const port = cluster.clientPort(1)
+    let seed = 7
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+    for (let round = 0; round < 20; round++) {
+      const bytes = Buffer.from(Array.from({ length: 200 }, () => Math.floor(random() * 256)))
+      await new Promise<void>((resolve) => {
+        const socket = net.connect({ host: "127.0.0.1", port }, () => socket.end(bytes))
+        socket.on("error", () => resolve())
+        socket.on("close", () => resolve())
+        socket.resume()
+      })
+    }
+    expect(await redisCli(port, "PING")).toBe("PONG")
+    expect(await redisCli(port, "GET", "n")).toBe("abc")
+    expect(cluster.exits.has(1)).toBe(false)
+  })
+
+  it("rejects a bad flag with one line and exit status 2", () => {
+    const result = spawnSync(process.execPath, ["dist/src/main.js", "--id", "4", "--cluster", "a:1,b:2,c:3"], { encoding: "utf8" })
+    expect(result.status).toBe(2)
+    expect(result.stderr).toBe("raft-kv: --id 4 is outside the cluster of 3 nodes (--cluster lists node 1..3)\nTry 'raft-kv --help'.\n")
+    const unknown = spawnSync(process.execPath, ["dist/src/main.js", "--id", "1", "--bogus", "x"], { encoding: "utf8" })
+    expect(unknown.status).toBe(2)
+    expect(unknown.stderr.split("\n")[0]).toBe("raft-kv: unknown flag --bogus")
+  })
+})

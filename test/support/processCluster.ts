@@ -1,0 +1,139 @@
+/**
+ * Real node processes (`node dist/src/main.js`) on loopback with their own temp data dirs, for
+ * tests that exercise what a user runs: TCP, fsync, LevelDB, redis-cli. Every process is ended
+ * by its own PID and every directory removed in `shutdown`, and also on exit if a test dies.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { info } from "./redisCli.js"
+import { waitFor } from "./waitFor.js"
+
+const MAIN = path.resolve("dist/src/main.js")
+const live = new Set<ChildProcess>()
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGKILL")
+})
+
+export interface ClusterOptions {
+  readonly nodes?: number
+  readonly engine?: "memory" | "level"
+  /** Client ports are basePort+1.., peer ports basePort+101..; give each test file its own. */
+  readonly basePort: number
+  readonly extraArgs?: ReadonlyArray<string>
+}
+
+export class ProcessCluster {
+  readonly size: number
+  readonly root = fs.mkdtempSync(path.join(os.tmpdir(), "raft-kv-proc-"))
+  private readonly children = new Map<number, ChildProcess>()
+  private readonly output = new Map<number, string>()
+  readonly exits = new Map<number, number | null>()
+
+  constructor(readonly options: ClusterOptions) {
+    this.size = options.nodes ?? 3
+  }
+
+  get ids(): Array<number> {
+    return Array.from({ length: this.size }, (_, i) => i + 1)
+  }
+
+  clientPort(id: number): number {
+    return this.options.basePort + id
+  }
+
+  peerPort(id: number): number {
+    return this.options.basePort + 100 + id
+  }
+
+  args(id: number): Array<string> {
+    const cluster = this.ids.map((i) => `http://127.0.0.1:${this.peerPort(i)}`).join(",")
+    return [
+      MAIN, "--id", String(id), "--cluster", cluster, "--port", String(this.clientPort(id)),
+      "--data-dir", path.join(this.root, `node${id}`), "--engine", this.options.engine ?? "memory",
+      ...(this.options.extraArgs ?? [])
+    ]
+  }
+
+  /** Start node `id` and wait until it answers PING. */
+  async start(id: number): Promise<void> {
+    const child = spawn(process.execPath, this.args(id), { stdio: ["ignore", "pipe", "pipe"] })
+    live.add(child)
+    this.children.set(id, child)
+    this.exits.delete(id)
+    const append = (chunk: Buffer) => this.output.set(id, ((this.output.get(id) ?? "") + chunk.toString()).slice(-20_000))
+    child.stdout!.on("data", append)
+    child.stderr!.on("data", append)
+    child.on("exit", (code) => {
+      live.delete(child)
+      this.exits.set(id, code)
+    })
+    await waitFor(async () => (await info(this.clientPort(id))).raft_node_id === String(id), {
+      timeoutMs: 15_000,
+      description: `node ${id} to answer on port ${this.clientPort(id)} (exit: ${this.exits.get(id)})\n${this.output.get(id) ?? ""}`
+    })
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.ids.map((id) => this.start(id)))
+  }
+
+  private async signal(id: number, signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.children.get(id)
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    child.kill(signal)
+    const code = await exited
+    this.children.delete(id)
+    return code
+  }
+
+  /** SIGTERM, the way goreman or Ctrl-C stops a node; resolves with the exit status. */
+  stop(id: number): Promise<number | null> {
+    return this.signal(id, "SIGTERM")
+  }
+
+  /** SIGKILL: a crash. */
+  kill(id: number): Promise<number | null> {
+    return this.signal(id, "SIGKILL")
+  }
+
+  pause(id: number): void {
+    this.children.get(id)?.kill("SIGSTOP")
+  }
+
+  resume(id: number): void {
+    this.children.get(id)?.kill("SIGCONT")
+  }
+
+  running(): Array<number> {
+    return [...this.children.keys()]
+  }
+
+  logs(id: number): string {
+    return this.output.get(id) ?? ""
+  }
+
+  /** The leader id that every running node agrees on, waiting for one to be elected. */
+  async waitForLeader(timeoutMs = 15_000): Promise<number> {
+    let leader = 0
+    await waitFor(
+      async () => {
+        const views = await Promise.all(this.running().map(async (id) => (await info(this.clientPort(id))).raft_leader_id))
+        leader = Number(views[0])
+        return leader > 0 && views.every((view) => Number(view) === leader) && this.running().includes(leader)
+      },
+      { timeoutMs, description: "a leader every running node agrees on" }
+    )
+    return leader
+  }
+
+  async shutdown(): Promise<void> {
+    for (const id of this.running()) {
+      this.resume(id)
+      await this.kill(id)
+    }
+    fs.rmSync(this.root, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,21 @@
+/** The real `redis-cli`, as a user would run it, with a timeout so a hung server fails the test. */
+import { execFile } from "node:child_process"
+
+export const redisCli = (port: number, ...args: Array<string>): Promise<string> =>
+  new Promise((resolve, reject) => {
+    execFile("redis-cli", ["-p", String(port), ...args], { timeout: 15_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`redis-cli -p ${port} ${args.join(" ")} failed: ${error.message} ${stderr}`))
+      else resolve(stdout.replace(/\n+$/, ""))
+    })
+  })
+
+/** INFO's "key:value" lines as a record. */
+export const info = async (port: number, section = "raft"): Promise<Record<string, string>> => {
+  const text = await redisCli(port, "INFO", section)
+  const fields: Record<string, string> = {}
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(":")
+    if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 1)
+  }
+  return fields
+}
