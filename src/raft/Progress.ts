@@ -8,8 +8,8 @@ export class Progress {
   state: "probe" | "replicate" = "probe"
   /** Probe: an append is outstanding; wait for its answer or the next heartbeat response. */
   probeSent = false
-  /** Replicate: the last index carried by each append in flight, oldest first. */
-  inflight: Array<number> = []
+  /** Replicate: the last index carried by each append in flight and the tick it left, oldest first. */
+  inflight: Array<{ readonly index: number; readonly tick: number }> = []
   /** Heard from since the last check-quorum round. */
   recentActive = true
 
@@ -30,7 +30,7 @@ export class Progress {
       this.probeSent = false
     }
     if (this.next < index + 1) this.next = index + 1
-    while (this.inflight.length > 0 && this.inflight[0] <= index) this.inflight.shift()
+    while (this.inflight.length > 0 && this.inflight[0].index <= index) this.inflight.shift()
     return updated
   }
 
@@ -48,6 +48,14 @@ export class Progress {
     return true
   }
 
+  /**
+   * Appends unanswered since before `tick` were most likely lost (a dropped connection): a
+   * full window would otherwise wait forever, so fall back to probing from the match index.
+   */
+  recoverLostAppends(tick: number): void {
+    if (this.state === "replicate" && this.inflight.length > 0 && this.inflight[0].tick < tick) this.becomeProbe()
+  }
+
   becomeProbe(): void {
     this.state = "probe"
     this.probeSent = false
@@ -62,12 +70,12 @@ export class Progress {
     this.next = this.match + 1
   }
 
-  /** An append carrying entries up to `lastSent` left. */
-  sent(lastSent: number, carriedEntries: boolean): void {
+  /** An append carrying entries up to `lastSent` left at `tick`. */
+  sent(lastSent: number, carriedEntries: boolean, tick: number): void {
     if (this.state === "replicate") {
       if (carriedEntries) {
         this.next = lastSent + 1
-        this.inflight.push(lastSent)
+        this.inflight.push({ index: lastSent, tick })
       }
     } else {
       this.probeSent = true

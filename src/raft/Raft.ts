@@ -382,6 +382,8 @@ class Raft implements RaftCore {
       case "HeartbeatResp": {
         pr.recentActive = true
         pr.probeSent = false
+        // The follower is reachable; appends it never answered within an election timeout were lost.
+        pr.recoverLostAppends(this.ticks - this.config.electionTicks)
         if (pr.match < this.log.lastIndex()) this.appendTo.add(m.from)
         for (const round of this.readOnly.ack(m.from, m.context, this.quorum, this.id)) {
           for (const requester of round.requesters) this.releaseRead(requester, round.index)
@@ -430,7 +432,7 @@ class Raft implements RaftCore {
         entries,
         commit: this.log.committed
       })
-      pr.sent(prevIndex + entries.length, entries.length > 0)
+      pr.sent(prevIndex + entries.length, entries.length > 0, this.ticks)
       if (entries.length === 0) return
     }
   }
