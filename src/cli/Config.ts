@@ -70,7 +70,9 @@ const Flags = Schema.Struct({
   "election-ticks": IntegerFromFlag("election-ticks", 2, 10_000),
   "heartbeat-ticks": IntegerFromFlag("heartbeat-ticks", 1, 10_000),
   "request-timeout-ms": IntegerFromFlag("request-timeout-ms", 1, 3_600_000),
-  engine: Schema.Literal("memory", "level").annotations({ message: () => "--engine must be memory or level" })
+  engine: Schema.Literal("memory", "level").annotations({
+    message: () => ({ message: "--engine must be memory or level", override: true })
+  })
 })
 
 /** `http://host:port`, `host:port` or `[v6]:port`. */

@@ -52,7 +52,7 @@ const specs: ReadonlyArray<CommandSpec> = [
   },
   { name: "setnx", arity: 3, kind: "write" },
   { name: "del", arity: -2, kind: "write" },
-  { name: "mset", arity: -3, kind: "write", validate: (argv) => (argv.length % 2 === 0 ? undefined : wrongArity("mset")) },
+  { name: "mset", arity: -3, kind: "write", validate: (argv) => (argv.length % 2 === 1 ? undefined : wrongArity("mset")) },
   { name: "incr", arity: 2, kind: "write" },
   { name: "decr", arity: 2, kind: "write" },
   { name: "incrby", arity: 3, kind: "write", validate: integerArgument(2) },

@@ -1,0 +1,84 @@
+/** Command-line flags: the seed's Procfile line, defaults, both address forms, every error. */
+import { Either } from "effect"
+import { describe, expect, it } from "vitest"
+import { parseArgs } from "../../src/cli/Config.js"
+
+const SEED_CLUSTER = "http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379"
+
+const config = (...argv: Array<string>) => {
+  const result = parseArgs(argv)
+  if (Either.isLeft(result)) throw new Error(result.left.message)
+  if (result.right._tag !== "Run") throw new Error("help")
+  return result.right.config
+}
+const failure = (...argv: Array<string>) => {
+  const result = parseArgs(argv)
+  if (Either.isRight(result)) throw new Error("expected an error")
+  return result.left.message
+}
+
+describe("flags", () => {
+  it("reads the seed's Procfile line with sane defaults", () => {
+    expect(config("--id", "2", "--cluster", SEED_CLUSTER, "--port", "63792")).toEqual({
+      id: 2,
+      peers: [
+        { id: 1, host: "127.0.0.1", port: 12379 },
+        { id: 2, host: "127.0.0.1", port: 22379 },
+        { id: 3, host: "127.0.0.1", port: 32379 }
+      ],
+      host: "127.0.0.1",
+      port: 63792,
+      dataDir: "./data/node2",
+      engine: "memory",
+      tickMs: 100,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      requestTimeoutMs: 5000
+    })
+  })
+
+  it("accepts host:port addresses, --flag=value and every option", () => {
+    const c = config("--id=1", "--cluster=a.example:7001,b.example:7002", "--port=7000", "--host", "0.0.0.0",
+      "--data-dir", "/tmp/x", "--engine", "level", "--tick-ms", "50", "--election-ticks", "20", "--heartbeat-ticks", "2",
+      "--request-timeout-ms", "1500")
+    expect(c).toMatchObject({ id: 1, host: "0.0.0.0", port: 7000, dataDir: "/tmp/x", engine: "level", tickMs: 50, electionTicks: 20, heartbeatTicks: 2, requestTimeoutMs: 1500 })
+    expect(c.peers[1]).toEqual({ id: 2, host: "b.example", port: 7002 })
+  })
+
+  it("runs a single-node cluster without --cluster", () => {
+    expect(config("--id", "1", "--port", "7000").peers).toEqual([{ id: 1, host: "127.0.0.1", port: 17000 }])
+  })
+
+  it("shows help", () => {
+    const result = parseArgs(["--help"])
+    expect(Either.isRight(result) && result.right._tag === "Help" && result.right.text).toContain("--cluster")
+  })
+
+  it("explains every bad flag in one line that names it", () => {
+    const messages = [
+      failure("--id", "1", "--bogus", "1"),
+      failure("--id"),
+      failure("--cluster", SEED_CLUSTER),
+      failure("--id", "4", "--cluster", SEED_CLUSTER),
+      failure("--id", "1", "--cluster", SEED_CLUSTER, "--port", "http"),
+      failure("--id", "1", "--cluster", SEED_CLUSTER, "--port", "70000"),
+      failure("--id", "1", "--cluster", SEED_CLUSTER, "--engine", "rocks"),
+      failure("--id", "1", "--cluster", "127.0.0.1:1,127.0.0.1:1"),
+      failure("--id", "1", "--cluster", "nonsense"),
+      failure("--id", "1", "--cluster", SEED_CLUSTER, "--election-ticks", "2", "--heartbeat-ticks", "2")
+    ]
+    expect(messages).toEqual([
+      "unknown flag --bogus",
+      "--id needs a value",
+      "--id is required (this node's position in --cluster)",
+      "--id 4 is outside the cluster of 3 nodes (--cluster lists node 1..3)",
+      expect.stringMatching(/^--port/),
+      "--port must be between 1 and 65535",
+      "--engine must be memory or level",
+      "--cluster lists 127.0.0.1:1 twice",
+      "--cluster address 1 'nonsense' is not host:port or http://host:port",
+      "--election-ticks (2) must be greater than --heartbeat-ticks (2)"
+    ])
+    for (const message of messages) expect(message).not.toContain("\n")
+  })
+})

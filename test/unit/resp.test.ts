@@ -1,0 +1,59 @@
+/** RESP2: reply encoding and request parsing (pipelining, split chunks, inline, protocol errors). */
+import { describe, expect, it } from "vitest"
+import { encodeReplies } from "../../src/resp/encode.js"
+import { RequestParser } from "../../src/resp/RequestParser.js"
+import { array, bulk, error, integer, NIL, OK, simple } from "../../src/resp/Reply.js"
+
+const parse = (...chunks: Array<Buffer | string>) => {
+  const commands: Array<Array<string>> = []
+  const errors: Array<string> = []
+  const parser = new RequestParser(
+    (argv) => commands.push(argv.map((a) => a.toString("latin1"))),
+    (message) => errors.push(message)
+  )
+  for (const chunk of chunks) parser.push(typeof chunk === "string" ? Buffer.from(chunk, "latin1") : chunk)
+  return { commands, errors }
+}
+
+const resp = (...argv: Array<string>) => `*${argv.length}\r\n${argv.map((a) => `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`).join("")}`
+
+describe("reply encoding", () => {
+  it("encodes every reply type", () => {
+    const encoded = encodeReplies([
+      OK, simple("PONG"), error("ERR bad\r\nthing"), integer(-5), integer(2n ** 63n - 1n),
+      bulk(Buffer.from([0, 13, 10])), NIL, array([integer(1), array([]), bulk(null)]), array(null)
+    ]).toString("latin1")
+    expect(encoded).toBe(
+      "+OK\r\n+PONG\r\n-ERR bad thing\r\n:-5\r\n:9223372036854775807\r\n$3\r\n\u0000\r\n\r\n$-1\r\n*3\r\n:1\r\n*0\r\n$-1\r\n*-1\r\n"
+    )
+  })
+})
+
+describe("request parsing", () => {
+  it("parses pipelined commands in order, binary-safe", () => {
+    const { commands, errors } = parse(resp("SET", "k\r\n\u0000", "v") + resp("GET", "k") + resp("PING"))
+    expect(commands).toEqual([["SET", "k\r\n\u0000", "v"], ["GET", "k"], ["PING"]])
+    expect(errors).toEqual([])
+  })
+
+  it("yields exactly one command wherever the bytes are split", () => {
+    const bytes = Buffer.from(resp("SET", "key", "a longer value") + resp("GET", "key"), "latin1")
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const { commands } = parse(bytes.subarray(0, cut), bytes.subarray(cut))
+      expect(commands).toEqual([["SET", "key", "a longer value"], ["GET", "key"]])
+    }
+  })
+
+  it("accepts inline commands between RESP messages", () => {
+    const { commands } = parse("PING\r\n", "SET a  b\n", resp("GET", "a"), "ECHO x\r\n")
+    expect(commands).toEqual([["PING"], ["SET", "a", "b"], ["GET", "a"], ["ECHO", "x"]])
+  })
+
+  it("reports a protocol error once and stops", () => {
+    const { commands, errors } = parse("*2\r\n$1\r\na\r\n!junk\r\n", resp("PING"))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/^Protocol error/)
+    expect(commands).toEqual([])
+    expect(parse("*1\r\n:5\r\n").errors).toEqual(["Protocol error: expected an array of bulk strings"])
+  })
+})
