@@ -68,8 +68,8 @@ const info = async (port) =>
   )
 
 // --- the cluster ---
-const clientPort = (i) => 46790 + i
-const peerPort = (i) => 46890 + i
+const clientPort = (i) => 26790 + i
+const peerPort = (i) => 26890 + i
 const cluster = [1, 2, 3].map((i) => `127.0.0.1:${peerPort(i)}`).join(",")
 const nodes = [1, 2, 3].map((i) =>
   startProcess(
@@ -94,8 +94,8 @@ const startRedis = (port, extra) => {
   startProcess("redis-server", ["--port", String(port), "--dir", dir, "--save", "", ...extra], `redis-${port}`)
   return port
 }
-const plainRedis = startRedis(46781, ["--appendonly", "no"])
-const durableRedis = startRedis(46782, ["--appendonly", "yes", "--appendfsync", "always"])
+const plainRedis = startRedis(26781, ["--appendonly", "no"])
+const durableRedis = startRedis(26782, ["--appendonly", "yes", "--appendfsync", "always"])
 await waitFor("redis-servers", async () => (await redisCli(plainRedis, "PING")).trim() === "PONG" && (await redisCli(durableRedis, "PING")).trim() === "PONG")
 
 const targets = [

@@ -6,7 +6,7 @@ import { ProcessCluster } from "../support/processCluster.js"
 import { redisCli } from "../support/redisCli.js"
 
 describe("bad input", () => {
-  const cluster = new ProcessCluster({ basePort: 42400, nodes: 1 })
+  const cluster = new ProcessCluster({ basePort: 22400, nodes: 1 })
   beforeAll(() => cluster.startAll(), 60_000)
   afterAll(() => cluster.shutdown())
 

@@ -8,8 +8,8 @@ import { info, redisCli } from "../support/redisCli.js"
 import { waitFor } from "../support/waitFor.js"
 
 describe.each([
-  { engine: "memory" as const, basePort: 41400 },
-  { engine: "level" as const, basePort: 41600 }
+  { engine: "memory" as const, basePort: 21400 },
+  { engine: "level" as const, basePort: 21600 }
 ])("leader failover ($engine engine)", ({ engine, basePort }) => {
   const cluster = new ProcessCluster({ engine, basePort })
   beforeAll(() => cluster.startAll(), 60_000)

@@ -5,7 +5,7 @@ import { redisCli } from "../support/redisCli.js"
 import { waitFor } from "../support/waitFor.js"
 
 describe("a node without a quorum", () => {
-  const cluster = new ProcessCluster({ basePort: 42200, extraArgs: ["--request-timeout-ms", "1500"] })
+  const cluster = new ProcessCluster({ basePort: 22200, extraArgs: ["--request-timeout-ms", "1500"] })
   beforeAll(() => cluster.startAll(), 60_000)
   afterAll(() => cluster.shutdown())
 

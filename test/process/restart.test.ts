@@ -9,8 +9,8 @@ import { RespClient } from "../support/respClient.js"
 const KEYS = 300
 
 describe.each([
-  { engine: "memory" as const, basePort: 41800 },
-  { engine: "level" as const, basePort: 42000 }
+  { engine: "memory" as const, basePort: 21800 },
+  { engine: "level" as const, basePort: 22000 }
 ])("full cluster restart ($engine engine)", ({ engine, basePort }) => {
   const cluster = new ProcessCluster({ engine, basePort })
   beforeAll(() => cluster.startAll(), 60_000)

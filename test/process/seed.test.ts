@@ -8,8 +8,8 @@ import { redisCli } from "../support/redisCli.js"
 import { waitFor } from "../support/waitFor.js"
 
 describe.each([
-  { engine: "memory" as const, basePort: 41000 },
-  { engine: "level" as const, basePort: 41200 }
+  { engine: "memory" as const, basePort: 21000 },
+  { engine: "level" as const, basePort: 21200 }
 ])("the seed README session ($engine engine)", ({ engine, basePort }) => {
   const cluster = new ProcessCluster({ engine, basePort })
   beforeAll(() => cluster.startAll(), 60_000)

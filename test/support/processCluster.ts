@@ -19,7 +19,10 @@ process.on("exit", () => {
 export interface ClusterOptions {
   readonly nodes?: number
   readonly engine?: "memory" | "level"
-  /** Client ports are basePort+1.., peer ports basePort+101..; give each test file its own. */
+  /**
+   * Client ports are basePort+1.., peer ports basePort+101..; give each test file its own, below
+   * 32768 so no outgoing connection (ephemeral ports 32768-60999) can hold a port a node needs.
+   */
   readonly basePort: number
   readonly extraArgs?: ReadonlyArray<string>
 }
@@ -71,7 +74,7 @@ export class ProcessCluster {
     })
     await waitFor(async () => (await info(this.clientPort(id))).raft_node_id === String(id), {
       timeoutMs: 15_000,
-      description: `node ${id} to answer on port ${this.clientPort(id)} (exit: ${this.exits.get(id)})\n${this.output.get(id) ?? ""}`
+      description: () => `node ${id} to answer on port ${this.clientPort(id)} (exit: ${this.exits.get(id)})\n${this.output.get(id) ?? ""}`
     })
   }
 

@@ -5,7 +5,8 @@
 export interface WaitOptions {
   readonly timeoutMs: number
   readonly intervalMs?: number
-  readonly description: string
+  /** What is awaited; a function is evaluated only on timeout (e.g. to include fresh logs). */
+  readonly description: string | (() => string)
 }
 
 export const waitFor = async (condition: () => boolean | Promise<boolean>, options: WaitOptions): Promise<void> => {
@@ -19,7 +20,8 @@ export const waitFor = async (condition: () => boolean | Promise<boolean>, optio
       last = error
     }
     if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.description} (last: ${String(last)})`)
+      const description = typeof options.description === "function" ? options.description() : options.description
+      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${description} (last: ${String(last)})`)
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50))
   }
