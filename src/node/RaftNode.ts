@@ -47,6 +47,15 @@ export const sendGrouped = (transport: TransportService, messages: ReadonlyArray
   for (const [to, list] of byPeer) transport.send(to, list)
 }
 
+/**
+ * Resume after the event loop's pending I/O callbacks (setImmediate runs after the poll phase).
+ * Effect resumes fibers on microtasks, which would otherwise run a turn per socket read.
+ */
+export const yieldToIo: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 export const runRaftNode = Effect.gen(function* () {
   const config = yield* NodeConfig
   const mailboxes = yield* Mailboxes
@@ -160,9 +169,14 @@ export const runRaftNode = Effect.gen(function* () {
     })
 
   const turn = Effect.gen(function* () {
-    const inputs = yield* Queue.takeBetween(mailboxes.raft, 1, Number.POSITIVE_INFINITY)
+    const first = yield* Queue.takeBetween(mailboxes.raft, 1, Number.POSITIVE_INFINITY)
+    // Let every socket read that is already due run before the turn, so the requests of many
+    // clients (and peers) share one Ready, one WAL write and one frame per peer.
+    yield* yieldToIo
+    const rest = yield* Queue.takeAll(mailboxes.raft)
     const proposals: Array<Uint8Array> = []
-    for (const input of Chunk.toReadonlyArray(inputs)) yield* handle(input, proposals)
+    for (const input of Chunk.toReadonlyArray(first)) yield* handle(input, proposals)
+    for (const input of Chunk.toReadonlyArray(rest)) yield* handle(input, proposals)
     // Proposals made while no leader was known wait inside the core; those already sent to a
     // leader that has since been replaced may be lost, so they all go again to the new one.
     const leader = core.status().leader
