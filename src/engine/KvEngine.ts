@@ -3,7 +3,7 @@
  * in the state machine above it (src/commands), so every engine gets every command. Engines are
  * provided as Layers: swapping engines is Layer composition.
  */
-import { Context, Data, type Effect, type Stream } from "effect"
+import { Context, Data, type Effect, type Scope, type Stream } from "effect"
 
 /** An engine failure. `operation` and `cause` reach the operator in the node's fatal message. */
 export class EngineError extends Data.TaggedError("EngineError")<{
@@ -26,6 +26,14 @@ export interface KeyRange {
   readonly limit?: number
 }
 
+/** A consistent, point-in-time view of an engine, as chunks in the snapshot format. */
+export interface EngineSnapshot {
+  /** The Raft index of the last entry the snapshot's state includes. */
+  readonly appliedIndex: number
+  /** The state, in SnapshotFormat chunks (build them with `toSnapshotChunks`). */
+  readonly chunks: Stream.Stream<Uint8Array, EngineError>
+}
+
 export interface KvEngineService {
   /** Human-readable name, e.g. "memory" or "level", shown by INFO. */
   readonly name: string
@@ -43,6 +51,17 @@ export interface KvEngineService {
   readonly durable: boolean
   /** Number of keys (DBSIZE). */
   readonly size: Effect.Effect<number, EngineError>
+  /**
+   * A consistent view of the current state, readable while writes go on; the view is released
+   * when the scope closes.
+   */
+  readonly snapshot: Effect.Effect<EngineSnapshot, EngineError, Scope.Scope>
+  /**
+   * Replace the whole state with a snapshot's (chunks as produced by `snapshot`) and set the
+   * applied index. A restore interrupted by a crash must not leave a mix of old and new state
+   * that claims an applied index: report 0 (and no keys) after such a crash instead.
+   */
+  readonly restore: (chunks: Stream.Stream<Uint8Array, EngineError>, appliedIndex: number) => Effect.Effect<void, EngineError>
 }
 
 export class KvEngine extends Context.Tag("raft-kv/KvEngine")<KvEngine, KvEngineService>() {}

@@ -4,12 +4,16 @@
  * after a crash the engine and its applied index always agree; the node then re-applies only
  * the entries after it.
  */
-import { Effect, Layer, Option, Stream } from "effect"
+import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import { Level } from "level"
 import { EngineError, KvEngine, type KeyRange, type WriteOp } from "./KvEngine.js"
+import { fromSnapshotChunks, toSnapshotChunks } from "./SnapshotFormat.js"
 
 const DATA = 0x64 // "d"
 const APPLIED_KEY = Buffer.from("m/applied")
+/** Present while a restore is replacing the data: a crash then must not leave a mix behind. */
+const RESTORING_KEY = Buffer.from("m/restoring")
+const RESTORE_BATCH = 1024
 
 const dataKey = (key: Uint8Array): Buffer => {
   const out = Buffer.allocUnsafe(key.length + 1)
@@ -66,49 +70,94 @@ export const makeLevelEngine = (directory: string) =>
       () => Effect.promise(() => db.close())
     )
 
+    type Db = typeof db
+    type Snapshot = ReturnType<Db["snapshot"]>
+    const ALL_DATA = { gte: dataKey(new Uint8Array(0)), lt: DATA_END }
+
+    /** Key/value pairs of a range, optionally as of an explicit LevelDB snapshot. */
+    const pairs = (range: KeyRange, snapshot?: Snapshot) =>
+      Stream.suspend(() => {
+        // Without an explicit snapshot an iterator still reads the state as of its creation.
+        const iterator = db.iterator({ ...levelRange(range), ...(snapshot !== undefined ? { snapshot } : {}) })
+        return Stream.repeatEffectOption(
+          attempt("iterate", () => iterator.nextv(1024)).pipe(
+            Effect.mapError(Option.some),
+            Effect.flatMap((items) =>
+              items.length === 0
+                ? Effect.fail(Option.none())
+                : Effect.succeed(items.map(([key, value]) => [Buffer.from(key).subarray(1), value] as const))
+            )
+          )
+        ).pipe(Stream.flattenIterables, Stream.ensuring(Effect.promise(() => iterator.close())))
+      })
+
+    // A restore that a crash interrupted left partial data: drop it, the node rebuilds from 0.
+    if ((yield* attempt("open", () => db.get(RESTORING_KEY))) !== undefined) {
+      yield* Effect.logWarning(`LevelDB at ${directory}: an interrupted snapshot restore is discarded`)
+      yield* attempt("clear", () => db.clear(ALL_DATA))
+      yield* attempt("write", () => db.batch([{ type: "del", key: RESTORING_KEY }, { type: "put", key: APPLIED_KEY, value: encodeIndex(0) }], { sync: true }))
+    }
+
+    const readApplied = (snapshot?: Snapshot) =>
+      attempt("read applied index", () => db.get(APPLIED_KEY, snapshot !== undefined ? { snapshot } : {})).pipe(
+        Effect.map((value) => (value === undefined ? 0 : Buffer.from(value).readDoubleBE(0)))
+      )
+
     return KvEngine.of({
       name: "level",
       durable: true,
       get: (key) => attempt("get", () => db.get(dataKey(key))),
-      iterate: (range) =>
-        Stream.suspend(() => {
-          // An iterator reads a consistent LevelDB snapshot taken when it is created.
-          const iterator = db.iterator(levelRange(range))
-          return Stream.repeatEffectOption(
-            attempt("iterate", () => iterator.nextv(1024)).pipe(
-              Effect.mapError(Option.some),
-              Effect.flatMap((items) =>
-                items.length === 0
-                  ? Effect.fail(Option.none())
-                  : Effect.succeed(items.map(([key, value]) => [Buffer.from(key).subarray(1), value] as const))
-              )
-            )
-          ).pipe(Stream.flattenIterables, Stream.ensuring(Effect.promise(() => iterator.close())))
-        }),
+      iterate: (range) => pairs(range),
       write: (ops: ReadonlyArray<WriteOp>, appliedIndex: number) =>
         Effect.gen(function* () {
           const batch = db.batch()
+          // Keys this batch has put so far, so a "clear" removes them as well as stored ones.
+          const putInBatch = new Map<string, Buffer>()
           for (const op of ops) {
-            if (op.type === "put") batch.put(dataKey(op.key), op.value)
-            else if (op.type === "del") batch.del(dataKey(op.key))
+            if (op.type === "put") {
+              const key = dataKey(op.key)
+              batch.put(key, op.value)
+              putInBatch.set(key.toString("latin1"), key)
+            } else if (op.type === "del") batch.del(dataKey(op.key))
             else {
               // FLUSHDB: delete every key present now, inside this same atomic batch.
-              for (const key of yield* attempt("clear", () => db.keys({ gte: dataKey(new Uint8Array(0)), lt: DATA_END }).all())) {
-                batch.del(key)
-              }
+              for (const key of yield* attempt("clear", () => db.keys(ALL_DATA).all())) batch.del(key)
+              for (const key of putInBatch.values()) batch.del(key)
+              putInBatch.clear()
             }
           }
           batch.put(APPLIED_KEY, encodeIndex(appliedIndex))
           yield* attempt("write", () => batch.write())
         }),
-      appliedIndex: attempt("read applied index", () => db.get(APPLIED_KEY)).pipe(
-        Effect.map((value) => (value === undefined ? 0 : Buffer.from(value).readDoubleBE(0)))
-      ),
+      appliedIndex: readApplied(),
       size: attempt("count", async () => {
         let count = 0
-        for await (const _ of db.keys({ gte: dataKey(new Uint8Array(0)), lt: DATA_END })) count++
+        for await (const _ of db.keys(ALL_DATA)) count++
         return count
-      })
+      }),
+      snapshot: Effect.gen(function* () {
+        const snapshot = yield* Effect.acquireRelease(
+          Effect.sync(() => db.snapshot()),
+          (s) => Effect.promise(() => s.close())
+        )
+        return { appliedIndex: yield* readApplied(snapshot), chunks: toSnapshotChunks(pairs({}, snapshot)) }
+      }),
+      restore: (chunks, appliedIndex) =>
+        Effect.gen(function* () {
+          yield* attempt("restore", () => db.put(RESTORING_KEY, new Uint8Array([1]), { sync: true }))
+          yield* attempt("restore", () => db.clear(ALL_DATA))
+          yield* fromSnapshotChunks(chunks).pipe(
+            Stream.grouped(RESTORE_BATCH),
+            Stream.runForEach((group) =>
+              attempt("restore", () =>
+                db.batch(Chunk.toReadonlyArray(group).map(([key, value]) => ({ type: "put" as const, key: dataKey(key), value: Buffer.from(value) })))
+              )
+            )
+          )
+          yield* attempt("restore", () =>
+            db.batch([{ type: "put", key: APPLIED_KEY, value: encodeIndex(appliedIndex) }, { type: "del", key: RESTORING_KEY }], { sync: true })
+          )
+        })
     })
   })
 
