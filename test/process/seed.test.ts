@@ -4,14 +4,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ProcessCluster } from "../support/processCluster.js"
-import { redisCli } from "../support/redisCli.js"
+import { info, redisCli } from "../support/redisCli.js"
 import { waitFor } from "../support/waitFor.js"
 
 describe.each([
-  { engine: "memory" as const, basePort: 21000 },
-  { engine: "level" as const, basePort: 21200 }
-])("the seed README session ($engine engine)", ({ engine, basePort }) => {
-  const cluster = new ProcessCluster({ engine, basePort })
+  { engine: "memory" as const, basePort: 21000, main: undefined },
+  { engine: "level" as const, basePort: 21200, main: undefined },
+  // The engine written from docs/engines.md, swapped in by its own entry point.
+  { engine: "lmdb example" as const, basePort: 23000, main: "dist/examples/lmdb-engine/main.js" }
+])("the seed README session ($engine engine)", ({ engine, basePort, main }) => {
+  const cluster = new ProcessCluster({ engine: engine === "level" ? "level" : "memory", basePort, ...(main ? { main } : {}) })
   beforeAll(() => cluster.startAll(), 60_000)
   afterAll(() => cluster.shutdown())
 
@@ -19,6 +21,7 @@ describe.each([
     await cluster.waitForLeader()
     const node1 = cluster.clientPort(1)
     const node2 = cluster.clientPort(2)
+    expect((await info(node1)).raft_engine).toBe(engine === "lmdb example" ? "lmdb" : engine)
 
     expect(await redisCli(node1, "set", "mykey", "myvalue")).toBe("OK")
     expect(await redisCli(node1, "get", "mykey")).toBe("myvalue")

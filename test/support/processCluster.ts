@@ -25,6 +25,8 @@ export interface ClusterOptions {
    */
   readonly basePort: number
   readonly extraArgs?: ReadonlyArray<string>
+  /** The entry point to run (default dist/src/main.js), e.g. an example with its own engine. */
+  readonly main?: string
 }
 
 export class ProcessCluster {
@@ -53,7 +55,7 @@ export class ProcessCluster {
   args(id: number): Array<string> {
     const cluster = this.ids.map((i) => `http://127.0.0.1:${this.peerPort(i)}`).join(",")
     return [
-      MAIN, "--id", String(id), "--cluster", cluster, "--port", String(this.clientPort(id)),
+      this.options.main === undefined ? MAIN : path.resolve(this.options.main), "--id", String(id), "--cluster", cluster, "--port", String(this.clientPort(id)),
       "--data-dir", path.join(this.root, `node${id}`), "--engine", this.options.engine ?? "memory",
       ...(this.options.extraArgs ?? [])
     ]
