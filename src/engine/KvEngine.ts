@@ -49,6 +49,11 @@ export interface KvEngineService {
   readonly appliedIndex: Effect.Effect<number, EngineError>
   /** Whether state survives a restart (so the node replays only entries after `appliedIndex`). */
   readonly durable: boolean
+  /**
+   * How many reads the node may run at once (default 1). Raise it for an engine whose gets wait
+   * on I/O; keep 1 for one that answers synchronously (parallelism only adds overhead there).
+   */
+  readonly readConcurrency?: number
   /** Number of keys (DBSIZE). */
   readonly size: Effect.Effect<number, EngineError>
   /**

@@ -106,6 +106,8 @@ export const makeLevelEngine = (directory: string) =>
     return KvEngine.of({
       name: "level",
       durable: true,
+      // Gets are asynchronous (libuv's thread pool): overlap the reads of one applier turn.
+      readConcurrency: 64,
       get: (key) => attempt("get", () => db.get(dataKey(key))),
       iterate: (range) => pairs(range),
       write: (ops: ReadonlyArray<WriteOp>, appliedIndex: number) =>

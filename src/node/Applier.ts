@@ -91,11 +91,16 @@ export const runApplier = Effect.gen(function* () {
   const serveReads = Effect.gen(function* () {
     if (waitingReads.length === 0) return
     const stillWaiting: Array<WaitingRead> = []
-    for (const read of waitingReads) {
-      if (read.index > applied) stillWaiting.push(read)
-      else read.request.replyTo(yield* executeRead(read.request.argv))
-    }
+    const due: Array<WaitingRead> = []
+    for (const read of waitingReads) (read.index > applied ? stillWaiting : due).push(read)
     waitingReads = stillWaiting
+    // Reads change nothing, so an engine whose gets wait on I/O (LevelDB) serves them in
+    // parallel; all finish before the next batch is applied.
+    yield* Effect.forEach(
+      due,
+      (read) => Effect.map(executeRead(read.request.argv), (reply) => read.request.replyTo(reply)),
+      { concurrency: engine.readConcurrency ?? 1, discard: true }
+    )
   })
 
   const sweep = (now: number) => {

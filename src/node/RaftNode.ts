@@ -7,6 +7,7 @@
 import { Chunk, Effect, Queue, Random } from "effect"
 import { commandOrigin, encodeCommand } from "../commands/CommandCodec.js"
 import { makeRaft } from "../raft/Raft.js"
+import { seededRandom } from "../raft/seededRandom.js"
 import type { RaftCore, Ready } from "../raft/api.js"
 import type { Message, NodeId } from "../raft/types.js"
 import { KvEngine } from "../engine/KvEngine.js"
@@ -18,18 +19,6 @@ import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
 import { Transport, type TransportService } from "./Transport.js"
 import { Wal } from "./Wal.js"
-
-/** A small seeded PRNG (mulberry32): the core's randomness comes from Effect's Random once. */
-const seededRandom = (seed: number): (() => number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Group messages by destination so each peer gets one frame per turn. */
 export const sendGrouped = (transport: TransportService, messages: ReadonlyArray<Message>): void => {

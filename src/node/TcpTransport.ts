@@ -6,6 +6,7 @@
 import * as net from "node:net"
 import { Chunk, Deferred, Effect, Layer, Queue, Runtime, Schedule } from "effect"
 import type { Message, NodeId } from "../raft/types.js"
+import { listenTcp } from "./listenTcp.js"
 import { Mailboxes } from "./Mailboxes.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { encodeFrame, FrameDecoder } from "./PeerCodec.js"
@@ -13,10 +14,6 @@ import { Transport } from "./Transport.js"
 
 /** Frames buffered per peer while it is slow or down; beyond this, Raft's retries take over. */
 const PEER_QUEUE_CAPACITY = 1024
-
-class PeerListenError extends Error {
-  override readonly name = "PeerListenError"
-}
 
 const connect = (host: string, port: number) =>
   Effect.async<net.Socket, Error>((resume) => {
@@ -105,23 +102,7 @@ export const TcpTransportLive = Layer.scoped(
       socket.on("error", () => socket.destroy())
       socket.on("close", () => sockets.delete(socket))
     })
-    yield* Effect.acquireRelease(
-      Effect.async<void, PeerListenError>((resume) => {
-        server.once("error", (error) =>
-          resume(
-            Effect.fail(
-              new PeerListenError(`cannot listen for peers on ${self.host}:${self.port}: ${error.message}`)
-            )
-          )
-        )
-        server.listen(self.port, self.host, () => resume(Effect.void))
-      }).pipe(Effect.orDie),
-      () =>
-        Effect.async<void>((resume) => {
-          for (const socket of sockets) socket.destroy()
-          server.close(() => resume(Effect.void))
-        })
-    )
+    yield* listenTcp(server, sockets, self.host, self.port, "peers")
 
     // Outbound: one bounded queue and one fiber per peer.
     const queues = new Map<NodeId, Queue.Queue<ReadonlyArray<Message>>>()

@@ -504,26 +504,19 @@ class Raft implements RaftCore {
   }
 
   private handleRemoteRead(from: NodeId, requestId: number): void {
-    if (this.role !== "leader") {
-      this.send({ type: "ReadIndexResp", from: this.id, to: from, term: this.term, requestId, index: 0, reject: true })
-      return
-    }
+    if (this.role !== "leader") return this.answerRemoteRead(from, requestId, undefined)
     this.leaderRead({ local: false, from, requestId })
   }
 
+  /** Confirmed at `index`: a local read becomes a ReadState, a follower's gets the index. */
   private releaseRead(requester: ReadRequester, index: number): void {
     if (requester.local) this.readStates.push({ requestId: requester.requestId, index })
-    else {
-      this.send({
-        type: "ReadIndexResp",
-        from: this.id,
-        to: requester.from,
-        term: this.term,
-        requestId: requester.requestId,
-        index,
-        reject: false
-      })
-    }
+    else this.answerRemoteRead(requester.from, requester.requestId, index)
+  }
+
+  /** Answer a follower's ReadIndex request; `index` undefined rejects it. */
+  private answerRemoteRead(to: NodeId, requestId: number, index: number | undefined): void {
+    this.send({ type: "ReadIndexResp", from: this.id, to, term: this.term, requestId, index: index ?? 0, reject: index === undefined })
   }
 
   private failLeaderReads(): void {
@@ -531,17 +524,7 @@ class Raft implements RaftCore {
     this.readsAwaitingCommit = []
     for (const requester of failed) {
       if (requester.local) this.readFailures.push(requester.requestId)
-      else {
-        this.send({
-          type: "ReadIndexResp",
-          from: this.id,
-          to: requester.from,
-          term: this.term,
-          requestId: requester.requestId,
-          index: 0,
-          reject: true
-        })
-      }
+      else this.answerRemoteRead(requester.from, requester.requestId, undefined)
     }
   }
 

@@ -6,12 +6,9 @@ import * as net from "node:net"
 import { Effect } from "effect"
 import type { ConnectionContext } from "../commands/classify.js"
 import { KvService } from "../node/KvService.js"
+import { listenTcp } from "../node/listenTcp.js"
 import { NodeConfig } from "../node/NodeConfig.js"
 import { serveConnection } from "./Connection.js"
-
-export class ClientListenError extends Error {
-  override readonly name = "ClientListenError"
-}
 
 export const startClientServer = Effect.gen(function* () {
   const config = yield* NodeConfig
@@ -32,22 +29,6 @@ export const startClientServer = Effect.gen(function* () {
     serveConnection(socket, kv, context)
   })
 
-  yield* Effect.acquireRelease(
-    Effect.async<void, ClientListenError>((resume) => {
-      server.once("error", (error) =>
-        resume(
-          Effect.fail(
-            new ClientListenError(`cannot listen for clients on ${config.host}:${config.port}: ${error.message}`)
-          )
-        )
-      )
-      server.listen(config.port, config.host, () => resume(Effect.void))
-    }),
-    () =>
-      Effect.async<void>((resume) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resume(Effect.void))
-      })
-  )
+  yield* listenTcp(server, sockets, config.host, config.port, "clients")
   yield* Effect.logInfo(`node ${config.id} serving Redis clients on ${config.host}:${config.port}`)
 })

@@ -4,19 +4,11 @@
  * each node applied. Randomness comes from a seeded PRNG.
  */
 import { makeRaft } from "../../src/raft/Raft.js"
+import { seededRandom } from "../../src/raft/seededRandom.js"
 import type { RaftCore, Ready } from "../../src/raft/api.js"
 import type { Entry, HardState, Message, NodeId } from "../../src/raft/types.js"
 
-export const prng = (seed: number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const prng = seededRandom
 
 export interface SimDisk {
   hardState: HardState
