@@ -1,6 +1,8 @@
 /** Bad input gets Redis's error texts and never takes a node down. */
 import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as net from "node:net"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ProcessCluster } from "../support/processCluster.js"
 import { redisCli } from "../support/redisCli.js"
@@ -44,5 +46,29 @@ describe("bad input", () => {
     const unknown = spawnSync(process.execPath, ["dist/src/main.js", "--id", "1", "--bogus", "x"], { encoding: "utf8" })
     expect(unknown.status).toBe(2)
     expect(unknown.stderr.split("\n")[0]).toBe("raft-kv: unknown flag --bogus")
+  })
+
+  it("refuses to start on a port another node holds, with a clear message and status 1", () => {
+    const second = spawnSync(process.execPath, cluster.args(1).map((arg) => arg.replace(cluster.root, `${cluster.root}/other`)), {
+      encoding: "utf8",
+      timeout: 20_000
+    })
+    expect(second.status).toBe(1)
+    expect(second.stderr).toMatch(/^raft-kv node 1 stopped: cannot listen for (clients|peers) on 127\.0\.0\.1:\d+: listen EADDRINUSE/m)
+  })
+
+  it("stops with the file and offset when its WAL is corrupt in the middle", async () => {
+    const port = cluster.clientPort(1)
+    expect(await redisCli(port, "SET", "a", "1")).toBe("OK")
+    expect(await redisCli(port, "SET", "b", "2")).toBe("OK")
+    expect(await cluster.stop(1)).toBe(0)
+    const walDir = path.join(cluster.root, "node1", "wal")
+    const file = path.join(walDir, fs.readdirSync(walDir).filter((name) => name.endsWith(".log")).sort()[0])
+    const bytes = fs.readFileSync(file)
+    bytes[10] ^= 0xff // inside the first record, with valid records after it
+    fs.writeFileSync(file, bytes)
+    const restarted = spawnSync(process.execPath, cluster.args(1), { encoding: "utf8", timeout: 20_000 })
+    expect(restarted.status).toBe(1)
+    expect(restarted.stderr).toContain(`raft-kv node 1 stopped: WAL corrupt in ${file} at offset 0: checksum mismatch`)
   })
 })
