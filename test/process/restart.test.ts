@@ -21,14 +21,18 @@ describe.each([
       const client = await RespClient.connect(cluster.clientPort(id))
       const commands = Array.from({ length: KEYS / 3 }, (_, i) => ["SET", `${round}:${id}:${i}`, `value-${round}-${id}-${i}`])
       const replies = await client.pipeline(commands)
+      // INCR is not idempotent: re-applying an entry after a restart would show in the count.
+      const increments = await client.pipeline(Array.from({ length: 10 }, () => ["INCR", `${round}:counter`]))
       client.close()
       expect(replies.every((reply) => reply === "OK")).toBe(true)
+      expect(increments.length).toBe(10)
     }
   }
 
   const expectEveryWrite = async (round: string) => {
     for (const reader of cluster.ids) {
       const client = await RespClient.connect(cluster.clientPort(reader))
+      expect(await client.call("GET", `${round}:counter`)).toBe(String(10 * cluster.size))
       for (const writer of cluster.ids) {
         const keys = Array.from({ length: KEYS / 3 }, (_, i) => `${round}:${writer}:${i}`)
         const values = await client.call("MGET", ...keys)

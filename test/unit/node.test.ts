@@ -105,5 +105,24 @@ describe("a 3-node cluster in one process", () => {
       for (let i = 0; i < 30; i++) expect(text(await call(node, "read", "GET", `key${i}`))).toBe(`value${i}`)
     }
   })
-})
 
+  it("re-sends a write forwarded to a leader that was cut off, and applies it exactly once", async () => {
+    cluster = new InProcessCluster(3)
+    await cluster.startAll()
+    const oldLeader = await waitForLeader(cluster)
+    const [follower, other] = followersOf(cluster, oldLeader)
+    cluster.network.isolate(oldLeader.id, cluster.ids)
+    // The follower still believes in the old leader, so this INCR is forwarded into the void.
+    expect(follower.status.raft.leader).toBe(oldLeader.id)
+    const reply = await call(follower, "write", "INCR", "counter")
+    expect(reply).toEqual({ _tag: "Integer", value: 1n })
+    expect([follower.id, other.id]).toContain(follower.status.raft.leader)
+    cluster.network.healAll()
+    for (const node of cluster.nodes.values()) {
+      await waitFor(async () => text(await call(node, "read", "GET", "counter")) === "1", {
+        timeoutMs: 10_000,
+        description: `node ${node.id} to apply the INCR once`
+      })
+    }
+  })
+})
