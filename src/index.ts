@@ -14,7 +14,9 @@ export { builtInEngine, runCli, type RunCliOptions } from "./cli/runCli.js"
 export {
   compareBytes,
   EngineError,
+  keyAfterPrefix,
   KvEngine,
+  namespacedBounds,
   type EngineSnapshot,
   type KeyRange,
   type KvEngineService,

@@ -5,7 +5,7 @@
  */
 import { Effect, Layer, Option, Stream } from "effect"
 import { open, type RootDatabase } from "lmdb"
-import { EngineError, fromSnapshotChunks, KvEngine, toSnapshotChunks, type KeyRange, type WriteOp } from "../../src/index.js"
+import { EngineError, fromSnapshotChunks, KvEngine, namespacedBounds, toSnapshotChunks, type KeyRange, type WriteOp } from "../../src/index.js"
 
 const DATA = 0x64 // "d"
 const APPLIED_KEY = Buffer.from("m/applied")
@@ -26,23 +26,7 @@ const fail = (operation: string, directory: string) => (cause: unknown) =>
   new EngineError({ operation, message: `LMDB ${operation} in ${directory} failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
 
 /** The LMDB bounds of a KeyRange over user keys (start inclusive, end exclusive). */
-const bounds = (range: KeyRange) => {
-  let start = dataKey(range.gte ?? new Uint8Array(0))
-  let end: Buffer = range.lt !== undefined ? dataKey(range.lt) : DATA_END
-  if (range.prefix !== undefined) {
-    const prefix = dataKey(range.prefix)
-    if (Buffer.compare(prefix, start) > 0) start = prefix
-    // The first key after every key that starts with the prefix.
-    let i = prefix.length - 1
-    while (i >= 0 && prefix[i] === 0xff) i--
-    if (i >= 0) {
-      const after = Buffer.from(prefix.subarray(0, i + 1))
-      after[i]++
-      if (Buffer.compare(after, end) < 0) end = after
-    }
-  }
-  return { start, end, ...(range.limit !== undefined ? { limit: range.limit } : {}) }
-}
+const bounds = (range: KeyRange) => namespacedBounds(range, DATA_START)
 
 export const makeLmdbEngine = (directory: string) =>
   Effect.gen(function* () {

@@ -73,3 +73,30 @@ export class KvEngine extends Context.Tag("raft-kv/KvEngine")<KvEngine, KvEngine
 
 /** Unsigned bytewise comparison, the order every engine iterates in. */
 export const compareBytes = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b)
+
+/** The smallest key greater than every key that starts with `prefix` (undefined: no such key). */
+export const keyAfterPrefix = (prefix: Uint8Array): Buffer | undefined => {
+  let i = prefix.length - 1
+  while (i >= 0 && prefix[i] === 0xff) i--
+  if (i < 0) return undefined
+  const after = Buffer.from(prefix.subarray(0, i + 1))
+  after[i]++
+  return after
+}
+
+/**
+ * A KeyRange as `[start, end)` bounds over user keys stored behind `namespace` (a prefix that
+ * keeps them apart from the engine's own metadata): what an ordered store's range scan takes.
+ */
+export const namespacedBounds = (range: KeyRange, namespace: Uint8Array) => {
+  const stored = (key: Uint8Array) => Buffer.concat([namespace, key])
+  let start = stored(range.gte ?? new Uint8Array(0))
+  let end = range.lt !== undefined ? stored(range.lt) : keyAfterPrefix(namespace)!
+  if (range.prefix !== undefined) {
+    const prefix = stored(range.prefix)
+    if (Buffer.compare(prefix, start) > 0) start = prefix
+    const after = keyAfterPrefix(prefix)
+    if (after !== undefined && Buffer.compare(after, end) < 0) end = after
+  }
+  return { start, end, ...(range.limit !== undefined ? { limit: range.limit } : {}) }
+}

@@ -6,10 +6,11 @@
  */
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import { Level } from "level"
-import { EngineError, KvEngine, type KeyRange, type WriteOp } from "./KvEngine.js"
+import { EngineError, KvEngine, namespacedBounds, type KeyRange, type WriteOp } from "./KvEngine.js"
 import { fromSnapshotChunks, toSnapshotChunks } from "./SnapshotFormat.js"
 
 const DATA = 0x64 // "d"
+const DATA_PREFIX = Buffer.from([DATA])
 const APPLIED_KEY = Buffer.from("m/applied")
 /** Present while a restore is replacing the data: a crash then must not leave a mix behind. */
 const RESTORING_KEY = Buffer.from("m/restoring")
@@ -39,23 +40,8 @@ const attempt = <A>(operation: string, run: () => Promise<A>) =>
 
 /** LevelDB range options for a KeyRange over user keys. */
 const levelRange = (range: KeyRange) => {
-  let gte = dataKey(range.gte ?? new Uint8Array(0))
-  let lt: Buffer = range.lt !== undefined ? dataKey(range.lt) : DATA_END
-  if (range.prefix !== undefined) {
-    const start = dataKey(range.prefix)
-    if (Buffer.compare(start, gte) > 0) gte = start
-    // The first key after every key with this prefix: increment the last byte below 0xff.
-    let end: Buffer | undefined
-    for (let i = start.length - 1; i >= 0; i--) {
-      if (start[i] !== 0xff) {
-        end = Buffer.from(start.subarray(0, i + 1))
-        end[i]++
-        break
-      }
-    }
-    if (end !== undefined && Buffer.compare(end, lt) < 0) lt = end
-  }
-  return { gte, lt, ...(range.limit !== undefined ? { limit: range.limit } : {}) }
+  const { start, end, ...rest } = namespacedBounds(range, DATA_PREFIX)
+  return { gte: start, lt: end, ...rest }
 }
 
 export const makeLevelEngine = (directory: string) =>
