@@ -11,6 +11,7 @@ import type { NodeConfig as Config } from "../cli/Config.js"
 import type { KvEngine } from "../engine/KvEngine.js"
 import { startClientServer } from "../server/ClientServer.js"
 import { runApplier } from "./Applier.js"
+import { DataDirLockLive } from "./DataDirLock.js"
 import { IncarnationLive } from "./Incarnation.js"
 import { KvServiceLive } from "./KvService.js"
 import { MailboxesLive } from "./Mailboxes.js"
@@ -47,11 +48,11 @@ export const serve = (config: Config) => {
     MailboxesLive,
     NodeStatusLive(config.id)
   )
-  const io = Layer.mergeAll(
-    TcpTransportLive,
-    WalLive(path.join(config.dataDir, "wal")),
-    IncarnationLive(config.dataDir)
-  ).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
+  // The data directory is locked before the WAL is opened, and released after it is closed.
+  const disk = Layer.mergeAll(WalLive(path.join(config.dataDir, "wal")), IncarnationLive(config.dataDir)).pipe(
+    Layer.provide(DataDirLockLive(config.dataDir))
+  )
+  const io = Layer.mergeAll(TcpTransportLive, disk).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
   const services = KvServiceLive.pipe(Layer.provideMerge(io))
   return runActors.pipe(Effect.scoped, Effect.provide(services))
 }

@@ -57,6 +57,17 @@ describe("bad input", () => {
     expect(second.stderr).toMatch(/^raft-kv node 1 stopped: cannot listen for (clients|peers) on 127\.0\.0\.1:\d+: listen EADDRINUSE/m)
   })
 
+  it("refuses a second node on the same data directory", () => {
+    const dataDir = path.join(cluster.root, "node1")
+    const second = spawnSync(
+      process.execPath,
+      [path.resolve("dist/src/main.js"), "--id", "1", "--port", String(cluster.clientPort(1) + 50), "--data-dir", dataDir],
+      { encoding: "utf8", timeout: 20_000 }
+    )
+    expect(second.status).toBe(1)
+    expect(second.stderr).toContain(`raft-kv node 1 stopped: data directory ${dataDir} is in use by process`)
+  })
+
   it("stops with the file and offset when its WAL is corrupt in the middle", async () => {
     const port = cluster.clientPort(1)
     expect(await redisCli(port, "SET", "a", "1")).toBe("OK")
