@@ -9,6 +9,7 @@ import { classify, type ConnectionContext } from "../commands/classify.js"
 import type { KvServiceApi } from "../node/KvService.js"
 import { RequestParser } from "../resp/RequestParser.js"
 import { error, OK } from "../resp/Reply.js"
+import { ConnectionOrder } from "./ConnectionOrder.js"
 import { ReplyQueue } from "./ReplyQueue.js"
 
 /** Outstanding replies per connection before we stop reading from it. */
@@ -34,6 +35,8 @@ export const serveConnection = (
     }
   )
 
+  const order = new ConnectionOrder(kv)
+
   const onCommand = (argv: Array<Buffer>): void => {
     if (closing) return
     const classified = classify(argv, context)
@@ -46,10 +49,8 @@ export const serveConnection = (
         replies.push(OK)
         break
       case "write":
-        kv.submitWrite(classified.argv, replies.reserve())
-        break
       case "read":
-        kv.submitRead(classified.argv, replies.reserve())
+        order.submit(classified.kind, classified.argv, replies.reserve())
         break
     }
   }

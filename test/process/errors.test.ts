@@ -6,6 +6,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ProcessCluster } from "../support/processCluster.js"
 import { redisCli } from "../support/redisCli.js"
+import { RespClient } from "../support/respClient.js"
 
 describe("bad input", () => {
   const cluster = new ProcessCluster({ basePort: 22400, nodes: 1 })
@@ -19,6 +20,19 @@ describe("bad input", () => {
     expect(await redisCli(port, "SET", "k", "v", "NX", "XX")).toBe("ERR syntax error")
     expect(await redisCli(port, "SET", "n", "abc")).toBe("OK")
     expect(await redisCli(port, "INCR", "n")).toBe("ERR value is not an integer or out of range")
+  })
+
+  it("answers pipelined local, read and write commands in request order", async () => {
+    const client = await RespClient.connect(cluster.clientPort(1))
+    const replies = await client.pipeline([
+      ["SET", "p", "1"], ["GET", "p"], ["PING"], ["INCR", "p"], ["ECHO", "between"], ["GET", "p"],
+      ["NOSUCH"], ["MGET", "p", "missing"], ["DEL", "p"], ["GET", "p"]
+    ])
+    client.close()
+    expect(replies.map((reply) => (reply instanceof Error ? `error: ${reply.message}` : reply))).toEqual([
+      "OK", "1", "PONG", 2, "between", "2",
+      "error: ERR unknown command 'NOSUCH', with args beginning with: ", ["2", null], 1, null
+    ])
   })
 
   it("survives garbage on its client port and keeps answering", async () => {
