@@ -2,7 +2,7 @@
  * Commands a node answers on its own, without consensus: connection handshakes and
  * introspection (PING, ECHO, SELECT, COMMAND, CONFIG GET, CLIENT, HELLO, INFO).
  */
-import { array, bulk, error, integer, NIL, OK, PONG, simple, type Reply } from "../resp/Reply.js"
+import { array, bulk, error, integer, NIL, OK, PONG, type Reply } from "../resp/Reply.js"
 import { DB_OUT_OF_RANGE, latin1, NOT_AN_INTEGER, unknownSubcommand, wrongArity } from "./errors.js"
 import { globMatch } from "./glob.js"
 import { parseInt64 } from "./integers.js"
@@ -153,6 +153,7 @@ export const runLocal = (name: string, argv: ReadonlyArray<Uint8Array>, context:
     case "info":
       return info(argv, context)
     default:
-      return simple("OK")
+      // Only the table's "local" commands reach here; a new one must be given a case above.
+      return error(`ERR internal: no handler for local command '${name}'`)
   }
 }
