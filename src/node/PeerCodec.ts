@@ -220,27 +220,61 @@ const readMessage = (r: Reader): Message => {
   }
 }
 
-/** Splits a byte stream into frames (chunks may cut frames anywhere) and decodes them. */
+/**
+ * Splits a byte stream into frames (chunks may cut frames anywhere) and decodes them. Partial
+ * frames are kept as a list of chunks and joined once, when the whole frame has arrived, so a
+ * large append arriving in many small reads is not copied over and over.
+ */
 export class FrameDecoder {
-  private pending: Buffer = Buffer.alloc(0)
+  private chunks: Array<Buffer> = []
+  private buffered = 0
+  /** Payload length of the frame being collected, once its 4-byte header is in. */
+  private needed: number | undefined
 
   constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
 
   push(chunk: Buffer): Array<Message> {
-    const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    this.chunks.push(chunk)
+    this.buffered += chunk.length
     const messages: Array<Message> = []
-    let offset = 0
-    while (offset + 4 <= data.length) {
-      const length = data.readUInt32BE(offset)
-      if (length > this.maxFrameBytes) {
-        throw new PeerDecodeError({ message: `peer frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit` })
+    for (;;) {
+      if (this.needed === undefined) {
+        if (this.buffered < 4) break
+        const header = this.take(4)
+        const length = header.readUInt32BE(0)
+        if (length > this.maxFrameBytes) {
+          throw new PeerDecodeError({ message: `peer frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit` })
+        }
+        this.needed = length
       }
-      if (offset + 4 + length > data.length) break
-      const reader = new Reader(data, offset + 4, offset + 4 + length)
-      while (reader.o < offset + 4 + length) messages.push(readMessage(reader))
-      offset += 4 + length
+      if (this.buffered < this.needed) break
+      const payload = this.take(this.needed)
+      this.needed = undefined
+      const reader = new Reader(payload, 0, payload.length)
+      while (reader.o < payload.length) messages.push(readMessage(reader))
     }
-    this.pending = offset === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(offset))
     return messages
+  }
+
+  /** Remove and return the next `n` buffered bytes (a view when they lie in one chunk). */
+  private take(n: number): Buffer {
+    this.buffered -= n
+    const first = this.chunks[0]
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+      return first.subarray(0, n)
+    }
+    const out = Buffer.allocUnsafe(n)
+    let offset = 0
+    while (offset < n) {
+      const chunk = this.chunks[0]
+      const used = Math.min(chunk.length, n - offset)
+      chunk.copy(out, offset, 0, used)
+      offset += used
+      if (used === chunk.length) this.chunks.shift()
+      else this.chunks[0] = chunk.subarray(used)
+    }
+    return out
   }
 }

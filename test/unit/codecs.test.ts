@@ -59,6 +59,18 @@ describe("PeerCodec", () => {
     }
   })
 
+  it("assembles a large append that arrives in many small reads", () => {
+    const entries = Array.from({ length: 2000 }, (_, i) => ({ index: i + 1, term: 1, kind: 0 as const, data: new Uint8Array(1024).fill(i & 0xff) }))
+    const frame = encodeFrame([{ type: "Append", from: 1, to: 2, term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries }])
+    const decoder = new FrameDecoder()
+    const out: Array<Message> = []
+    for (let offset = 0; offset < frame.length; offset += 65536) out.push(...decoder.push(frame.subarray(offset, offset + 65536)))
+    expect(out).toHaveLength(1)
+    const append = out[0] as Extract<Message, { type: "Append" }>
+    expect(append.entries).toHaveLength(2000)
+    expect([...append.entries[1999].data.subarray(0, 3)]).toEqual([1999 & 0xff, 1999 & 0xff, 1999 & 0xff])
+  })
+
   it("rejects oversized frames", () => {
     const header = Buffer.alloc(4)
     header.writeUInt32BE(1000)
