@@ -16,6 +16,12 @@ export class RespClient {
 
   private constructor(readonly socket: net.Socket) {
     socket.on("data", (chunk) => this.parser.execute(chunk))
+    // A dropped connection answers every waiting command with an error instead of hanging.
+    const fail = () => {
+      for (const resolve of this.waiting.splice(0)) resolve(new Error("connection closed"))
+    }
+    socket.on("close", fail)
+    socket.on("error", fail)
   }
 
   static connect(port: number): Promise<RespClient> {
