@@ -39,7 +39,10 @@ export const runApplier = Effect.gen(function* () {
   for (const entry of (yield* Wal).recovered.entries) {
     if (entry.index > applied) break
     const command = decodeCommand(entry.data)
-    if (entry.kind === EntryKind.Normal && command !== undefined) lastApplied.set(command.origin, command.seq)
+    // The highest, not the last: a skipped duplicate copy may sit after a later proposal.
+    if (entry.kind === EntryKind.Normal && command !== undefined && command.seq > (lastApplied.get(command.origin) ?? -1)) {
+      lastApplied.set(command.origin, command.seq)
+    }
   }
   let waitingReads: Array<WaitingRead> = []
 
