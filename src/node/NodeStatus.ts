@@ -28,7 +28,9 @@ export const NodeStatusLive = (id: number) =>
         applied: 0,
         lastIndex: 0,
         lastTerm: 0,
-        persisted: 0
+        persisted: 0,
+        snapshotIndex: 0,
+        firstIndex: 1
       },
       appliedIndex: 0
     }))

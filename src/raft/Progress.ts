@@ -1,11 +1,15 @@
 /**
  * The leader's view of one follower's log (etcd-io/raft's Progress): `probe` sends one append at
- * a time until the follower's match index is known; `replicate` pipelines appends up to a window.
+ * a time until the follower's match index is known; `replicate` pipelines appends up to a window;
+ * `snapshot` waits while the follower, behind the compacted log, receives a snapshot.
  */
 export class Progress {
   match = 0
   next: number
-  state: "probe" | "replicate" = "probe"
+  state: "probe" | "replicate" | "snapshot" = "probe"
+  /** Snapshot: the index of the snapshot being sent, and the tick the transfer finished at (if it did). */
+  pendingSnapshot = 0
+  snapshotDoneTick: number | undefined
   /** Probe: an append is outstanding; wait for its answer or the next heartbeat response. */
   probeSent = false
   /** Replicate: the last index carried by each append in flight and the tick it left, oldest first. */
@@ -18,6 +22,7 @@ export class Progress {
   }
 
   isPaused(maxInflight: number): boolean {
+    if (this.state === "snapshot") return true
     return this.state === "probe" ? this.probeSent : this.inflight.length >= maxInflight
   }
 
@@ -36,6 +41,7 @@ export class Progress {
 
   /** A rejected append at `rejected`; returns false if the rejection is stale. */
   maybeDecrease(rejected: number, hint: number): boolean {
+    if (this.state === "snapshot") return false
     if (this.state === "replicate") {
       if (rejected <= this.match) return false
       this.becomeProbe()
@@ -61,6 +67,21 @@ export class Progress {
     this.probeSent = false
     this.inflight = []
     this.next = this.match + 1
+  }
+
+  becomeSnapshot(index: number): void {
+    this.state = "snapshot"
+    this.pendingSnapshot = index
+    this.snapshotDoneTick = undefined
+    this.inflight = []
+  }
+
+  /**
+   * A snapshot transfer that finished at least an election timeout before `tick` without the
+   * follower acknowledging it was lost (the follower restarted, or refused it): start over.
+   */
+  recoverLostSnapshot(tick: number): void {
+    if (this.state === "snapshot" && this.snapshotDoneTick !== undefined && this.snapshotDoneTick < tick) this.becomeProbe()
   }
 
   becomeReplicate(): void {

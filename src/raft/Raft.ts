@@ -4,7 +4,7 @@
  * It performs no I/O and owns no clock or randomness (both are inputs), so it can be tested
  * exhaustively and run inside a simulation.
  */
-import type { RaftConfig, RaftCore, RaftStatus, Ready, ReadState, RecoveredState, Role } from "./api.js"
+import type { RaftConfig, RaftCore, RaftStatus, Ready, ReadState, RecoveredState, Role, SnapshotPoint, SnapshotToSend } from "./api.js"
 import { Progress } from "./Progress.js"
 import { RaftLog } from "./RaftLog.js"
 import { ReadOnly, type ReadRequester } from "./ReadOnly.js"
@@ -36,6 +36,11 @@ class Raft implements RaftCore {
   private readStates: Array<ReadState> = []
   private readFailures: Array<number> = []
   private droppedProposals = 0
+  private snapshotsToSend: Array<SnapshotToSend> = []
+  /** A received snapshot the engine must be restored from (announced in the next Ready). */
+  private restoredSnapshot: SnapshotPoint | undefined
+  /** The newest durable snapshot, the one sent to followers behind the compacted log. */
+  private latestSnapshot: SnapshotPoint
   private lastHardState: HardState
   /** Followers that should get an Append at the end of this turn. */
   private appendTo = new Set<NodeId>()
@@ -59,7 +64,8 @@ class Raft implements RaftCore {
     this.id = config.id
     this.peers = config.voters.filter((id) => id !== config.id)
     this.quorum = Math.floor(config.voters.length / 2) + 1
-    this.log = new RaftLog(recovered.entries, recovered.hardState.commit, recovered.applied)
+    this.latestSnapshot = recovered.snapshot ?? { index: 0, term: 0 }
+    this.log = new RaftLog(recovered.entries, recovered.hardState.commit, recovered.applied, this.latestSnapshot)
     this.term = recovered.hardState.term
     this.vote = recovered.hardState.vote
     this.lastHardState = { term: this.term, vote: this.vote, commit: this.log.committed }
@@ -137,6 +143,40 @@ class Raft implements RaftCore {
     if (this.role === "leader") this.maybeCommit()
   }
 
+  compact(index: number, term: number, keepEntries: number): void {
+    if (index <= this.latestSnapshot.index) return
+    this.latestSnapshot = { index, term }
+    this.log.compact(index - keepEntries)
+  }
+
+  restoreSnapshot(index: number, term: number, from: NodeId): boolean {
+    // Only a follower takes a snapshot: a leader or candidate already holds every committed entry.
+    if (this.role !== "follower") return false
+    if (index <= this.log.committed) {
+      this.send(this.appendResp(from, this.log.committed, false, 0))
+      return false
+    }
+    if (this.log.term(index) === term) {
+      // The log already holds the snapshot's last entry: it only learns that it is committed.
+      this.log.commitTo(index)
+      this.messagesAfterPersist.push(this.appendResp(from, index, false, 0))
+      return false
+    }
+    this.log.restore(index, term)
+    this.latestSnapshot = { index, term }
+    this.restoredSnapshot = { index, term }
+    // Acknowledged once the WAL has recorded that the log now starts after the snapshot.
+    this.messagesAfterPersist.push(this.appendResp(from, index, false, 0))
+    return true
+  }
+
+  snapshotSent(to: NodeId, ok: boolean): void {
+    const pr = this.progress.get(to)
+    if (this.role !== "leader" || pr === undefined || pr.state !== "snapshot") return
+    if (ok) pr.snapshotDoneTick = this.ticks
+    else pr.becomeProbe()
+  }
+
   ready(): Ready {
     if (this.role === "leader") {
       for (const to of this.appendTo) this.sendAppend(to)
@@ -163,14 +203,18 @@ class Raft implements RaftCore {
     const ready: Ready = {
       hardState: changed ? hardState : undefined,
       entries,
-      mustSync: termOrVoteChanged || entries.length > 0,
+      mustSync: termOrVoteChanged || entries.length > 0 || this.restoredSnapshot !== undefined,
       messages: this.messages,
       messagesAfterPersist: this.messagesAfterPersist,
       committed: this.log.takeCommitted(),
       readStates: this.readStates,
       readFailures: this.readFailures,
-      droppedProposals: this.droppedProposals
+      droppedProposals: this.droppedProposals,
+      snapshot: this.restoredSnapshot,
+      snapshotsToSend: this.snapshotsToSend
     }
+    this.restoredSnapshot = undefined
+    this.snapshotsToSend = []
     this.messages = []
     this.messagesAfterPersist = []
     this.readStates = []
@@ -190,7 +234,9 @@ class Raft implements RaftCore {
       applied: this.log.applied,
       lastIndex: this.log.lastIndex(),
       lastTerm: this.log.lastTerm(),
-      persisted: this.log.persisted
+      persisted: this.log.persisted,
+      snapshotIndex: this.latestSnapshot.index,
+      firstIndex: this.log.firstIndex()
     }
   }
 
@@ -373,7 +419,7 @@ class Raft implements RaftCore {
           return
         }
         if (pr.maybeUpdate(m.index)) {
-          if (pr.state === "probe") pr.becomeReplicate()
+          if (pr.state === "probe" || (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot)) pr.becomeReplicate()
           if (this.maybeCommit()) return
         }
         if (pr.match < this.log.lastIndex()) this.appendTo.add(m.from)
@@ -384,6 +430,7 @@ class Raft implements RaftCore {
         pr.probeSent = false
         // The follower is reachable; appends it never answered within an election timeout were lost.
         pr.recoverLostAppends(this.ticks - this.config.electionTicks)
+        pr.recoverLostSnapshot(this.ticks - this.config.electionTicks)
         if (pr.match < this.log.lastIndex()) this.appendTo.add(m.from)
         for (const round of this.readOnly.ack(m.from, m.context, this.quorum, this.id)) {
           for (const requester of round.requesters) this.releaseRead(requester, round.index)
@@ -420,7 +467,7 @@ class Raft implements RaftCore {
       first = false
       const prevIndex = pr.next - 1
       const prevTerm = this.log.term(prevIndex)
-      if (prevTerm === undefined) return // cannot happen without log compaction
+      if (prevTerm === undefined) return this.sendSnapshot(to, pr)
       const entries = this.log.slice(pr.next, last + 1, this.config.maxEntriesPerAppend)
       this.send({
         type: "Append",
@@ -435,6 +482,12 @@ class Raft implements RaftCore {
       pr.sent(prevIndex + entries.length, entries.length > 0, this.ticks)
       if (entries.length === 0) return
     }
+  }
+
+  /** The follower needs entries that were compacted away: it gets the latest snapshot instead. */
+  private sendSnapshot(to: NodeId, pr: Progress): void {
+    pr.becomeSnapshot(this.latestSnapshot.index)
+    this.snapshotsToSend.push({ to, ...this.latestSnapshot })
   }
 
   /** Advance the commit index to the highest entry of this term stored by a quorum. */

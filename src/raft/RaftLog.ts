@@ -1,12 +1,17 @@
 /**
  * The in-memory Raft log and the indexes that describe it: what the WAL has synced
  * (`persisted`), what is committed, what has been handed to the applier, and which suffix still
- * has to be written to the WAL (`unstableFrom`). Index 0 is the empty log's sentinel (term 0).
+ * has to be written to the WAL (`unstableFrom`). Entries up to `offset` were compacted into a
+ * snapshot; `offset` itself keeps its term (`offsetTerm`) so appends after it can be checked.
+ * A new log has offset 0, the sentinel of term 0.
  */
 import type { Entry } from "./types.js"
 
 export class RaftLog {
-  private readonly entries: Array<Entry>
+  private entries: Array<Entry>
+  /** Index of the last compacted entry (entries[0] is offset + 1). */
+  offset: number
+  offsetTerm: number
   /** First index not yet handed to the WAL in a Ready. */
   private unstableFrom: number
   persisted: number
@@ -14,40 +19,51 @@ export class RaftLog {
   /** Highest index handed out in Ready.committed. */
   applied: number
 
-  constructor(entries: ReadonlyArray<Entry>, commit: number, applied: number) {
+  constructor(
+    entries: ReadonlyArray<Entry>,
+    commit: number,
+    applied: number,
+    snapshot: { readonly index: number; readonly term: number } = { index: 0, term: 0 }
+  ) {
     this.entries = [...entries]
+    this.offset = snapshot.index
+    this.offsetTerm = snapshot.term
+    if (entries.length > 0 && entries[0].index !== snapshot.index + 1) {
+      throw new Error(`raft: log starts at ${entries[0].index}, expected ${snapshot.index + 1}`)
+    }
     const last = this.lastIndex()
     this.unstableFrom = last + 1
     this.persisted = last
     // The engine may be ahead of the commit index last written to the WAL (commit-only hard
     // state records are not fsynced): anything it applied was committed.
-    this.committed = Math.min(Math.max(commit, applied), last)
-    this.applied = Math.min(applied, this.committed)
+    this.committed = Math.min(Math.max(commit, applied, snapshot.index), last)
+    this.applied = Math.max(Math.min(applied, this.committed), snapshot.index)
   }
 
   lastIndex(): number {
-    return this.entries.length
+    return this.offset + this.entries.length
+  }
+
+  /** The first index still held in memory (lastIndex() + 1 when there is none). */
+  firstIndex(): number {
+    return this.offset + 1
   }
 
   lastTerm(): number {
     return this.term(this.lastIndex()) ?? 0
   }
 
-  /** The term of the entry at `index`, 0 for the sentinel, undefined beyond the log. */
+  /** The term of the entry at `index`: undefined when compacted away or beyond the log. */
   term(index: number): number | undefined {
-    if (index === 0) return 0
-    if (index < 0 || index > this.entries.length) return undefined
-    return this.entries[index - 1].term
+    if (index === this.offset) return this.offsetTerm
+    if (index < this.offset || index > this.lastIndex()) return undefined
+    return this.entries[index - this.offset - 1].term
   }
 
-  entry(index: number): Entry {
-    return this.entries[index - 1]
-  }
-
-  /** Entries in [from, to), at most `max` of them. */
+  /** Entries in [from, to), at most `max` of them; `from` must not be compacted. */
   slice(from: number, to: number, max: number): Array<Entry> {
-    const end = Math.min(to, from + max, this.entries.length + 1)
-    return from >= end ? [] : this.entries.slice(from - 1, end - 1)
+    const end = Math.min(to, from + max, this.lastIndex() + 1)
+    return from >= end ? [] : this.entries.slice(from - this.offset - 1, end - this.offset - 1)
   }
 
   /** Raft §5.4.1: is a candidate's log at least as up-to-date as ours? */
@@ -82,7 +98,7 @@ export class RaftLog {
   }
 
   private truncateFrom(index: number): void {
-    this.entries.length = index - 1
+    this.entries.length = index - this.offset - 1
     if (this.unstableFrom > index) this.unstableFrom = index
     if (this.persisted >= index) this.persisted = index - 1
   }
@@ -108,7 +124,7 @@ export class RaftLog {
 
   /** Entries the WAL has not been given yet; marks them given. */
   takeUnstable(): Array<Entry> {
-    const unstable = this.unstableFrom <= this.lastIndex() ? this.entries.slice(this.unstableFrom - 1) : []
+    const unstable = this.unstableFrom <= this.lastIndex() ? this.entries.slice(this.unstableFrom - this.offset - 1) : []
     this.unstableFrom = this.lastIndex() + 1
     return unstable
   }
@@ -122,8 +138,34 @@ export class RaftLog {
   takeCommitted(): Array<Entry> {
     const upTo = Math.min(this.committed, this.persisted)
     if (upTo <= this.applied) return []
-    const out = this.entries.slice(this.applied, upTo)
+    const out = this.entries.slice(this.applied - this.offset, upTo - this.offset)
     this.applied = upTo
     return out
+  }
+
+  /**
+   * Drop the entries up to `index` (already in a durable snapshot). Only applied and persisted
+   * entries go: the rest are still needed here.
+   */
+  compact(index: number): void {
+    const upTo = Math.min(index, this.applied, this.persisted)
+    if (upTo <= this.offset) return
+    this.offsetTerm = this.term(upTo)!
+    this.entries = this.entries.slice(upTo - this.offset)
+    this.offset = upTo
+  }
+
+  /**
+   * Replace the whole log with a snapshot's state (a follower that fell behind the leader's
+   * compacted log): everything up to `index` is committed, applied and durable by construction.
+   */
+  restore(index: number, term: number): void {
+    this.entries = []
+    this.offset = index
+    this.offsetTerm = term
+    this.unstableFrom = index + 1
+    this.persisted = index
+    this.committed = index
+    this.applied = index
   }
 }

@@ -23,10 +23,23 @@ export interface RaftConfig {
   readonly random: () => number
 }
 
-/** What the WAL recovered at start-up. */
+/** The last index and term a snapshot covers. */
+export interface SnapshotPoint {
+  readonly index: number
+  readonly term: number
+}
+
+/** A snapshot the node should stream to a follower that is behind the compacted log. */
+export interface SnapshotToSend extends SnapshotPoint {
+  readonly to: NodeId
+}
+
+/** What the snapshot store and the WAL recovered at start-up. */
 export interface RecoveredState {
   readonly hardState: HardState
-  /** The log, contiguous, first entry at index 1 (log compaction comes later). */
+  /** The newest snapshot the engine state includes ({0, 0}: none). */
+  readonly snapshot?: SnapshotPoint
+  /** The log after the snapshot, contiguous: the first entry is at snapshot.index + 1. */
   readonly entries: ReadonlyArray<Entry>
   /** Entries up to here are already in the engine and must not be handed out again. */
   readonly applied: number
@@ -65,6 +78,14 @@ export interface Ready {
   readonly readFailures: ReadonlyArray<number>
   /** Number of proposals dropped since the last ready (no leader and the buffer is full). */
   readonly droppedProposals: number
+  /**
+   * Set when the log was replaced by a received snapshot: the engine must be restored from it
+   * (before any later committed entry applies) and the WAL must record that the log now starts
+   * after it.
+   */
+  readonly snapshot: SnapshotPoint | undefined
+  /** Followers that need the latest snapshot, which the node streams to them. */
+  readonly snapshotsToSend: ReadonlyArray<SnapshotToSend>
 }
 
 export interface RaftStatus {
@@ -81,6 +102,10 @@ export interface RaftStatus {
   readonly lastTerm: number
   /** Highest index the WAL has confirmed as synced. */
   readonly persisted: number
+  /** The newest snapshot this node can send (index 0: none). */
+  readonly snapshotIndex: number
+  /** The first log index still in memory (older entries are only in snapshots). */
+  readonly firstIndex: number
 }
 
 export interface RaftCore {
@@ -98,6 +123,20 @@ export interface RaftCore {
   readIndex(requestId: number): void
   /** The WAL has fsynced every entry up to `index`, whose term is `term`. */
   persisted(index: number, term: number): void
+  /**
+   * A snapshot covering the log up to `index` (term `term`) is durable: followers that fall
+   * behind can be sent it, and the in-memory log drops what precedes `index - keepEntries` (a
+   * margin so followers only slightly behind still catch up from the log).
+   */
+  compact(index: number, term: number, keepEntries: number): void
+  /**
+   * A snapshot sent by `from` has been received and stored durably. Returns whether the engine
+   * must be restored from it (also announced in `Ready.snapshot`); a snapshot the log already
+   * covers only advances the commit index.
+   */
+  restoreSnapshot(index: number, term: number, from: NodeId): boolean
+  /** The node finished streaming a snapshot to `to` (`ok`), or gave up (the follower is retried). */
+  snapshotSent(to: NodeId, ok: boolean): void
   /** Drain the outputs accumulated since the previous call. */
   ready(): Ready
   status(): RaftStatus

@@ -10,10 +10,21 @@ import type { Entry, HardState, Message, NodeId } from "../../src/raft/types.js"
 
 export const prng = seededRandom
 
+export interface SimSnapshot {
+  readonly index: number
+  readonly term: number
+  /** The state machine's state: every entry applied up to `index`. */
+  readonly state: ReadonlyArray<Entry>
+}
+
 export interface SimDisk {
   hardState: HardState
+  /** entries[i - 1] is entry i; indexes covered by the snapshot may be holes. */
   entries: Array<Entry>
+  snapshot: SimSnapshot
 }
+
+const NO_SNAPSHOT: SimSnapshot = { index: 0, term: 0, state: [] }
 
 export const data = (text: string) => new TextEncoder().encode(text)
 export const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
@@ -34,11 +45,18 @@ export class RaftSim {
   constructor(
     readonly ids: ReadonlyArray<NodeId>,
     seed = 1,
-    readonly options: { electionTicks?: number; heartbeatTicks?: number } = {}
+    readonly options: {
+      electionTicks?: number
+      heartbeatTicks?: number
+      /** Take a snapshot (and compact) every this many applied entries. */
+      snapshotEvery?: number
+      /** Entries kept in memory behind a snapshot for followers slightly behind. */
+      keepEntries?: number
+    } = {}
   ) {
     this.random = prng(seed)
     for (const id of ids) {
-      this.disks.set(id, { hardState: { term: 0, vote: 0, commit: 0 }, entries: [] })
+      this.disks.set(id, { hardState: { term: 0, vote: 0, commit: 0 }, entries: [], snapshot: NO_SNAPSHOT })
       this.applied.set(id, [])
       this.readStates.set(id, [])
       this.readFailures.set(id, [])
@@ -62,10 +80,15 @@ export class RaftSim {
         maxPendingProposals: 1000,
         random: prng(this.random() * 2 ** 31)
       },
-      { hardState: disk.hardState, entries: [...disk.entries], applied: 0 }
+      {
+        hardState: disk.hardState,
+        snapshot: disk.snapshot,
+        entries: disk.entries.slice(disk.snapshot.index),
+        applied: disk.snapshot.index
+      }
     )
     this.cores.set(id, core)
-    this.applied.set(id, [])
+    this.applied.set(id, [...disk.snapshot.state])
     return core
   }
 
@@ -91,12 +114,19 @@ export class RaftSim {
     const ready = core.ready()
     const disk = this.disks.get(id)!
     if (ready.hardState) disk.hardState = ready.hardState
+    if (ready.snapshot) {
+      // The snapshot arrived (see sendSnapshots) and is on disk; the log now starts after it.
+      disk.entries = new Array<Entry>(ready.snapshot.index)
+      this.applied.set(id, [...disk.snapshot.state])
+    }
     if (ready.entries.length > 0) {
       disk.entries.length = ready.entries[0].index - 1
       disk.entries.push(...ready.entries)
     }
     for (const m of [...ready.messages, ...ready.messagesAfterPersist]) this.inflight.push(m)
     this.applied.get(id)!.push(...ready.committed)
+    this.sendSnapshots(id, ready)
+    this.maybeSnapshot(id)
     this.readStates.get(id)!.push(...ready.readStates)
     this.readFailures.get(id)!.push(...ready.readFailures)
     const last = ready.entries[ready.entries.length - 1]
@@ -108,6 +138,33 @@ export class RaftSim {
       this.leadersByTerm.set(status.term, set)
     }
     return ready
+  }
+
+  /** Stream snapshots instantly, or lose them like the network loses messages. */
+  private sendSnapshots(from: NodeId, ready: Ready): void {
+    for (const { to, index } of ready.snapshotsToSend) {
+      const snapshot = this.disks.get(from)!.snapshot
+      const lost = this.cut.has(`${from}>${to}`) || !this.cores.has(to) || (this.dropRate > 0 && this.random() < this.dropRate)
+      if (!lost && snapshot.index === index) {
+        const target = this.disks.get(to)!
+        const previous = target.snapshot
+        target.snapshot = snapshot
+        if (!this.core(to).restoreSnapshot(snapshot.index, snapshot.term, from)) target.snapshot = previous
+      }
+      this.core(from).snapshotSent(to, !lost)
+    }
+  }
+
+  /** Every `snapshotEvery` applied entries: a snapshot of the applied state, then compaction. */
+  private maybeSnapshot(id: NodeId): void {
+    const every = this.options.snapshotEvery
+    if (every === undefined) return
+    const disk = this.disks.get(id)!
+    const state = this.applied.get(id)!
+    const last = state[state.length - 1]
+    if (last === undefined || last.index - disk.snapshot.index < every) return
+    disk.snapshot = { index: last.index, term: last.term, state: [...state] }
+    this.core(id).compact(last.index, last.term, this.options.keepEntries ?? 0)
   }
 
   /** Deliver queued messages (and everything they cause) until the network is quiet. */

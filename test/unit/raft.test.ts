@@ -274,6 +274,80 @@ describe("linearizable reads (ReadIndex)", () => {
   })
 })
 
+describe("snapshots and log compaction", () => {
+  it("compacts the log and catches up a follower behind it with the snapshot", () => {
+    const sim = new RaftSim([1, 2, 3], 3, { snapshotEvery: 20, keepEntries: 5 })
+    const leader = sim.electLeader()
+    const lagging = sim.ids.find((id) => id !== leader)!
+    sim.isolate(lagging)
+    for (let i = 0; i < 60; i++) {
+      sim.core(leader).propose([data(`w${i}`)])
+      sim.tickAll()
+    }
+    const status = sim.core(leader).status()
+    expect(status.snapshotIndex).toBeGreaterThanOrEqual(40)
+    // The leader no longer holds the entries the lagging node needs.
+    expect(status.firstIndex).toBeGreaterThan(sim.core(lagging).status().lastIndex + 1)
+    sim.heal()
+    sim.tickAll(30)
+    expect(sim.core(lagging).status().snapshotIndex).toBeGreaterThan(0)
+    expect(sim.appliedData(lagging)).toEqual(sim.appliedData(leader))
+    expect(sim.appliedData(lagging)).toHaveLength(60)
+    // And it keeps replicating from the log after the snapshot.
+    sim.core(leader).propose([data("after")])
+    sim.tickAll(3)
+    expect(sim.appliedData(lagging).at(-1)).toBe("after")
+  })
+
+  it("a follower whose log already holds the snapshot's entry only advances its commit index", () => {
+    const core = single({ entries: [entry(1, 1), entry(2, 1), entry(3, 1)] })
+    core.step({ type: "Heartbeat", from: 2, to: 1, term: 1, commit: 0, context: 0 })
+    core.ready()
+    expect(core.restoreSnapshot(2, 1, 2)).toBe(false)
+    const ready = core.ready()
+    expect(ready.snapshot).toBeUndefined()
+    expect(core.status().commit).toBe(2)
+    expect(ready.messagesAfterPersist).toContainEqual(expect.objectContaining({ type: "AppendResp", to: 2, index: 2, reject: false }))
+  })
+
+  it("a follower with a conflicting log replaces it with the snapshot, acknowledged after persistence", () => {
+    const core = single({ entries: [entry(1, 1), entry(2, 1)] })
+    expect(core.restoreSnapshot(5, 2, 2)).toBe(true)
+    const ready = core.ready()
+    expect(ready.snapshot).toEqual({ index: 5, term: 2 })
+    expect(ready.mustSync).toBe(true)
+    expect(ready.committed).toEqual([])
+    expect(ready.messagesAfterPersist).toContainEqual(expect.objectContaining({ type: "AppendResp", to: 2, index: 5 }))
+    expect(core.status()).toMatchObject({ lastIndex: 5, lastTerm: 2, commit: 5, applied: 5, snapshotIndex: 5, firstIndex: 6 })
+    // The log continues after the snapshot.
+    core.step({ type: "Append", from: 2, to: 1, term: 2, prevIndex: 5, prevTerm: 2, commit: 6, entries: [entry(6, 2)] })
+    expect(core.ready().entries.map((e) => e.index)).toEqual([6])
+  })
+
+  it("a snapshot older than the commit index is ignored", () => {
+    const core = single({ entries: [entry(1, 1), entry(2, 1), entry(3, 1)], commit: 3 })
+    expect(core.restoreSnapshot(2, 1, 2)).toBe(false)
+    expect(core.ready().messages).toContainEqual(expect.objectContaining({ type: "AppendResp", to: 2, index: 3, reject: false }))
+  })
+
+  it("a lost snapshot transfer is retried", () => {
+    const sim = new RaftSim([1, 2, 3], 5, { snapshotEvery: 10, keepEntries: 0 })
+    const leader = sim.electLeader()
+    const lagging = sim.ids.find((id) => id !== leader)!
+    sim.isolate(lagging)
+    for (let i = 0; i < 30; i++) {
+      sim.core(leader).propose([data(`w${i}`)])
+      sim.tickAll()
+    }
+    sim.heal()
+    sim.dropRate = 1 // every snapshot (and message) is lost for a while
+    sim.tickAll(5)
+    sim.dropRate = 0
+    sim.tickAll(40)
+    expect(sim.appliedData(lagging)).toEqual(sim.appliedData(leader))
+  })
+})
+
 describe("safety under random faults", () => {
   it.each(Array.from({ length: 30 }, (_, i) => i + 1))("seed %i: one leader per term, identical committed prefixes (partitions, loss, restarts)", (seed) => {
     const sim = new RaftSim([1, 2, 3, 4, 5], seed)
@@ -299,5 +373,29 @@ describe("safety under random faults", () => {
     for (const log of logs) expect(longest.slice(0, log.length)).toEqual(log)
     // After healing, everyone converges on the same committed log.
     for (const log of logs) expect(log).toEqual(longest)
+  })
+
+  it.each(Array.from({ length: 20 }, (_, i) => i + 1))("seed %i with snapshots: every node converges on the same state (compaction, installs, restarts)", (seed) => {
+    const sim = new RaftSim([1, 2, 3, 4, 5], seed, { snapshotEvery: 15, keepEntries: 3 })
+    const random = prng(seed * 104729)
+    let proposed = 0
+    for (let step = 0; step < 300; step++) {
+      const r = random()
+      if (r < 0.05) sim.isolate(1 + Math.floor(random() * 5))
+      else if (r < 0.1) sim.heal()
+      else if (r < 0.13) sim.boot(1 + Math.floor(random() * 5))
+      sim.dropRate = random() < 0.2 ? 0.3 : 0
+      const leaders = sim.leaders()
+      if (leaders.length > 0 && random() < 0.6) sim.core(leaders[0]).propose([data(`p${proposed++}`)])
+      sim.tickAll()
+    }
+    sim.heal()
+    sim.dropRate = 0
+    sim.tickAll(80)
+    for (const [term, leaders] of sim.leadersByTerm) expect([term, leaders.size]).toEqual([term, 1])
+    const states = sim.ids.map((id) => sim.applied.get(id)!.map((e) => `${e.index}:${e.term}`))
+    for (const state of states) expect(state).toEqual(states[0])
+    // Compaction happened and at least one node caught up through a snapshot somewhere.
+    expect(Math.max(...sim.ids.map((id) => sim.core(id).status().firstIndex))).toBeGreaterThan(1)
   })
 })
