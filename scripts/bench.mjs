@@ -6,33 +6,53 @@
  *
  *   npm run bench -- [--engine memory|level] [--rounds 3] [--requests 100000]
  *
- * Everything it starts (nodes, redis-servers, temp dirs) is stopped and removed on exit.
+ * With --memory it runs the memory phase instead: a fresh 3-node cluster on the memory engine,
+ * exactly --keys distinct keys (default 1,000,000, `key:<i>` -> 16-byte value) loaded through the
+ * leader as pipelined SETs, then every node's resident memory (VmRSS) before and after the
+ * load, against the raw bytes of the keys and values (target: RSS at most 2x raw; reported, not
+ * asserted).
+ *
+ *   npm run bench -- --memory [--keys 1000000]
+ *
+ * Everything it starts (nodes, redis-servers, redis-cli/redis-benchmark, temp dirs) is stopped
+ * by PID and removed on exit, also on failure or Ctrl-C.
  */
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 
-const run = promisify(execFile)
+const execFileAsync = promisify(execFile)
 const args = process.argv.slice(2)
 const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback
 }
+const memoryMode = args.includes("--memory")
 const engine = flag("engine", "memory")
 const rounds = Number(flag("rounds", "3"))
 const requests = Number(flag("requests", "100000"))
+const keyCount = Number(flag("keys", "1000000"))
+const valueSize = 16
 const clients = 50
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "raft-kv-bench-"))
 const children = []
 const cleanup = () => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
   fs.rmSync(root, { recursive: true, force: true })
 }
 process.on("exit", cleanup)
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130))
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => process.exit(130))
+
+/** execFile, with the child recorded so that cleanup kills it if the script ends first. */
+const run = (command, argv, options) => {
+  const promise = execFileAsync(command, argv, options)
+  children.push(promise.child)
+  return promise
+}
 
 const startProcess = (command, argv, name) => {
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] })
@@ -67,105 +87,221 @@ const info = async (port) =>
       .map((line) => line.split(":"))
   )
 
-// --- the cluster ---
-const clientPort = (i) => 26790 + i
-const peerPort = (i) => 26890 + i
-const cluster = [1, 2, 3].map((i) => `127.0.0.1:${peerPort(i)}`).join(",")
-const nodes = [1, 2, 3].map((i) =>
-  startProcess(
-    process.execPath,
-    ["dist/src/main.js", "--id", String(i), "--cluster", cluster, "--port", String(clientPort(i)),
-      "--data-dir", path.join(root, `node${i}`), "--engine", engine],
-    `node${i}`
-  )
-)
-let leader = 0
-await waitFor("a leader", async () => {
-  const roles = await Promise.all([1, 2, 3].map(async (i) => (await info(clientPort(i))).raft_role))
-  leader = roles.indexOf("leader") + 1
-  return leader > 0
-})
-const follower = leader === 1 ? 2 : 1
-
-// --- the baselines ---
-const startRedis = (port, extra) => {
-  const dir = path.join(root, `redis-${port}`)
-  fs.mkdirSync(dir)
-  startProcess("redis-server", ["--port", String(port), "--dir", dir, "--save", "", ...extra], `redis-${port}`)
-  return port
+/** Resident set size of a process in KiB (VmRSS, or VmHWM for the peak), from /proc. */
+const procStatusKiB = (pid, field = "VmRSS") => {
+  const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`))
+  if (line === undefined) throw new Error(`no ${field} for pid ${pid}`)
+  return Number(line.split(/\s+/)[1])
 }
-const plainRedis = startRedis(26781, ["--appendonly", "no"])
-const durableRedis = startRedis(26782, ["--appendonly", "yes", "--appendfsync", "always"])
-await waitFor("redis-servers", async () => (await redisCli(plainRedis, "PING")).trim() === "PONG" && (await redisCli(durableRedis, "PING")).trim() === "PONG")
-
-const targets = [
-  ["redis (no persistence)", plainRedis],
-  ["redis (appendfsync always)", durableRedis],
-  [`raft-kv leader (${engine})`, clientPort(leader)],
-  [`raft-kv follower (${engine})`, clientPort(follower)]
-]
-const scenarios = [
-  ["-c 50", []],
-  ["-c 50 -P 16", ["-P", "16"]],
-  ["-c 50 -d 1024", ["-d", "1024"]]
-]
-
-/** One redis-benchmark run; returns { SET: {rps, p50, p99}, GET: {...} } from its CSV output. */
-const benchmark = async (port, extra) => {
-  const { stdout } = await run(
-    "redis-benchmark",
-    ["-p", String(port), "-t", "set,get", "-n", String(requests), "-c", String(clients), "--csv", ...extra],
-    { timeout: 300_000 }
-  )
-  const result = {}
-  for (const line of stdout.trim().split("\n").slice(1)) {
-    const [test, rps, , , p50, , p99] = line.replaceAll('"', "").split(",")
-    result[test] = { rps: Number(rps), p50: Number(p50), p99: Number(p99) }
-  }
-  return result
-}
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-const results = new Map()
-for (let round = 1; round <= rounds; round++) {
-  for (const [scenario, extra] of scenarios) {
-    for (const [name, port] of targets) {
-      const r = await benchmark(port, extra)
-      for (const test of ["SET", "GET"]) {
-        const key = `${scenario}|${test}|${name}`
-        if (!results.has(key)) results.set(key, [])
-        results.get(key).push(r[test])
-      }
-      process.stderr.write(`round ${round}/${rounds} ${scenario} ${name}: SET ${r.SET?.rps} GET ${r.GET?.rps}\n`)
-    }
-  }
-}
-
 const rss = (pid) => {
   try {
-    const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"))
-    return line ? `${Math.round(Number(line.split(/\s+/)[1]) / 1024)} MiB` : "?"
+    return `${Math.round(procStatusKiB(pid) / 1024)} MiB`
   } catch {
     return "?"
   }
 }
+const mib = (bytes) => (bytes / 1024 / 1024).toFixed(1)
 
-console.log(`\nredis-benchmark -t set,get -n ${requests} -c ${clients} (median of ${rounds} interleaved rounds), engine ${engine}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ""}`)
-console.log(`| scenario | test | target | requests/s | p50 ms | p99 ms | vs plain redis | vs durable redis |`)
-console.log(`| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |`)
-for (const [scenario] of scenarios) {
-  for (const test of ["SET", "GET"]) {
-    const med = (name) => {
-      const list = results.get(`${scenario}|${test}|${name}`) ?? []
-      return { rps: median(list.map((x) => x.rps)), p50: median(list.map((x) => x.p50)), p99: median(list.map((x) => x.p99)) }
+// --- the cluster ---
+const ids = [1, 2, 3]
+const clientPort = (i) => 26790 + i
+const peerPort = (i) => 26890 + i
+
+/** Starts a fresh 3-node cluster (data dirs under root/<tag>) and waits for a leader. */
+const startCluster = async (clusterEngine, tag) => {
+  const cluster = ids.map((i) => `127.0.0.1:${peerPort(i)}`).join(",")
+  const nodes = ids.map((i) =>
+    startProcess(
+      process.execPath,
+      ["dist/src/main.js", "--id", String(i), "--cluster", cluster, "--port", String(clientPort(i)),
+        "--data-dir", path.join(root, tag, `node${i}`), "--engine", clusterEngine],
+      `node${i}`
+    )
+  )
+  let leader = 0
+  await waitFor("a leader", async () => {
+    const roles = await Promise.all(ids.map(async (i) => (await info(clientPort(i))).raft_role))
+    leader = roles.indexOf("leader") + 1
+    return leader > 0
+  })
+  return { nodes, leader, follower: leader === 1 ? 2 : 1 }
+}
+
+// --- the throughput comparison ---
+const throughputPhase = async () => {
+  const { nodes, leader, follower } = await startCluster(engine, "throughput")
+
+  const startRedis = (port, extra) => {
+    const dir = path.join(root, `redis-${port}`)
+    fs.mkdirSync(dir)
+    startProcess("redis-server", ["--port", String(port), "--dir", dir, "--save", "", ...extra], `redis-${port}`)
+    return port
+  }
+  const plainRedis = startRedis(26781, ["--appendonly", "no"])
+  const durableRedis = startRedis(26782, ["--appendonly", "yes", "--appendfsync", "always"])
+  await waitFor("redis-servers", async () => (await redisCli(plainRedis, "PING")).trim() === "PONG" && (await redisCli(durableRedis, "PING")).trim() === "PONG")
+
+  const targets = [
+    ["redis (no persistence)", plainRedis],
+    ["redis (appendfsync always)", durableRedis],
+    [`raft-kv leader (${engine})`, clientPort(leader)],
+    [`raft-kv follower (${engine})`, clientPort(follower)]
+  ]
+  const scenarios = [
+    ["-c 50", []],
+    ["-c 50 -P 16", ["-P", "16"]],
+    ["-c 50 -d 1024", ["-d", "1024"]]
+  ]
+
+  /** One redis-benchmark run; returns { SET: {rps, p50, p99}, GET: {...} } from its CSV output. */
+  const benchmark = async (port, extra) => {
+    const { stdout } = await run(
+      "redis-benchmark",
+      ["-p", String(port), "-t", "set,get", "-n", String(requests), "-c", String(clients), "--csv", ...extra],
+      { timeout: 300_000 }
+    )
+    const result = {}
+    for (const line of stdout.trim().split("\n").slice(1)) {
+      const [test, rps, , , p50, , p99] = line.replaceAll('"', "").split(",")
+      result[test] = { rps: Number(rps), p50: Number(p50), p99: Number(p99) }
     }
-    const plain = med(targets[0][0]).rps
-    const durable = med(targets[1][0]).rps
-    for (const [name] of targets) {
-      const m = med(name)
-      console.log(`| ${scenario} | ${test} | ${name} | ${Math.round(m.rps)} | ${m.p50} | ${m.p99} | ${(m.rps / plain).toFixed(2)}x | ${(m.rps / durable).toFixed(2)}x |`)
+    return result
+  }
+
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+  const results = new Map()
+  for (let round = 1; round <= rounds; round++) {
+    for (const [scenario, extra] of scenarios) {
+      for (const [name, port] of targets) {
+        const r = await benchmark(port, extra)
+        for (const test of ["SET", "GET"]) {
+          const key = `${scenario}|${test}|${name}`
+          if (!results.has(key)) results.set(key, [])
+          results.get(key).push(r[test])
+        }
+        process.stderr.write(`round ${round}/${rounds} ${scenario} ${name}: SET ${r.SET?.rps} GET ${r.GET?.rps}\n`)
+      }
     }
   }
+
+  console.log(`\nredis-benchmark -t set,get -n ${requests} -c ${clients} (median of ${rounds} interleaved rounds), engine ${engine}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ""}`)
+  console.log(`| scenario | test | target | requests/s | p50 ms | p99 ms | vs plain redis | vs durable redis |`)
+  console.log(`| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |`)
+  for (const [scenario] of scenarios) {
+    for (const test of ["SET", "GET"]) {
+      const med = (name) => {
+        const list = results.get(`${scenario}|${test}|${name}`) ?? []
+        return { rps: median(list.map((x) => x.rps)), p50: median(list.map((x) => x.p50)), p99: median(list.map((x) => x.p99)) }
+      }
+      const plain = med(targets[0][0]).rps
+      const durable = med(targets[1][0]).rps
+      for (const [name] of targets) {
+        const m = med(name)
+        console.log(`| ${scenario} | ${test} | ${name} | ${Math.round(m.rps)} | ${m.p50} | ${m.p99} | ${(m.rps / plain).toFixed(2)}x | ${(m.rps / durable).toFixed(2)}x |`)
+      }
+    }
+  }
+  console.log(`\nresident memory after the run: ${nodes.map((n, i) => `node${i + 1} ${rss(n.pid)}`).join(", ")}`)
 }
-console.log(`\nresident memory after the run: ${nodes.map((n, i) => `node${i + 1} ${rss(n.pid)}`).join(", ")}`)
+
+// --- the memory phase ---
+const keyOf = (i) => `key:${i}`
+const valueOf = (i) => String(i).padStart(valueSize, "0")
+
+/**
+ * Loads keys 0..count-1 through `port` on one connection: pipelined RESP SETs with at most
+ * `window` in flight, every reply checked to be +OK. (Not `redis-cli --pipe`: it sends an empty
+ * line before its final ECHO, which Redis ignores but raft-kv answers with a protocol error.)
+ */
+const loadKeys = (port, count, window = 10_000, timeoutMs = 900_000) =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1")
+    const timer = setTimeout(() => fail(new Error(`load timed out after ${sent} sent, ${replies} replies`)), timeoutMs)
+    let sent = 0
+    let replies = 0
+    let partial = ""
+    const fail = (error) => {
+      clearTimeout(timer)
+      socket.destroy()
+      reject(error)
+    }
+    const pump = () => {
+      while (sent < count && sent - replies < window) {
+        let chunk = ""
+        for (const end = Math.min(sent + 1000, count, replies + window); sent < end; sent++) {
+          const key = keyOf(sent)
+          const value = valueOf(sent)
+          chunk += `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n`
+        }
+        socket.write(chunk)
+      }
+    }
+    socket.on("connect", pump)
+    socket.on("error", fail)
+    socket.on("close", () => {
+      if (replies < count) fail(new Error(`connection closed after ${sent} sent, ${replies} replies`))
+    })
+    socket.on("data", (data) => {
+      const text = partial + data.toString("latin1")
+      const before = replies
+      let start = 0
+      for (let nl = text.indexOf("\r\n"); nl >= 0; nl = text.indexOf("\r\n", start)) {
+        const line = text.slice(start, nl)
+        start = nl + 2
+        replies++
+        if (line !== "+OK") return fail(new Error(`SET #${replies - 1} answered ${JSON.stringify(line)}`))
+      }
+      partial = text.slice(start)
+      if (replies % 100_000 < replies - before) process.stderr.write(`loaded ${replies - (replies % 100_000)}/${count}\n`)
+      if (replies === count) {
+        clearTimeout(timer)
+        socket.end()
+        resolve()
+      } else pump()
+    })
+  })
+
+const memoryPhase = async () => {
+  const { nodes, leader } = await startCluster("memory", "memory")
+  const pids = nodes.map((n) => n.pid)
+  // Let the freshly started processes settle (JIT, first heartbeats) before the baseline.
+  await new Promise((r) => setTimeout(r, 2000))
+  const before = pids.map((pid) => procStatusKiB(pid) * 1024)
+
+  let rawBytes = 0
+  for (let i = 0; i < keyCount; i++) rawBytes += keyOf(i).length + valueOf(i).length
+
+  process.stderr.write(`memory phase: leader node${leader}, loading ${keyCount} keys\n`)
+  const started = Date.now()
+  await loadKeys(clientPort(leader), keyCount)
+  const loadSeconds = (Date.now() - started) / 1000
+
+  process.stderr.write(`loaded in ${loadSeconds.toFixed(1)} s; waiting for every node to apply it\n`)
+  // Every node has applied the whole load: same applied index as the leader, and DBSIZE = keys.
+  let applied = 0
+  await waitFor("every node to apply the load", async () => {
+    const indexes = await Promise.all(ids.map(async (i) => Number((await info(clientPort(i))).raft_applied_index)))
+    applied = indexes[0]
+    return indexes.every((x) => x === applied && x >= keyCount)
+  }, 120_000)
+  const sizes = await Promise.all(ids.map(async (i) => Number((await redisCli(clientPort(i), "DBSIZE")).trim())))
+  if (sizes.some((s) => s !== keyCount)) throw new Error(`DBSIZE per node ${sizes.join(", ")}, expected ${keyCount}`)
+  // A moment for allocations in flight (reply buffers, GC) to settle before reading RSS.
+  await new Promise((r) => setTimeout(r, 2000))
+  const after = pids.map((pid) => procStatusKiB(pid) * 1024)
+  const peak = pids.map((pid) => procStatusKiB(pid, "VmHWM") * 1024)
+
+  console.log(`\nmemory engine, ${keyCount} distinct keys (key:<i> -> ${valueSize}-byte value) loaded through the leader (node${leader}) as pipelined SETs on one connection in ${loadSeconds.toFixed(1)} s (${Math.round(keyCount / loadSeconds)}/s, every reply +OK); ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ""}, Node ${process.versions.node}`)
+  console.log(`keys: ${keyCount} (DBSIZE on every node), raft_applied_index: ${applied} on every node`)
+  console.log(`raw bytes (keys + values): ${rawBytes} (${mib(rawBytes)} MiB)`)
+  console.log(`| node | role | RSS before load MiB | RSS after load MiB | growth MiB | peak RSS MiB | RSS / raw | growth / raw |`)
+  console.log(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |`)
+  for (const [k, i] of ids.entries()) {
+    console.log(`| node${i} | ${i === leader ? "leader" : "follower"} | ${mib(before[k])} | ${mib(after[k])} | ${mib(after[k] - before[k])} | ${mib(peak[k])} | ${(after[k] / rawBytes).toFixed(2)}x | ${((after[k] - before[k]) / rawBytes).toFixed(2)}x |`)
+  }
+  console.log(`target: RSS at most 2x raw bytes (${mib(2 * rawBytes)} MiB); reported, not asserted`)
+}
+
+if (memoryMode) await memoryPhase()
+else await throughputPhase()
 process.exit(0)

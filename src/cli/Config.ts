@@ -22,7 +22,14 @@ export interface NodeConfig {
   readonly electionTicks: number
   readonly heartbeatTicks: number
   readonly requestTimeoutMs: number
+  /** Take a snapshot and compact the log every this many applied entries. */
+  readonly snapshotEntries: number
+  /** Entries the log keeps behind its latest snapshot, so followers slightly behind catch up from the log. */
+  readonly snapshotKeepEntries: number
 }
+
+/** The catch-up margin behind a snapshot: 5000 entries (etcd's choice), at most half an interval. */
+export const snapshotKeepEntriesFor = (snapshotEntries: number) => Math.min(5000, Math.floor(snapshotEntries / 2))
 
 export class ConfigError {
   readonly _tag = "ConfigError"
@@ -47,6 +54,8 @@ A Raft-replicated key-value server that speaks the Redis protocol.
   --election-ticks E       election timeout in ticks, randomized in [E, 2E) (default 10)
   --heartbeat-ticks H      leader heartbeat interval in ticks (default 1)
   --request-timeout-ms R   a client gets CLUSTERDOWN after waiting this long for a quorum (default 5000)
+  --snapshot-entries N     snapshot the state and compact the log every N applied entries
+                           (default 100000; SAVE or BGSAVE take one on demand)
   -h, --help               show this help
 
 Example (node 1 of the Procfile cluster):
@@ -54,7 +63,7 @@ Example (node 1 of the Procfile cluster):
 `
 
 const FLAGS = new Set([
-  "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms"
+  "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms", "snapshot-entries"
 ])
 
 const IntegerFromFlag = (flag: string, min: number, max: number) =>
@@ -70,6 +79,7 @@ const Flags = Schema.Struct({
   "election-ticks": IntegerFromFlag("election-ticks", 2, 10_000),
   "heartbeat-ticks": IntegerFromFlag("heartbeat-ticks", 1, 10_000),
   "request-timeout-ms": IntegerFromFlag("request-timeout-ms", 1, 3_600_000),
+  "snapshot-entries": IntegerFromFlag("snapshot-entries", 10, 1_000_000_000),
   engine: Schema.Literal("memory", "level").annotations({
     message: () => ({ message: "--engine must be memory or level", override: true })
   })
@@ -115,6 +125,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs
     "election-ticks": flags.get("election-ticks") ?? "10",
     "heartbeat-ticks": flags.get("heartbeat-ticks") ?? "1",
     "request-timeout-ms": flags.get("request-timeout-ms") ?? "5000",
+    "snapshot-entries": flags.get("snapshot-entries") ?? "100000",
     engine: flags.get("engine") ?? "memory"
   })
   if (Either.isLeft(decoded)) {
@@ -172,7 +183,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs
       tickMs: values["tick-ms"],
       electionTicks: values["election-ticks"],
       heartbeatTicks: values["heartbeat-ticks"],
-      requestTimeoutMs: values["request-timeout-ms"]
+      requestTimeoutMs: values["request-timeout-ms"],
+      snapshotEntries: values["snapshot-entries"],
+      snapshotKeepEntries: snapshotKeepEntriesFor(values["snapshot-entries"])
     }
   })
 }

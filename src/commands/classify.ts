@@ -1,6 +1,7 @@
 /**
  * The first step of every command: find it in the table, check arity and syntax, and decide
- * how it is answered: locally, as a linearizable read, or as a write through the log.
+ * how it is answered: locally, as a linearizable read, as a write through the log, or (SAVE,
+ * BGSAVE) by the node's snapshotter.
  */
 import type { Reply } from "../resp/Reply.js"
 import { unknownCommand, wrongArity } from "./errors.js"
@@ -14,6 +15,8 @@ export type Classified =
   | { readonly kind: "read"; readonly argv: ReadonlyArray<Uint8Array> }
   | { readonly kind: "write"; readonly argv: ReadonlyArray<Uint8Array> }
   | { readonly kind: "quit" }
+  /** SAVE (`wait`: reply once the snapshot is durable) or BGSAVE (reply at once). */
+  | { readonly kind: "snapshot"; readonly wait: boolean }
 
 export const classify = (argv: ReadonlyArray<Uint8Array>, context: ConnectionContext): Classified => {
   const name = commandName(argv[0])
@@ -26,5 +29,6 @@ export const classify = (argv: ReadonlyArray<Uint8Array>, context: ConnectionCon
     const result = runLocal(name, argv, context)
     return result === "quit" ? { kind: "quit" } : { kind: "reply", reply: result }
   }
+  if (spec.kind === "snapshot") return { kind: "snapshot", wait: name === "save" }
   return { kind: spec.kind, argv }
 }

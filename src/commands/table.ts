@@ -9,7 +9,8 @@ import { parseInt64 } from "./integers.js"
 import { isReply, parseSetOptions } from "./setOptions.js"
 import { latin1 } from "./errors.js"
 
-export type CommandKind = "local" | "read" | "write"
+/** "snapshot": SAVE and BGSAVE, handed to the node's snapshotter. */
+export type CommandKind = "local" | "read" | "write" | "snapshot"
 
 export interface CommandSpec {
   readonly name: string
@@ -25,6 +26,8 @@ const integerArgument = (position: number) => (argv: ReadonlyArray<Uint8Array>) 
 const specs: ReadonlyArray<CommandSpec> = [
   // Answered by the connection, no consensus needed.
   { name: "ping", arity: -1, kind: "local" },
+  { name: "save", arity: 1, kind: "snapshot" },
+  { name: "bgsave", arity: -1, kind: "snapshot" },
   { name: "echo", arity: 2, kind: "local" },
   { name: "select", arity: 2, kind: "local" },
   { name: "quit", arity: -1, kind: "local" },

@@ -2,19 +2,23 @@
  * The Applier actor: the only writer of the engine. It applies committed entries in batches
  * (one atomic engine write per turn, carrying the applied index), answers the local clients
  * whose writes those entries are, and serves linearizable reads once the index their ReadIndex
- * round confirmed has been applied.
+ * round confirmed has been applied. Between batches it also takes the engine snapshots (every
+ * --snapshot-entries, or on demand) that the Snapshotter writes, and restores received ones.
  */
-import { Chunk, Effect, Queue } from "effect"
+import { Chunk, Effect, Queue, Scope } from "effect"
 import { decodeCommand } from "../commands/CommandCodec.js"
 import { applyWrites, executeRead } from "../commands/StateMachine.js"
 import { KvEngine } from "../engine/KvEngine.js"
 import { EntryKind, type Entry } from "../raft/types.js"
+import { OK } from "../resp/Reply.js"
 import { readTimedOut, writeOvertaken, writeTimedOut } from "./clientErrors.js"
 import { Mailboxes } from "./Mailboxes.js"
-import type { PendingRequest } from "./messages.js"
+import type { PendingRequest, ReplyTo } from "./messages.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
-import { Wal } from "./Wal.js"
+import { Recovered } from "./Recovery.js"
+import { WriteSessions } from "./WriteSessions.js"
+import { snapshotChunksForEngine, SnapshotStore } from "./SnapshotStore.js"
 
 interface WaitingRead {
   readonly index: number
@@ -26,25 +30,48 @@ export const runApplier = Effect.gen(function* () {
   const mailboxes = yield* Mailboxes
   const status = yield* NodeStatus
   const engine = yield* KvEngine
+  const store = yield* SnapshotStore
+  const recovered = yield* Recovered
 
-  let applied = yield* engine.appliedIndex
+  let applied = recovered.applied
+  let appliedTerm = recovered.appliedTerm
   status.appliedIndex = applied
   const expectedWrites = new Map<number, PendingRequest>()
-  /**
-   * The highest sequence number applied per proposing node: a proposal re-sent after a leader
-   * change may commit twice, and only its first copy may apply. Rebuilt at start from the log
-   * the engine already holds (sequence numbers of one node only grow).
-   */
-  const lastApplied = new Map<number, number>()
-  for (const entry of (yield* Wal).recovered.entries) {
-    if (entry.index > applied) break
-    const command = decodeCommand(entry.data)
-    // The highest, not the last: a skipped duplicate copy may sit after a later proposal.
-    if (entry.kind === EntryKind.Normal && command !== undefined && command.seq > (lastApplied.get(command.origin) ?? -1)) {
-      lastApplied.set(command.origin, command.seq)
-    }
-  }
+  /** A proposal re-sent after a leader change may commit twice: only its first copy applies. */
+  let sessions = recovered.sessions
   let waitingReads: Array<WaitingRead> = []
+
+  let lastSnapshot = recovered.snapshot.index
+  let snapshotting = false
+  /** SAVE/BGSAVE callers waiting for the next snapshot. */
+  let snapshotWaiters: Array<ReplyTo> = []
+
+  /** Hand a consistent engine view at the applied index to the Snapshotter; writes go on meanwhile. */
+  const startSnapshot = Effect.gen(function* () {
+    const waiters = snapshotWaiters
+    snapshotWaiters = []
+    if (applied === lastSnapshot) {
+      for (const replyTo of waiters) replyTo(OK)
+      return
+    }
+    snapshotting = true
+    const scope = yield* Scope.make()
+    const snapshot = yield* engine.snapshot.pipe(Scope.extend(scope))
+    const meta = { index: applied, term: appliedTerm, sessions: sessions.entries() }
+    yield* Queue.offer(mailboxes.snapshotter, { _tag: "Persist", meta, snapshot, scope, waiters })
+  })
+
+  const restore = (index: number, path: string) =>
+    Effect.gen(function* () {
+      const meta = yield* store.readMeta(path)
+      yield* engine.restore(snapshotChunksForEngine(store, path), index)
+      applied = index
+      appliedTerm = meta.term
+      lastSnapshot = index
+      sessions = new WriteSessions(meta.sessions)
+      status.appliedIndex = index
+      yield* Effect.logInfo(`restored the engine from the snapshot at index ${index} sent by the leader`)
+    })
 
   /** Apply one run of committed entries as a single engine batch. */
   const applyEntries = (entries: ReadonlyArray<Entry>) =>
@@ -53,18 +80,20 @@ export const runApplier = Effect.gen(function* () {
       const owners: Array<number | undefined> = []
       const skipped: Array<number> = []
       let last = applied
+      let lastTerm = appliedTerm
       for (const entry of entries) {
         if (entry.index <= applied) continue
         last = entry.index
+        lastTerm = entry.term
         if (entry.kind !== EntryKind.Normal) continue
         const command = decodeCommand(entry.data)
         if (command !== undefined) {
-          if (command.seq <= (lastApplied.get(command.origin) ?? -1)) {
+          if (sessions.isDuplicate(command.origin, command.seq)) {
             // A copy of a proposal that already applied (or that a later one overtook): skip it.
             if (command.origin === config.id) skipped.push(command.seq)
             continue
           }
-          lastApplied.set(command.origin, command.seq)
+          sessions.record(command.origin, command.seq)
         }
         // An undecodable entry still applies (as an error reply) so every node stays identical.
         commands.push(command?.argv ?? [])
@@ -73,6 +102,7 @@ export const runApplier = Effect.gen(function* () {
       if (last === applied) return
       const replies = yield* applyWrites(commands, last)
       applied = last
+      appliedTerm = lastTerm
       status.appliedIndex = last
       for (let i = 0; i < owners.length; i++) {
         const seq = owners[i]
@@ -126,8 +156,25 @@ export const runApplier = Effect.gen(function* () {
     // Registrations first, then one engine batch for every committed entry of this turn.
     let committed: Array<Entry> | undefined
     let now: number | undefined
+    const flushCommitted = Effect.suspend(() => {
+      const entries = committed
+      committed = undefined
+      return entries === undefined ? Effect.void : applyEntries(entries)
+    })
     for (const input of inputs) {
       switch (input._tag) {
+        case "Restore":
+          // Entries committed before the snapshot apply first (the restore supersedes them).
+          yield* flushCommitted
+          yield* restore(input.index, input.path)
+          break
+        case "TakeSnapshot":
+          if (input.replyTo !== undefined) snapshotWaiters.push(input.replyTo)
+          break
+        case "SnapshotPersisted":
+          snapshotting = false
+          if (input.index !== undefined) lastSnapshot = Math.max(lastSnapshot, input.index)
+          break
         case "ExpectWrite":
           expectedWrites.set(input.seq, input.request)
           break
@@ -143,9 +190,11 @@ export const runApplier = Effect.gen(function* () {
           break
       }
     }
-    if (committed !== undefined) yield* applyEntries(committed)
+    yield* flushCommitted
     yield* serveReads
     if (now !== undefined) sweep(now)
+    const due = applied - lastSnapshot >= config.snapshotEntries || snapshotWaiters.length > 0
+    if (due && !snapshotting) yield* startSnapshot
   })
 
   return yield* Effect.forever(turn)

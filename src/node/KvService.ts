@@ -15,6 +15,8 @@ export interface KvServiceApi {
   readonly submitWrite: (argv: ReadonlyArray<Uint8Array>, replyTo: ReplyTo) => void
   /** Serve a linearizable read; `replyTo` runs once a quorum confirmed it, or on timeout. */
   readonly submitRead: (argv: ReadonlyArray<Uint8Array>, replyTo: ReplyTo) => void
+  /** Take a snapshot of the applied state now; `replyTo` (if any) learns when it is durable. */
+  readonly requestSnapshot: (replyTo: ReplyTo | undefined) => void
   /** The "# Raft" section of INFO. */
   readonly raftInfo: () => string
 }
@@ -25,7 +27,7 @@ export const KvServiceLive = Layer.effect(
   KvService,
   Effect.gen(function* () {
     const config = yield* NodeConfig
-    const { raft } = yield* Mailboxes
+    const { raft, applier } = yield* Mailboxes
     const status = yield* NodeStatus
     const engine = yield* KvEngine
     const clock = yield* Effect.clock
@@ -42,6 +44,9 @@ export const KvServiceLive = Layer.effect(
       submitRead: (argv, replyTo) => {
         Queue.unsafeOffer(raft, { _tag: "ClientRead", request: { argv, replyTo, deadline: deadline() } })
       },
+      requestSnapshot: (replyTo) => {
+        Queue.unsafeOffer(applier, { _tag: "TakeSnapshot", replyTo })
+      },
       raftInfo: () => {
         const raftStatus = status.raft
         return [
@@ -56,6 +61,9 @@ export const KvServiceLive = Layer.effect(
           `raft_applied_index:${status.appliedIndex}`,
           `raft_last_log_index:${raftStatus.lastIndex}`,
           `raft_persisted_index:${raftStatus.persisted}`,
+          `raft_snapshot_index:${raftStatus.snapshotIndex}`,
+          `raft_log_first_index:${raftStatus.firstIndex}`,
+          `raft_snapshot_entries:${config.snapshotEntries}`,
           `raft_engine:${engine.name}`,
           `raft_request_timeout_ms:${config.requestTimeoutMs}`
         ].join("\r\n")

@@ -3,12 +3,15 @@
  * peer messages) can reach the queues it feeds without reaching into another actor's state.
  */
 import { Context, Effect, Layer, Queue } from "effect"
-import type { ApplierInput, RaftInput, WalBatch } from "./messages.js"
+import type { Message } from "../raft/types.js"
+import type { ApplierInput, RaftInput, SnapshotterInput, WalBatch } from "./messages.js"
+import { isSnapshotTransfer, type PeerMessage } from "./PeerMessage.js"
 
 export interface MailboxesService {
   readonly raft: Queue.Queue<RaftInput>
   readonly wal: Queue.Queue<WalBatch>
   readonly applier: Queue.Queue<ApplierInput>
+  readonly snapshotter: Queue.Queue<SnapshotterInput>
 }
 
 export class Mailboxes extends Context.Tag("raft-kv/Mailboxes")<Mailboxes, MailboxesService>() {}
@@ -23,6 +26,17 @@ export const MailboxesLive = Layer.effect(
   Effect.all({
     raft: Queue.unbounded<RaftInput>(),
     wal: Queue.unbounded<WalBatch>(),
-    applier: Queue.unbounded<ApplierInput>()
+    applier: Queue.unbounded<ApplierInput>(),
+    snapshotter: Queue.unbounded<SnapshotterInput>()
   })
 )
+
+/** Hand validated inbound peer messages to their actor: Raft's to the RaftNode, transfers to the Snapshotter. */
+export const deliverPeerMessages = (mailboxes: MailboxesService, messages: ReadonlyArray<PeerMessage>): void => {
+  let raft: Array<Message> | undefined
+  for (const message of messages) {
+    if (isSnapshotTransfer(message)) Queue.unsafeOffer(mailboxes.snapshotter, { _tag: "Transfer", message })
+    else (raft ??= []).push(message)
+  }
+  if (raft !== undefined) Queue.unsafeOffer(mailboxes.raft, { _tag: "PeerMessages", messages: raft })
+}

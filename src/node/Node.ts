@@ -18,6 +18,9 @@ import { MailboxesLive } from "./Mailboxes.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatusLive } from "./NodeStatus.js"
 import { runRaftNode, runTicker } from "./RaftNode.js"
+import { RecoveredLive } from "./Recovery.js"
+import { runSnapshotter } from "./Snapshotter.js"
+import { SnapshotStoreLive } from "./SnapshotStore.js"
 import { TcpTransportLive } from "./TcpTransport.js"
 import { WalLive } from "./Wal.js"
 import { runWalWriter } from "./WalWriter.js"
@@ -27,7 +30,7 @@ import { runWalWriter } from "./WalWriter.js"
  * surfaces here, so the node stops as a whole (fail-stop) instead of limping on in an unknown
  * state. (`Effect.all` with unbounded concurrency fails fast and interrupts the rest.)
  */
-export const runConsensus = Effect.all([runRaftNode, runTicker, runWalWriter, runApplier], {
+export const runConsensus = Effect.all([runRaftNode, runTicker, runWalWriter, runApplier, runSnapshotter], {
   concurrency: "unbounded",
   discard: true
 })
@@ -49,11 +52,14 @@ export const serve = (config: Config) => {
     NodeStatusLive(config.id)
   )
   // The data directory is locked before the WAL is opened, and released after it is closed.
-  const disk = Layer.mergeAll(WalLive(path.join(config.dataDir, "wal")), IncarnationLive(config.dataDir)).pipe(
-    Layer.provide(DataDirLockLive(config.dataDir))
-  )
+  const disk = Layer.mergeAll(
+    WalLive(path.join(config.dataDir, "wal")),
+    SnapshotStoreLive(path.join(config.dataDir, "snap")),
+    IncarnationLive(config.dataDir)
+  ).pipe(Layer.provide(DataDirLockLive(config.dataDir)))
   const io = Layer.mergeAll(TcpTransportLive, disk).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
-  const services = KvServiceLive.pipe(Layer.provideMerge(io))
+  // Recovery reconciles snapshot, WAL and the caller's engine before any actor starts.
+  const services = Layer.mergeAll(KvServiceLive, RecoveredLive).pipe(Layer.provideMerge(io))
   return runActors.pipe(Effect.scoped, Effect.provide(services))
 }
 

@@ -4,13 +4,14 @@
  * u16, flags u8. Decoding validates every field before a message reaches the Raft core.
  */
 import { Data } from "effect"
-import type { Entry, Message } from "../raft/types.js"
+import type { Entry } from "../raft/types.js"
+import type { PeerMessage as Message } from "./PeerMessage.js"
 
 export class PeerDecodeError extends Data.TaggedError("PeerDecodeError")<{ readonly message: string }> {}
 
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024
 
-const TAGS = ["PreVote", "Vote", "PreVoteResp", "VoteResp", "Append", "AppendResp", "Heartbeat", "HeartbeatResp", "Propose", "ReadIndex", "ReadIndexResp"] as const
+const TAGS = ["PreVote", "Vote", "PreVoteResp", "VoteResp", "Append", "AppendResp", "Heartbeat", "HeartbeatResp", "Propose", "ReadIndex", "ReadIndexResp", "SnapshotChunk", "SnapshotAck"] as const
 const TAG_OF = new Map<string, number>(TAGS.map((type, i) => [type, i + 1]))
 
 // Envelope: u8 tag | u16 from | u16 to | f64 term
@@ -43,6 +44,10 @@ const bodySize = (m: Message): number => {
     case "ReadIndex":
       return 8
     case "ReadIndexResp":
+      return 8 + 8 + 1
+    case "SnapshotChunk":
+      return 8 * 3 + 1 + 4 + m.data.length
+    case "SnapshotAck":
       return 8 + 8 + 1
   }
 }
@@ -101,6 +106,19 @@ const writeBody = (m: Message, out: Buffer, o: number): number => {
       out.writeDoubleBE(m.requestId, o)
       out.writeDoubleBE(m.index, o + 8)
       out[o + 16] = m.reject ? 1 : 0
+      return o + 17
+    case "SnapshotChunk":
+      out.writeDoubleBE(m.index, o)
+      out.writeDoubleBE(m.snapshotTerm, o + 8)
+      out.writeDoubleBE(m.offset, o + 16)
+      out[o + 24] = m.last ? 1 : 0
+      out.writeUInt32BE(m.data.length, o + 25)
+      out.set(m.data, o + 29)
+      return o + 29 + m.data.length
+    case "SnapshotAck":
+      out.writeDoubleBE(m.index, o)
+      out.writeDoubleBE(m.received, o + 8)
+      out[o + 16] = m.done ? 1 : 0
       return o + 17
   }
 }
@@ -217,6 +235,10 @@ const readMessage = (r: Reader): Message => {
       return { type, from, to, term, requestId: r.num() }
     case "ReadIndexResp":
       return { type, from, to, term, requestId: r.num(), index: r.num(), reject: r.flag() }
+    case "SnapshotChunk":
+      return { type, from, to, term, index: r.num(), snapshotTerm: r.num(), offset: r.num(), last: r.flag(), data: r.bytes(r.u32()) }
+    case "SnapshotAck":
+      return { type, from, to, term, index: r.num(), received: r.num(), done: r.flag() }
   }
 }
 

@@ -10,24 +10,24 @@ import { makeRaft } from "../raft/Raft.js"
 import { seededRandom } from "../raft/seededRandom.js"
 import type { RaftCore, Ready } from "../raft/api.js"
 import type { Message, NodeId } from "../raft/types.js"
-import { KvEngine } from "../engine/KvEngine.js"
 import { readTimedOut } from "./clientErrors.js"
 import { Mailboxes } from "./Mailboxes.js"
 import type { PendingRequest, RaftInput } from "./messages.js"
 import { Incarnation } from "./Incarnation.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
+import type { PeerMessage } from "./PeerMessage.js"
+import { Recovered } from "./Recovery.js"
 import { Transport, type TransportService } from "./Transport.js"
-import { Wal } from "./Wal.js"
 
 /** Group messages by destination so each peer gets one frame per turn. */
-export const sendGrouped = (transport: TransportService, messages: ReadonlyArray<Message>): void => {
+export const sendGrouped = (transport: TransportService, messages: ReadonlyArray<PeerMessage>): void => {
   if (messages.length === 0) return
   if (messages.length === 1) {
     transport.send(messages[0].to, messages)
     return
   }
-  const byPeer = new Map<NodeId, Array<Message>>()
+  const byPeer = new Map<NodeId, Array<PeerMessage>>()
   for (const message of messages) {
     const list = byPeer.get(message.to)
     if (list === undefined) byPeer.set(message.to, [message])
@@ -49,13 +49,12 @@ export const runRaftNode = Effect.gen(function* () {
   const config = yield* NodeConfig
   const mailboxes = yield* Mailboxes
   const transport = yield* Transport
-  const wal = yield* Wal
-  const engine = yield* KvEngine
+  const recovered = yield* Recovered
   const status = yield* NodeStatus
   const clock = yield* Effect.clock
   const incarnation = yield* Incarnation
 
-  const applied = yield* engine.appliedIndex
+  const applied = recovered.applied
   const core: RaftCore = makeRaft(
     {
       id: config.id,
@@ -67,7 +66,7 @@ export const runRaftNode = Effect.gen(function* () {
       maxPendingProposals: 100_000,
       random: seededRandom(yield* Random.nextIntBetween(0, 2 ** 31))
     },
-    { hardState: wal.recovered.hardState, entries: wal.recovered.entries, applied }
+    { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries, applied }
   )
   status.raft = core.status()
   status.appliedIndex = applied
@@ -89,6 +88,8 @@ export const runRaftNode = Effect.gen(function* () {
   let nextReadId = 1
   const pendingReads = new Map<number, PendingRequest>()
   let readsToRetry: Array<number> = []
+  /** Where received snapshots are, until the core decides to install them. */
+  const receivedSnapshots = new Map<number, string>()
 
   const handle = (input: RaftInput, proposals: Array<Uint8Array>): Effect.Effect<void> => {
     switch (input._tag) {
@@ -127,15 +128,32 @@ export const runRaftNode = Effect.gen(function* () {
       case "WalSynced":
         core.persisted(input.index, input.term)
         return Effect.void
+      case "SnapshotTaken":
+        core.compact(input.index, input.term, config.snapshotKeepEntries)
+        return Effect.void
+      case "SnapshotReceived":
+        if (core.restoreSnapshot(input.index, input.term, input.from)) receivedSnapshots.set(input.index, input.path)
+        return Effect.void
+      case "SnapshotSent":
+        core.snapshotSent(input.to, input.ok)
+        return Effect.void
     }
   }
 
   const dispatch = (ready: Ready) =>
     Effect.gen(function* () {
       sendGrouped(transport, ready.messages)
-      if (ready.hardState !== undefined || ready.entries.length > 0 || ready.messagesAfterPersist.length > 0) {
+      if (ready.snapshot !== undefined) {
+        // The engine takes the snapshot before any entry that follows it applies (FIFO mailbox).
+        const path = receivedSnapshots.get(ready.snapshot.index)!
+        receivedSnapshots.clear()
+        yield* Queue.offer(mailboxes.applier, { _tag: "Restore", index: ready.snapshot.index, path })
+      }
+      for (const request of ready.snapshotsToSend) yield* Queue.offer(mailboxes.snapshotter, { _tag: "Send", ...request })
+      if (ready.hardState !== undefined || ready.entries.length > 0 || ready.messagesAfterPersist.length > 0 || ready.snapshot !== undefined) {
         yield* Queue.offer(mailboxes.wal, {
           hardState: ready.hardState,
+          logReset: ready.snapshot,
           entries: ready.entries,
           sync: ready.mustSync,
           messagesAfterPersist: ready.messagesAfterPersist

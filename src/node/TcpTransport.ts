@@ -1,15 +1,16 @@
 /**
  * The production peer network: TCP on the addresses of `--cluster`. One outbound fiber and one
  * bounded queue per peer (reconnecting with backoff, dropping when full), and one listener whose
- * connections decode frames, validate them and deliver them to the RaftNode mailbox.
+ * connections decode frames, validate them and deliver them to the RaftNode (or Snapshotter) mailbox.
  */
 import * as net from "node:net"
 import { Chunk, Deferred, Effect, Layer, Queue, Runtime, Schedule } from "effect"
-import type { Message, NodeId } from "../raft/types.js"
+import type { NodeId } from "../raft/types.js"
 import { listenTcp } from "./listenTcp.js"
-import { Mailboxes } from "./Mailboxes.js"
+import { deliverPeerMessages, Mailboxes } from "./Mailboxes.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { encodeFrame, FrameDecoder } from "./PeerCodec.js"
+import type { PeerMessage as Message } from "./PeerMessage.js"
 import { Transport } from "./Transport.js"
 
 /** Frames buffered per peer while it is slow or down; beyond this, Raft's retries take over. */
@@ -72,7 +73,7 @@ export const TcpTransportLive = Layer.scoped(
   Transport,
   Effect.gen(function* () {
     const config = yield* NodeConfig
-    const { raft } = yield* Mailboxes
+    const mailboxes = yield* Mailboxes
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
     const voters = new Set(config.peers.map((peer) => peer.id))
@@ -97,7 +98,7 @@ export const TcpTransportLive = Layer.scoped(
         const accepted = messages.filter(
           (message) => message.to === config.id && message.from !== config.id && voters.has(message.from)
         )
-        if (accepted.length > 0) Queue.unsafeOffer(raft, { _tag: "PeerMessages", messages: accepted })
+        if (accepted.length > 0) deliverPeerMessages(mailboxes, accepted)
       })
       socket.on("error", () => socket.destroy())
       socket.on("close", () => sockets.delete(socket))

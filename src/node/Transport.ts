@@ -3,14 +3,15 @@
  * a simulated network. Inbound messages are delivered to the RaftNode mailbox by the layer.
  */
 import { Context } from "effect"
-import type { Message, NodeId } from "../raft/types.js"
+import type { NodeId } from "../raft/types.js"
+import type { PeerMessage } from "./PeerMessage.js"
 
 export interface TransportService {
   /**
    * Queue messages for one peer. Never blocks: when the peer is down or its bounded queue is
    * full the messages are dropped, which Raft tolerates (it retries by design).
    */
-  readonly send: (to: NodeId, messages: ReadonlyArray<Message>) => void
+  readonly send: (to: NodeId, messages: ReadonlyArray<PeerMessage>) => void
 }
 
 export class Transport extends Context.Tag("raft-kv/Transport")<Transport, TransportService>() {}

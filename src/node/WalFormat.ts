@@ -4,12 +4,14 @@
  *   record  = u32 payload length | u32 CRC-32C(payload) | payload
  *   payload = u8 1 (hard state) | f64 term | u32 vote | f64 commit
  *           | u8 2 (entries)    | f64 first index | u32 count | count × (f64 term | u8 kind | u32 length | bytes)
+ *           | u8 3 (log reset)  | f64 index | f64 term   — a received snapshot replaced the log up to index
  */
 import type { Entry, HardState } from "../raft/types.js"
 
 export const RECORD_HEADER = 8
 const HARD_STATE = 1
 const ENTRIES = 2
+const LOG_RESET = 3
 
 // CRC-32C (Castagnoli), table-driven.
 const CRC_TABLE = (() => {
@@ -33,9 +35,16 @@ const sealRecord = (out: Buffer, start: number, payloadEnd: number): void => {
   out.writeUInt32BE(crc32c(out, start + RECORD_HEADER, payloadEnd), start + 4)
 }
 
-/** One buffer holding the batch's records: the hard state (if any), then the entries (if any). */
-export const encodeBatch = (hardState: HardState | undefined, entries: ReadonlyArray<Entry>): Buffer => {
-  let size = 0
+/**
+ * One buffer holding the batch's records: the log reset (if any), the hard state (if any), then
+ * the entries (if any).
+ */
+export const encodeBatch = (
+  hardState: HardState | undefined,
+  entries: ReadonlyArray<Entry>,
+  logReset?: { readonly index: number; readonly term: number }
+): Buffer => {
+  let size = logReset !== undefined ? RECORD_HEADER + 17 : 0
   if (hardState !== undefined) size += RECORD_HEADER + 1 + 8 + 4 + 8
   if (entries.length > 0) {
     size += RECORD_HEADER + 1 + 8 + 4
@@ -43,6 +52,15 @@ export const encodeBatch = (hardState: HardState | undefined, entries: ReadonlyA
   }
   const out = Buffer.allocUnsafe(size)
   let offset = 0
+  if (logReset !== undefined) {
+    const start = offset
+    offset += RECORD_HEADER
+    out.writeUInt8(LOG_RESET, offset)
+    out.writeDoubleBE(logReset.index, offset + 1)
+    out.writeDoubleBE(logReset.term, offset + 9)
+    offset += 17
+    sealRecord(out, start, offset)
+  }
   if (hardState !== undefined) {
     const start = offset
     offset += RECORD_HEADER
@@ -75,6 +93,7 @@ export const encodeBatch = (hardState: HardState | undefined, entries: ReadonlyA
 export type WalRecord =
   | { readonly type: "hardState"; readonly hardState: HardState }
   | { readonly type: "entries"; readonly entries: ReadonlyArray<Entry> }
+  | { readonly type: "logReset"; readonly index: number; readonly term: number }
 
 export type ReadResult =
   | { readonly _tag: "record"; readonly record: WalRecord; readonly next: number }
@@ -114,6 +133,13 @@ const decodePayload = (p: Buffer): WalRecord | string => {
     }
     if (offset !== p.length) return "trailing bytes in entries record"
     return { type: "entries", entries }
+  }
+  if (type === LOG_RESET) {
+    if (p.length !== 17) return "log reset record of wrong size"
+    const index = p.readDoubleBE(1)
+    const term = p.readDoubleBE(9)
+    if (!isNonNegativeInteger(index) || !isNonNegativeInteger(term)) return "invalid log reset"
+    return { type: "logReset", index, term }
   }
   return `unknown record type ${type}`
 }

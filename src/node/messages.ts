@@ -2,8 +2,13 @@
  * The typed messages the node's actors exchange. Each actor owns its state and is fed by one
  * queue; these unions are the whole vocabulary between them.
  */
+import type { Scope } from "effect"
+import type { EngineSnapshot } from "../engine/KvEngine.js"
 import type { Reply } from "../resp/Reply.js"
-import type { Entry, HardState, Message } from "../raft/types.js"
+import type { SnapshotPoint } from "../raft/api.js"
+import type { Entry, HardState, Message, NodeId } from "../raft/types.js"
+import type { SnapshotTransferMessage } from "./PeerMessage.js"
+import type { SnapshotMeta } from "./SnapshotFile.js"
 
 /** Where a client's reply goes once its request finishes (or fails). Called exactly once. */
 export type ReplyTo = (reply: Reply) => void
@@ -24,10 +29,18 @@ export type RaftInput =
   | { readonly _tag: "ClientRead"; readonly request: PendingRequest }
   /** The WAL has fsynced everything up to `index` (whose term is `term`). */
   | { readonly _tag: "WalSynced"; readonly index: number; readonly term: number }
+  /** A snapshot of this node's state up to `index` is durable: compact the log behind it. */
+  | { readonly _tag: "SnapshotTaken"; readonly index: number; readonly term: number }
+  /** A snapshot streamed by `from` is durable at `path`: the core decides whether to install it. */
+  | { readonly _tag: "SnapshotReceived"; readonly index: number; readonly term: number; readonly from: NodeId; readonly path: string }
+  /** Streaming a snapshot to `to` finished (`ok`) or was given up. */
+  | { readonly _tag: "SnapshotSent"; readonly to: NodeId; readonly ok: boolean }
 
 /** Inputs of the WalWriter actor: what one RaftNode turn must persist. */
 export interface WalBatch {
   readonly hardState: HardState | undefined
+  /** A received snapshot replaced the log up to here (written before `entries`). */
+  readonly logReset: SnapshotPoint | undefined
   readonly entries: ReadonlyArray<Entry>
   readonly sync: boolean
   /** Messages to send once this batch and every earlier one are durable. */
@@ -43,3 +56,24 @@ export type ApplierInput =
   | { readonly _tag: "ReadReady"; readonly index: number; readonly request: PendingRequest }
   /** Time passed: give up on expected writes past their deadline. */
   | { readonly _tag: "Sweep"; readonly now: number }
+  /** Replace the engine's state with a received snapshot (before any later entry applies). */
+  | { readonly _tag: "Restore"; readonly index: number; readonly path: string }
+  /** Take a snapshot now (SAVE/BGSAVE); `replyTo` learns when it is durable. */
+  | { readonly _tag: "TakeSnapshot"; readonly replyTo: ReplyTo | undefined }
+  /** The Snapshotter finished (or failed) writing the snapshot the applier started. */
+  | { readonly _tag: "SnapshotPersisted"; readonly index: number | undefined }
+
+/** Inputs of the Snapshotter actor. */
+export type SnapshotterInput =
+  /** Write this engine view durably; close `scope` (releasing the view) when done. */
+  | {
+      readonly _tag: "Persist"
+      readonly meta: SnapshotMeta
+      readonly snapshot: EngineSnapshot
+      readonly scope: Scope.CloseableScope
+      readonly waiters: ReadonlyArray<ReplyTo>
+    }
+  /** Stream the snapshot at `index` to a follower behind the compacted log. */
+  | { readonly _tag: "Send"; readonly to: NodeId; readonly index: number; readonly term: number }
+  /** A chunk or acknowledgement of a snapshot transfer, from a peer. */
+  | { readonly _tag: "Transfer"; readonly message: SnapshotTransferMessage }

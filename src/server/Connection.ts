@@ -8,9 +8,11 @@ import type * as net from "node:net"
 import { classify, type ConnectionContext } from "../commands/classify.js"
 import type { KvServiceApi } from "../node/KvService.js"
 import { RequestParser } from "../resp/RequestParser.js"
-import { error, OK } from "../resp/Reply.js"
+import { error, OK, simple } from "../resp/Reply.js"
 import { ConnectionOrder } from "./ConnectionOrder.js"
 import { ReplyQueue } from "./ReplyQueue.js"
+
+const BACKGROUND_SAVE = simple("Background saving started")
 
 /** Outstanding replies per connection before we stop reading from it. */
 const MAX_PENDING_REPLIES = 4096
@@ -47,6 +49,13 @@ export const serveConnection = (
       case "quit":
         closing = true
         replies.push(OK)
+        break
+      case "snapshot":
+        if (classified.wait) kv.requestSnapshot(replies.reserve())
+        else {
+          kv.requestSnapshot(undefined)
+          replies.push(BACKGROUND_SAVE)
+        }
         break
       case "write":
       case "read":

@@ -16,6 +16,8 @@ import { MailboxesLive } from "../../src/node/Mailboxes.js"
 import { runConsensus } from "../../src/node/Node.js"
 import { NodeConfig } from "../../src/node/NodeConfig.js"
 import { NodeStatus, NodeStatusLive, type NodeStatusService } from "../../src/node/NodeStatus.js"
+import { RecoveredLive } from "../../src/node/Recovery.js"
+import { SnapshotStoreLive } from "../../src/node/SnapshotStore.js"
 import { WalLive } from "../../src/node/Wal.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { MemoryNetwork } from "./memoryNetwork.js"
@@ -39,6 +41,8 @@ export const configFor = (id: number, size: number, dataDir: string, overrides: 
   electionTicks: 10,
   heartbeatTicks: 1,
   requestTimeoutMs: 2000,
+  snapshotEntries: 100_000,
+  snapshotKeepEntries: 5000,
   ...overrides
 })
 
@@ -62,10 +66,11 @@ export class InProcessCluster {
     const io = Layer.mergeAll(
       this.network.layer(id),
       WalLive(path.join(config.dataDir, "wal")),
+      SnapshotStoreLive(path.join(config.dataDir, "snap")),
       IncarnationLive(config.dataDir),
       MemoryEngine.layer
     ).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
-    const services = KvServiceLive.pipe(Layer.provideMerge(io))
+    const services = Layer.mergeAll(KvServiceLive, RecoveredLive).pipe(Layer.provideMerge(io))
     const started = Effect.runSync(Deferred.make<{ kv: KvServiceApi; status: NodeStatusService }>())
     const program = Effect.gen(function* () {
       yield* Deferred.succeed(started, { kv: yield* KvService, status: yield* NodeStatus })

@@ -2,14 +2,13 @@
  * An in-process peer network for node tests: each node's Transport delivers straight into the
  * target node's RaftNode mailbox. Links can be cut and healed (both directions or one way).
  */
-import { Effect, Layer, Queue } from "effect"
-import type { Message, NodeId } from "../../src/raft/types.js"
-import { Mailboxes } from "../../src/node/Mailboxes.js"
-import type { RaftInput } from "../../src/node/messages.js"
+import { Effect, Layer } from "effect"
+import type { NodeId } from "../../src/raft/types.js"
+import { deliverPeerMessages, Mailboxes, type MailboxesService } from "../../src/node/Mailboxes.js"
 import { Transport } from "../../src/node/Transport.js"
 
 export class MemoryNetwork {
-  private readonly inboxes = new Map<NodeId, Queue.Queue<RaftInput>>()
+  private readonly inboxes = new Map<NodeId, MailboxesService>()
   private readonly cut = new Set<string>()
   delivered = 0
 
@@ -36,15 +35,14 @@ export class MemoryNetwork {
     return Layer.effect(
       Transport,
       Effect.gen(this, function* () {
-        const { raft } = yield* Mailboxes
-        this.inboxes.set(id, raft)
+        this.inboxes.set(id, yield* Mailboxes)
         return Transport.of({
           send: (to, messages) => {
             if (this.cut.has(`${id}>${to}`)) return
             const inbox = this.inboxes.get(to)
             if (inbox === undefined) return
             this.delivered += messages.length
-            Queue.unsafeOffer(inbox, { _tag: "PeerMessages", messages: messages as ReadonlyArray<Message> })
+            deliverPeerMessages(inbox, messages)
           }
         })
       })

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import { decodeCommand, encodeCommand } from "../../src/commands/CommandCodec.js"
 import { encodeFrame, FrameDecoder, PeerDecodeError } from "../../src/node/PeerCodec.js"
 import { encodeBatch, readRecord } from "../../src/node/WalFormat.js"
-import type { Message } from "../../src/raft/types.js"
+import type { PeerMessage as Message } from "../../src/node/PeerMessage.js"
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"))
 
@@ -23,7 +23,9 @@ const everyMessage: Array<Message> = [
   { type: "HeartbeatResp", from: 2, to: 1, term: 4, context: 5 },
   { type: "Propose", from: 2, to: 1, term: 4, entries: [bytes("a"), new Uint8Array(0)] },
   { type: "ReadIndex", from: 2, to: 1, term: 4, requestId: 77 },
-  { type: "ReadIndexResp", from: 1, to: 2, term: 4, requestId: 77, index: 11, reject: false }
+  { type: "ReadIndexResp", from: 1, to: 2, term: 4, requestId: 77, index: 11, reject: false },
+  { type: "SnapshotChunk", from: 1, to: 3, term: 4, index: 900, snapshotTerm: 3, offset: 524288, last: true, data: bytes("chunk\u0000") },
+  { type: "SnapshotAck", from: 3, to: 1, term: 4, index: 900, received: 524294, done: true }
 ]
 
 /** Plain data for comparison: byte arrays (Uint8Array or Buffer) become number arrays. */

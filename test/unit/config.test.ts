@@ -33,7 +33,9 @@ describe("flags", () => {
       tickMs: 100,
       electionTicks: 10,
       heartbeatTicks: 1,
-      requestTimeoutMs: 5000
+      requestTimeoutMs: 5000,
+      snapshotEntries: 100_000,
+      snapshotKeepEntries: 5000
     })
   })
 

@@ -1,0 +1,39 @@
+/**
+ * Everything nodes send each other: the Raft core's messages, plus the snapshot transfer that
+ * the node runs beside the core (a leader streaming a snapshot file to a follower that fell
+ * behind the compacted log, one acknowledged chunk at a time).
+ */
+import type { Message, NodeId } from "../raft/types.js"
+
+interface Envelope {
+  readonly from: NodeId
+  readonly to: NodeId
+  /** The sender's term (informational: a snapshot is committed state whoever sends it). */
+  readonly term: number
+}
+
+export interface SnapshotChunk extends Envelope {
+  readonly type: "SnapshotChunk"
+  /** The snapshot's last included index and term: together they name the snapshot. */
+  readonly index: number
+  readonly snapshotTerm: number
+  /** Where `data` starts in the snapshot file. */
+  readonly offset: number
+  readonly last: boolean
+  readonly data: Uint8Array
+}
+
+export interface SnapshotAck extends Envelope {
+  readonly type: "SnapshotAck"
+  readonly index: number
+  /** Bytes of the snapshot the follower holds in order: the offset to send next. */
+  readonly received: number
+  /** The whole snapshot arrived, verified, and is durable. */
+  readonly done: boolean
+}
+
+export type SnapshotTransferMessage = SnapshotChunk | SnapshotAck
+export type PeerMessage = Message | SnapshotTransferMessage
+
+export const isSnapshotTransfer = (m: PeerMessage): m is SnapshotTransferMessage =>
+  m.type === "SnapshotChunk" || m.type === "SnapshotAck"

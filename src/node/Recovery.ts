@@ -1,0 +1,83 @@
+/**
+ * Start-up recovery: reconcile the newest valid snapshot, the WAL and the engine into the state
+ * the actors start from. The engine is restored from the snapshot when it is behind it (always
+ * for the memory engine), the log keeps only what follows the snapshot, and a log that no longer
+ * reaches back to the snapshot stops the node with a clear message instead of serving a gap.
+ */
+import { Context, Data, Effect, Layer } from "effect"
+import { KvEngine } from "../engine/KvEngine.js"
+import { snapshotChunksForEngine, SnapshotStore } from "./SnapshotStore.js"
+import type { SnapshotPoint } from "../raft/api.js"
+import type { Entry, HardState } from "../raft/types.js"
+import { Wal } from "./Wal.js"
+import { WriteSessions } from "./WriteSessions.js"
+
+export class RecoveryError extends Data.TaggedError("RecoveryError")<{ readonly message: string }> {}
+
+export interface RecoveredNode {
+  readonly hardState: HardState
+  /** The newest snapshot ({0, 0}: none); the log continues right after it. */
+  readonly snapshot: SnapshotPoint
+  readonly entries: ReadonlyArray<Entry>
+  /** What the engine holds: applied index and its term. */
+  readonly applied: number
+  readonly appliedTerm: number
+  /** The duplicate filter as of `applied`. */
+  readonly sessions: WriteSessions
+}
+
+export class Recovered extends Context.Tag("raft-kv/Recovered")<Recovered, RecoveredNode>() {}
+
+export const RecoveredLive = Layer.effect(
+  Recovered,
+  Effect.gen(function* () {
+    const wal = yield* Wal
+    const store = yield* SnapshotStore
+    const engine = yield* KvEngine
+    const stored = yield* store.loadNewest
+    const snapshot: SnapshotPoint = stored === undefined ? { index: 0, term: 0 } : stored.meta
+    const log = wal.recovered
+
+    if (log.offset > snapshot.index) {
+      return yield* new RecoveryError({
+        message:
+          stored === undefined
+            ? `the WAL starts after index ${log.offset} but no valid snapshot in ${store.directory} covers the entries before it`
+            : `the newest valid snapshot (index ${snapshot.index}) is older than the start of the WAL (index ${log.offset + 1}): entries ${snapshot.index + 1}..${log.offset} are missing`
+      })
+    }
+    // Keep the log after the snapshot only if it continues it; a log that does not even reach
+    // the snapshot, or holds another term there (a snapshot received just before a crash), is
+    // superseded by the snapshot's committed state.
+    const position = snapshot.index - log.offset
+    const termThere = position === 0 ? (log.offsetTerm ?? snapshot.term) : log.entries[position - 1]?.term
+    const entries = termThere === snapshot.term ? log.entries.slice(position) : []
+    const hardState = { ...log.hardState, commit: Math.max(log.hardState.commit, snapshot.index) }
+
+    let applied = yield* engine.appliedIndex
+    let sessions: WriteSessions
+    if (stored !== undefined && applied < snapshot.index) {
+      yield* Effect.logInfo(`restoring the ${engine.name} engine from ${stored.path} (index ${snapshot.index})`)
+      yield* engine.restore(snapshotChunksForEngine(store, stored.path), snapshot.index)
+      applied = snapshot.index
+      sessions = new WriteSessions(stored.meta.sessions)
+    } else {
+      const last = snapshot.index + entries.length
+      if (applied > last) {
+        return yield* new RecoveryError({
+          message: `the ${engine.name} engine has applied index ${applied} but the log and snapshots end at ${last}: the data directory is inconsistent`
+        })
+      }
+      sessions = new WriteSessions(stored?.meta.sessions ?? [])
+      for (const entry of entries) {
+        if (entry.index > applied) break
+        sessions.observe(entry)
+      }
+    }
+    const appliedTerm = applied === snapshot.index ? snapshot.term : entries[applied - snapshot.index - 1].term
+    yield* Effect.logInfo(
+      `recovered: snapshot ${snapshot.index}, log ${snapshot.index + 1}..${snapshot.index + entries.length}, engine applied ${applied}`
+    )
+    return { hardState, snapshot, entries, applied, appliedTerm, sessions }
+  })
+)

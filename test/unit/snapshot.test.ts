@@ -1,0 +1,109 @@
+/**
+ * Snapshots and compaction on real nodes (actors, WAL and snapshot files, memory engine) in one
+ * process: taking snapshots every N entries, restarting from one, and a follower that was down
+ * catching up through a snapshot streamed by the leader.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { OK, type Reply } from "../../src/resp/Reply.js"
+import { call, InProcessCluster, type InProcessNode } from "../support/inProcessCluster.js"
+import { waitFor } from "../support/waitFor.js"
+
+let cluster: InProcessCluster | undefined
+afterEach(async () => {
+  await cluster?.shutdown()
+  cluster = undefined
+})
+
+const text = (reply: Reply) => (reply._tag === "Bulk" && reply.value !== null ? Buffer.from(reply.value).toString() : reply)
+
+const waitForLeader = async (c: InProcessCluster): Promise<InProcessNode> => {
+  let leader: InProcessNode | undefined
+  await waitFor(() => (leader = c.leader()) !== undefined, { timeoutMs: 10_000, description: "a single leader" })
+  return leader!
+}
+
+const snapshotFiles = (c: InProcessCluster, id: number) =>
+  fs.readdirSync(path.join(c.root, `node${id}`, "snap")).filter((name) => name.endsWith(".snap"))
+
+const walSegments = (c: InProcessCluster, id: number) =>
+  fs.readdirSync(path.join(c.root, `node${id}`, "wal")).filter((name) => name.endsWith(".log"))
+
+const writeKeys = async (node: InProcessNode, from: number, to: number) => {
+  for (let i = from; i < to; i += 10) {
+    const batch = Array.from({ length: Math.min(10, to - i) }, (_, j) => call(node, "write", "SET", `key:${(i + j) % 37}`, `value-${i + j}`))
+    for (const reply of await Promise.all(batch)) expect(reply).toEqual(OK)
+  }
+}
+
+/** The value key:k holds after writes 0..n-1 (each write i set key:(i % 37) to value-i). */
+const expectedValue = (k: number, n: number) => {
+  let last = -1
+  for (let i = 0; i < n; i++) if (i % 37 === k) last = i
+  return last < 0 ? undefined : `value-${last}`
+}
+
+describe("snapshots", () => {
+  it("takes a snapshot every N entries, compacts the WAL, and restarts from snapshot + WAL", async () => {
+    cluster = new InProcessCluster(3, { snapshotEntries: 40, snapshotKeepEntries: 10 })
+    await cluster.startAll()
+    const leader = await waitForLeader(cluster)
+    await writeKeys(leader, 0, 400)
+    await waitFor(() => [...cluster!.nodes.values()].every((node) => node.status.raft.snapshotIndex >= 300), {
+      timeoutMs: 10_000,
+      description: "every node to snapshot"
+    })
+    for (const id of cluster.ids) {
+      // The newest snapshot and one to fall back on; the WAL behind the older one is gone.
+      expect(snapshotFiles(cluster, id).length).toBeLessThanOrEqual(2)
+      expect(walSegments(cluster, id).length).toBeLessThanOrEqual(4)
+      expect(cluster.nodes.get(id)!.status.raft.firstIndex).toBeGreaterThan(250)
+    }
+    for (const id of cluster.ids) await cluster.stop(id)
+    await cluster.startAll()
+    const restarted = await waitForLeader(cluster)
+    for (const node of cluster.nodes.values()) {
+      for (const k of [0, 5, 36]) expect(text(await call(node, "read", "GET", `key:${k}`))).toBe(expectedValue(k, 400))
+    }
+    expect(await call(restarted, "write", "SET", "after", "restart")).toEqual(OK)
+  })
+
+  it("catches up a node that was down while the log was compacted, by streaming it a snapshot", async () => {
+    cluster = new InProcessCluster(3, { snapshotEntries: 40, snapshotKeepEntries: 10 })
+    await cluster.startAll()
+    const leader = await waitForLeader(cluster)
+    await writeKeys(leader, 0, 20)
+    const down = [...cluster.nodes.values()].find((node) => node.id !== leader.id)!
+    const downLast = down.status.raft.lastIndex
+    await cluster.stop(down.id)
+    await writeKeys(leader, 20, 300)
+    await waitFor(() => leader.status.raft.firstIndex > downLast + 1, { timeoutMs: 10_000, description: "the leader to compact past the stopped node" })
+
+    const back = await cluster.start(down.id)
+    await waitFor(() => back.status.appliedIndex >= leader.status.appliedIndex && back.status.raft.snapshotIndex > downLast, {
+      timeoutMs: 15_000,
+      description: () => `node ${back.id} to catch up (applied ${back.status.appliedIndex} of ${leader.status.appliedIndex})`
+    })
+    for (const k of [0, 1, 17, 36]) expect(text(await call(back, "read", "GET", `key:${k}`))).toBe(expectedValue(k, 300))
+    // It received the leader's snapshot file and keeps replicating from the log after it.
+    expect(snapshotFiles(cluster, back.id).length).toBeGreaterThan(0)
+    expect(await call(back, "write", "SET", "key:0", "fresh")).toEqual(OK)
+    expect(text(await call(back, "read", "GET", "key:0"))).toBe("fresh")
+  })
+
+  it("SAVE takes a snapshot on demand and answers once it is durable", async () => {
+    cluster = new InProcessCluster(1)
+    await cluster.startAll()
+    const node = await waitForLeader(cluster)
+    await writeKeys(node, 0, 5)
+    expect(snapshotFiles(cluster, 1)).toEqual([])
+    const saved = await new Promise<Reply>((resolve) => node.kv.requestSnapshot(resolve))
+    expect(saved).toEqual(OK)
+    expect(snapshotFiles(cluster, 1)).toHaveLength(1)
+    await waitFor(() => node.status.raft.snapshotIndex === node.status.appliedIndex, { timeoutMs: 5000, description: "the core to learn of the snapshot" })
+    // Nothing new since: a second SAVE has nothing to write.
+    expect(await new Promise<Reply>((resolve) => node.kv.requestSnapshot(resolve))).toEqual(OK)
+    expect(snapshotFiles(cluster, 1)).toHaveLength(1)
+  })
+})
