@@ -6,6 +6,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel } from "effect"
 import type { NodeConfig as Config } from "../../src/cli/Config.js"
@@ -60,7 +61,8 @@ export class InProcessCluster {
     return Array.from({ length: this.size }, (_, i) => i + 1)
   }
 
-  async start(id: number): Promise<InProcessNode> {
+  /** Start node `id`; `fileSystem` replaces the real one (e.g. with fault hooks). */
+  async start(id: number, fileSystem: Layer.Layer<FileSystem.FileSystem> = NodeFileSystem.layer): Promise<InProcessNode> {
     const config = configFor(id, this.size, path.join(this.root, `node${id}`), this.overrides)
     const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id))
     const io = Layer.mergeAll(
@@ -69,7 +71,7 @@ export class InProcessCluster {
       SnapshotStoreLive(path.join(config.dataDir, "snap")),
       IncarnationLive(config.dataDir),
       MemoryEngine.layer
-    ).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
+    ).pipe(Layer.provide(fileSystem), Layer.provideMerge(base))
     const services = Layer.mergeAll(KvServiceLive, RecoveredLive).pipe(Layer.provideMerge(io))
     const started = Effect.runSync(Deferred.make<{ kv: KvServiceApi; status: NodeStatusService }>())
     const program = Effect.gen(function* () {
