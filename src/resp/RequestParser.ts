@@ -14,6 +14,10 @@ export class RequestParser {
   private readonly parser: RedisParser
   private inline: Buffer | undefined
   private failed = false
+  /** Where the last complete RESP command ended inside the parser's buffer. */
+  private boundary: { readonly buffer: Buffer; readonly offset: number } | undefined
+  /** Bytes after a RESP command that are not RESP (an inline command, say): parsed inline next. */
+  private leftover: Buffer | undefined
 
   constructor(
     private readonly onCommand: (argv: Array<Buffer>) => void,
@@ -21,9 +25,21 @@ export class RequestParser {
   ) {
     this.parser = new RedisParser({
       returnBuffers: true,
-      returnReply: (reply) => this.onReply(reply),
+      returnReply: (reply) => {
+        this.boundary = { buffer: this.parser.buffer!, offset: this.parser.offset }
+        this.onReply(reply)
+      },
       returnError: () => this.fail("Protocol error: expected '*', got '-'"),
-      returnFatalError: (error) => this.fail(error.message.replace(/ as reply type byte$/, "")),
+      returnFatalError: (error) => {
+        // Redis decides RESP or inline per command: a non-'*' byte right after a complete
+        // command starts an inline one (redis-cli --pipe sends a bare CRLF, for one).
+        const boundary = this.boundary
+        if (boundary !== undefined && (error as { offset?: number }).offset === boundary.offset + 1) {
+          this.leftover = boundary.buffer.subarray(boundary.offset)
+          return
+        }
+        this.fail(error.message.replace(/ as reply type byte$/, ""))
+      },
     })
   }
 
@@ -31,8 +47,14 @@ export class RequestParser {
     let rest: Buffer | undefined = chunk
     while (rest !== undefined && rest.length > 0 && !this.failed) {
       if (this.inline === undefined && (this.parser.buffer !== null || rest[0] === STAR)) {
+        this.boundary = undefined
         this.parser.execute(rest)
-        return
+        if (this.leftover === undefined) return
+        // Resume after the parser returned: it still touches its own state on the way out.
+        rest = this.leftover
+        this.leftover = undefined
+        this.parser.reset()
+        continue
       }
       rest = this.pushInline(rest)
     }

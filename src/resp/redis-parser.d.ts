@@ -10,6 +10,8 @@ declare module "redis-parser" {
     constructor(options: ParserOptions)
     /** Internal: null between messages. Read only to know when an inline command may start. */
     buffer: Buffer | null
+    /** Internal: where parsing continues in `buffer` (read to find command boundaries). */
+    offset: number
     execute(buffer: Buffer): void
     reset(): void
   }

@@ -7,7 +7,10 @@ import { encodeReplies } from "../resp/encode.js"
 import type { Reply } from "../resp/Reply.js"
 
 export class ReplyQueue {
+  /** Replies from absolute position `base` on; positions handed out by `reserve` never move. */
   private readonly slots: Array<Reply | undefined> = []
+  private base = 0
+  /** Absolute position of the next reply to write. */
   private head = 0
   private flushScheduled = false
 
@@ -18,40 +21,40 @@ export class ReplyQueue {
 
   /** Replies reserved but not yet written. */
   get pending(): number {
-    return this.slots.length - this.head
+    return this.base + this.slots.length - this.head
   }
 
   /** Reserve the next position; returns the function that fills it. */
   reserve(): (reply: Reply) => void {
-    const position = this.slots.length
+    const position = this.base + this.slots.length
     this.slots.push(undefined)
     return (reply) => {
-      this.slots[position] = reply
+      this.slots[position - this.base] = reply
       if (position === this.head) this.scheduleFlush()
     }
   }
 
   push(reply: Reply): void {
+    const position = this.base + this.slots.length
     this.slots.push(reply)
-    if (this.slots.length - 1 === this.head) this.scheduleFlush()
+    if (position === this.head) this.scheduleFlush()
   }
 
   /** Write every completed reply at the head now. */
   flush(): void {
     this.flushScheduled = false
     const ready: Array<Reply> = []
-    while (this.head < this.slots.length) {
-      const reply = this.slots[this.head]
+    while (this.head - this.base < this.slots.length) {
+      const reply = this.slots[this.head - this.base]
       if (reply === undefined) break
       ready.push(reply)
       this.head++
     }
-    if (this.head === this.slots.length) {
-      this.slots.length = 0
-      this.head = 0
-    } else if (this.head > 1024) {
-      this.slots.splice(0, this.head)
-      this.head = 0
+    // Drop written replies (all of them, or a large run) so the array does not grow forever.
+    const written = this.head - this.base
+    if (written === this.slots.length || written > 1024) {
+      this.slots.splice(0, written)
+      this.base = this.head
     }
     if (ready.length > 0) {
       this.write(encodeReplies(ready))

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest"
 import { encodeReplies } from "../../src/resp/encode.js"
 import { RequestParser } from "../../src/resp/RequestParser.js"
+import { ReplyQueue } from "../../src/server/ReplyQueue.js"
 import { array, bulk, error, integer, NIL, OK, simple } from "../../src/resp/Reply.js"
 
 const parse = (...chunks: Array<Buffer | string>) => {
@@ -49,11 +50,40 @@ describe("request parsing", () => {
     expect(commands).toEqual([["PING"], ["SET", "a", "b"], ["GET", "a"], ["ECHO", "x"]])
   })
 
+  it("accepts inline commands and blank lines right after RESP commands in the same chunk (redis-cli --pipe)", () => {
+    const { commands, errors } = parse(resp("SET", "a", "1") + resp("SET", "b", "2") + "\r\n" + resp("ECHO", "done") + "PING\r\n" + resp("GET", "a"))
+    expect(errors).toEqual([])
+    expect(commands).toEqual([["SET", "a", "1"], ["SET", "b", "2"], ["ECHO", "done"], ["PING"], ["GET", "a"]])
+  })
+
   it("reports a protocol error once and stops", () => {
     const { commands, errors } = parse("*2\r\n$1\r\na\r\n!junk\r\n", resp("PING"))
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(/^Protocol error/)
     expect(commands).toEqual([])
     expect(parse("*1\r\n:5\r\n").errors).toEqual(["Protocol error: expected an array of bulk strings"])
+  })
+})
+
+describe("reply ordering", () => {
+  it("answers thousands of pipelined commands in request order whatever order they finish in", async () => {
+    const written: Array<string> = []
+    const queue = new ReplyQueue((bytes) => written.push(bytes.toString()), () => {})
+    const count = 10_000
+    const fills = Array.from({ length: count }, () => queue.reserve())
+    // Finish the first half in order (flushed as it goes), the rest in a scrambled order.
+    for (let i = 0; i < count / 2; i++) {
+      fills[i](integer(i))
+      if (i % 100 === 0) await Promise.resolve()
+    }
+    await Promise.resolve()
+    const rest = Array.from({ length: count / 2 }, (_, i) => count / 2 + i).sort((a, b) => ((a * 7919) % 10007) - ((b * 7919) % 10007))
+    for (const i of rest) {
+      fills[i](integer(i))
+      if (i % 97 === 0) await Promise.resolve()
+    }
+    await Promise.resolve()
+    expect(queue.pending).toBe(0)
+    expect(written.join("")).toBe(Array.from({ length: count }, (_, i) => `:${i}\r\n`).join(""))
   })
 })
