@@ -3,6 +3,7 @@
  * catches up through a snapshot streamed by the leader, and the data directory stays bounded
  * while 200,000 writes go through.
  */
+import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -79,6 +80,25 @@ describe.each([
     expect(await redisCli(port, "SET", "after", "snapshot")).toBe("OK")
     expect(await redisCli(cluster.clientPort(leader), "GET", "after")).toBe("snapshot")
   }, 120_000)
+
+  it("redis-cli SAVE snapshots on demand; redis-cli --pipe loads commands", async () => {
+    const leader = await cluster.waitForLeader()
+    const port = cluster.clientPort(leader)
+    const commands = Array.from({ length: 2000 }, (_, i) => `SET piped:${i} v${i}\r\n`).join("")
+    const piped = await new Promise<string>((resolve, reject) => {
+      const child = execFile("redis-cli", ["-p", String(port), "--pipe"], { timeout: 30_000 }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout)
+      )
+      child.stdin!.end(commands)
+    })
+    expect(piped).toMatch(/errors: 0, replies: 2000/)
+    expect(await redisCli(port, "GET", "piped:1999")).toBe("v1999")
+    const applied = Number((await info(port)).raft_applied_index)
+    expect(await redisCli(port, "SAVE")).toBe("OK")
+    // The snapshot is durable when SAVE answers; the core learns of it right after.
+    await waitFor(async () => Number((await info(port)).raft_snapshot_index) >= applied, { timeoutMs: 5000, description: "INFO to show the new snapshot" })
+    expect(await redisCli(port, "BGSAVE")).toBe("Background saving started")
+  }, 60_000)
 
   it("keeps each node's data directory under 24 MiB through 200,000 writes", async () => {
     const leader = await cluster.waitForLeader()

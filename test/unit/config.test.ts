@@ -39,6 +39,14 @@ describe("flags", () => {
     })
   })
 
+  it("reads --snapshot-entries and derives the catch-up margin", () => {
+    const parsed = parseArgs(["--id", "1", "--snapshot-entries", "1000"])
+    expect(Either.isRight(parsed) && parsed.right._tag === "Run" && parsed.right.config).toMatchObject({ snapshotEntries: 1000, snapshotKeepEntries: 500 })
+    const big = parseArgs(["--id", "1", "--snapshot-entries=1000000"])
+    expect(Either.isRight(big) && big.right._tag === "Run" && big.right.config).toMatchObject({ snapshotKeepEntries: 5000 })
+    expect(parseArgs(["--id", "1", "--snapshot-entries", "5"])).toEqual(Either.left(expect.objectContaining({ message: "--snapshot-entries must be between 10 and 1000000000" })))
+  })
+
   it("accepts host:port addresses, --flag=value and every option", () => {
     const c = config("--id=1", "--cluster=a.example:7001,b.example:7002", "--port=7000", "--host", "0.0.0.0",
       "--data-dir", "/tmp/x", "--engine", "level", "--tick-ms", "50", "--election-ticks", "20", "--heartbeat-ticks", "2",
