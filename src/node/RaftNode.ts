@@ -15,6 +15,7 @@ import { Mailboxes } from "./Mailboxes.js"
 import type { PendingRequest, RaftInput } from "./messages.js"
 import { Incarnation } from "./Incarnation.js"
 import { NodeConfig } from "./NodeConfig.js"
+import { InjectedRaftBugs, RaftObserver, TurnStart } from "./NodeHooks.js"
 import { NodeStatus } from "./NodeStatus.js"
 import type { PeerMessage } from "./PeerMessage.js"
 import { Recovered } from "./Recovery.js"
@@ -36,15 +37,6 @@ export const sendGrouped = (transport: TransportService, messages: ReadonlyArray
   for (const [to, list] of byPeer) transport.send(to, list)
 }
 
-/**
- * Resume after the event loop's pending I/O callbacks (setImmediate runs after the poll phase).
- * Effect resumes fibers on microtasks, which would otherwise run a turn per socket read.
- */
-export const yieldToIo: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
-
 export const runRaftNode = Effect.gen(function* () {
   const config = yield* NodeConfig
   const mailboxes = yield* Mailboxes
@@ -53,6 +45,8 @@ export const runRaftNode = Effect.gen(function* () {
   const status = yield* NodeStatus
   const clock = yield* Effect.clock
   const incarnation = yield* Incarnation
+  const turnStart = yield* TurnStart
+  const observer = yield* RaftObserver
 
   const applied = recovered.applied
   const core: RaftCore = makeRaft(
@@ -64,7 +58,8 @@ export const runRaftNode = Effect.gen(function* () {
       maxInflight: 64,
       maxEntriesPerAppend: 4096,
       maxPendingProposals: 100_000,
-      random: seededRandom(yield* Random.nextIntBetween(0, 2 ** 31))
+      random: seededRandom(yield* Random.nextIntBetween(0, 2 ** 31)),
+      injectedBugs: yield* InjectedRaftBugs
     },
     { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries, applied }
   )
@@ -179,7 +174,7 @@ export const runRaftNode = Effect.gen(function* () {
     const first = yield* Queue.takeBetween(mailboxes.raft, 1, Number.POSITIVE_INFINITY)
     // Let every socket read that is already due run before the turn, so the requests of many
     // clients (and peers) share one Ready, one WAL write and one frame per peer.
-    yield* yieldToIo
+    yield* turnStart
     const rest = yield* Queue.takeAll(mailboxes.raft)
     const proposals: Array<Uint8Array> = []
     for (const input of Chunk.toReadonlyArray(first)) yield* handle(input, proposals)
@@ -196,8 +191,10 @@ export const runRaftNode = Effect.gen(function* () {
       }
     }
     if (proposals.length > 0) core.propose(proposals)
-    yield* dispatch(core.ready())
+    const ready = core.ready()
+    yield* dispatch(ready)
     status.raft = core.status()
+    observer.afterTurn(config.id, core, ready)
   })
 
   return yield* Effect.forever(turn)

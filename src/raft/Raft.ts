@@ -240,6 +240,10 @@ class Raft implements RaftCore {
     }
   }
 
+  entry(index: number): Entry | undefined {
+    return this.log.entry(index)
+  }
+
   // ---------------------------------------------------------------- roles
 
   private becomeFollower(term: number, leader: NodeId): void {
@@ -497,7 +501,8 @@ class Raft implements RaftCore {
     matches.sort((a, b) => b - a)
     const candidate = matches[this.quorum - 1]
     // Raft §5.4.2: never commit an earlier term's entry by counting replicas.
-    if (candidate <= this.log.committed || this.log.term(candidate) !== this.term) return false
+    const earlierTermAllowed = this.config.injectedBugs?.commitEarlierTermsByCounting === true
+    if (candidate <= this.log.committed || (this.log.term(candidate) !== this.term && !earlierTermAllowed)) return false
     this.log.commitTo(candidate)
     // Tell followers the new commit index at the end of this turn.
     for (const id of this.peers) this.appendTo.add(id)

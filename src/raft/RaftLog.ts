@@ -60,6 +60,11 @@ export class RaftLog {
     return this.entries[index - this.offset - 1].term
   }
 
+  /** The entry at `index`, undefined when compacted away or beyond the log. */
+  entry(index: number): Entry | undefined {
+    return index > this.offset && index <= this.lastIndex() ? this.entries[index - this.offset - 1] : undefined
+  }
+
   /** Entries in [from, to), at most `max` of them; `from` must not be compacted. */
   slice(from: number, to: number, max: number): Array<Entry> {
     const end = Math.min(to, from + max, this.lastIndex() + 1)

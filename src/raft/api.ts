@@ -21,6 +21,14 @@ export interface RaftConfig {
   readonly maxPendingProposals: number
   /** Uniform random number in [0, 1): the only source of randomness, injected for determinism. */
   readonly random: () => number
+  /**
+   * Deliberately broken rules, for the simulation's tests that prove it catches consensus bugs.
+   * Never set outside those tests.
+   */
+  readonly injectedBugs?: {
+    /** Commit an earlier term's entry once a quorum stores it (what Raft §5.4.2 forbids). */
+    readonly commitEarlierTermsByCounting?: boolean
+  }
 }
 
 /** The last index and term a snapshot covers. */
@@ -140,4 +148,6 @@ export interface RaftCore {
   /** Drain the outputs accumulated since the previous call. */
   ready(): Ready
   status(): RaftStatus
+  /** The entry at `index` if the log still holds it (for observers such as the simulation's checks). */
+  entry(index: number): Entry | undefined
 }
