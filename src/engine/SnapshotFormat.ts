@@ -1,7 +1,10 @@
 /**
  * The engine-neutral snapshot format, so a snapshot taken from one engine restores into any
  * other: a stream of chunks, each holding whole records `u32 key length | key | u32 value
- * length | value` in ascending key order. Engines build and read it with these two helpers.
+ * length | value`. Keys are unique across the whole snapshot, in any order: a restore must not
+ * depend on the order (the memory engine writes its map's insertion order, not sorted order).
+ * Engines build and read it with these two helpers (the memory engine writes the same records
+ * straight from its latin1 strings, see MemoryEngine.ts).
  */
 import { Chunk, Effect, Stream } from "effect"
 import { EngineError } from "./KvEngine.js"

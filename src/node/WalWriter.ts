@@ -5,6 +5,7 @@
  * While it waits on the disk the RaftNode keeps working, so the next batch grows meanwhile.
  */
 import { Chunk, Effect, Queue } from "effect"
+import type { SnapshotPoint } from "../raft/api.js"
 import type { Entry, HardState, Message } from "../raft/types.js"
 import { Mailboxes } from "./Mailboxes.js"
 import type { WalBatch } from "./messages.js"
@@ -14,6 +15,7 @@ import { Wal } from "./Wal.js"
 
 interface MergedBatch {
   hardState: HardState | undefined
+  logReset: SnapshotPoint | undefined
   entries: Array<Entry>
   sync: boolean
   messagesAfterPersist: Array<Message>
@@ -21,12 +23,17 @@ interface MergedBatch {
 
 /**
  * Merge consecutive batches as if written one after another: a later batch's entries replace
- * any earlier entries at the same or higher indexes (the core's conflict repair).
+ * any earlier entries at the same or higher indexes (the core's conflict repair), and a log
+ * reset (a received snapshot) replaces every entry before it.
  */
 export const mergeBatches = (batches: ReadonlyArray<WalBatch>): MergedBatch => {
-  const merged: MergedBatch = { hardState: undefined, entries: [], sync: false, messagesAfterPersist: [] }
+  const merged: MergedBatch = { hardState: undefined, logReset: undefined, entries: [], sync: false, messagesAfterPersist: [] }
   for (const batch of batches) {
     if (batch.hardState !== undefined) merged.hardState = batch.hardState
+    if (batch.logReset !== undefined) {
+      merged.logReset = batch.logReset
+      merged.entries = []
+    }
     if (batch.entries.length > 0) {
       const first = batch.entries[0].index
       const kept = merged.entries.length > 0 ? first - merged.entries[0].index : 0
@@ -47,11 +54,12 @@ export const runWalWriter = Effect.gen(function* () {
   const turn = Effect.gen(function* () {
     const batches = yield* Queue.takeBetween(mailboxes.wal, 1, Number.POSITIVE_INFINITY)
     const merged = mergeBatches(Chunk.toReadonlyArray(batches))
-    if (merged.hardState !== undefined || merged.entries.length > 0) {
+    if (merged.hardState !== undefined || merged.entries.length > 0 || merged.logReset !== undefined) {
       yield* wal.append({
         ...(merged.hardState !== undefined ? { hardState: merged.hardState } : {}),
+        ...(merged.logReset !== undefined ? { logReset: merged.logReset } : {}),
         entries: merged.entries,
-        sync: merged.sync || merged.entries.length > 0
+        sync: merged.sync || merged.entries.length > 0 || merged.logReset !== undefined
       })
     }
     sendGrouped(transport, merged.messagesAfterPersist)

@@ -1,0 +1,118 @@
+/**
+ * Faults as typed values: a plan is a list of them, each at a simulated time (ms from the start).
+ * Plans come from a seed (`randomPlan`) or are written by hand in a test; being Schema values,
+ * they can also be read from JSON (`npm run sim -- --plan file.json`).
+ */
+import { Schema } from "effect"
+
+const At = { at: Schema.NonNegativeInt }
+const Node = Schema.Int.pipe(Schema.positive())
+
+/** Nodes in different groups cannot reach each other (both directions). */
+export class Partition extends Schema.TaggedClass<Partition>()("Partition", {
+  ...At,
+  groups: Schema.Array(Schema.Array(Node))
+}) {}
+
+/** `from` can no longer reach `to`; the other direction still works. */
+export class OneWayCut extends Schema.TaggedClass<OneWayCut>()("OneWayCut", { ...At, from: Node, to: Node }) {}
+
+/** Every cut and every degraded link is repaired. */
+export class Heal extends Schema.TaggedClass<Heal>()("Heal", At) {}
+
+/** The node's process dies: unsynced writes are lost, the last one may be torn. */
+export class Crash extends Schema.TaggedClass<Crash>()("Crash", { ...At, node: Node }) {}
+
+/** A crashed (or fail-stopped) node starts again from what its disk kept. */
+export class Restart extends Schema.TaggedClass<Restart>()("Restart", { ...At, node: Node }) {}
+
+/** A lossy, slow, duplicating link from `from` to `to`. */
+export class LinkFault extends Schema.TaggedClass<LinkFault>()("LinkFault", {
+  ...At,
+  from: Node,
+  to: Node,
+  drop: Schema.Number.pipe(Schema.between(0, 1)),
+  delayMin: Schema.NonNegativeInt,
+  delayMax: Schema.NonNegativeInt,
+  duplicate: Schema.Number.pipe(Schema.between(0, 1))
+}) {}
+
+/** The node's disk becomes slow to fsync, or fails fsyncs (the node must stop, not lie). */
+export class DiskFault extends Schema.TaggedClass<DiskFault>()("DiskFault", {
+  ...At,
+  node: Node,
+  fsyncLatencyMs: Schema.NonNegativeInt,
+  failFsync: Schema.Boolean
+}) {}
+
+export const Fault = Schema.Union(Partition, OneWayCut, Heal, Crash, Restart, LinkFault, DiskFault)
+export type Fault = typeof Fault.Type
+export const FaultPlan = Schema.Array(Fault)
+
+export const describeFault = (fault: Fault): string => {
+  switch (fault._tag) {
+    case "Partition":
+      return `partition ${fault.groups.map((group) => `{${group.join(",")}}`).join(" | ")}`
+    case "OneWayCut":
+      return `cut ${fault.from}→${fault.to} (one way)`
+    case "Heal":
+      return "heal every link"
+    case "Crash":
+      return `crash node ${fault.node}`
+    case "Restart":
+      return `restart node ${fault.node}`
+    case "LinkFault":
+      return `link ${fault.from}→${fault.to}: drop ${fault.drop.toFixed(2)}, delay ${fault.delayMin}-${fault.delayMax} ms, duplicate ${fault.duplicate.toFixed(2)}`
+    case "DiskFault":
+      return `disk of node ${fault.node}: fsync ${fault.failFsync ? "fails" : `takes ${fault.fsyncLatencyMs} ms`}`
+  }
+}
+
+export interface PlanOptions {
+  readonly nodes: number
+  /** Faults are scheduled in [0, durationMs); the simulation heals everything afterwards. */
+  readonly durationMs: number
+  /** Mean simulated time between two faults. */
+  readonly meanGapMs?: number
+}
+
+/** A seeded mix of partitions, crashes (with torn writes), lossy links and disk faults. */
+export const randomPlan = (random: () => number, options: PlanOptions): Array<Fault> => {
+  const plan: Array<Fault> = []
+  const ids = Array.from({ length: options.nodes }, (_, i) => i + 1)
+  const pick = <A>(items: ReadonlyArray<A>): A => items[Math.floor(random() * items.length)]
+  const down = new Set<number>()
+  const maxDown = Math.floor((options.nodes - 1) / 2)
+  const gap = options.meanGapMs ?? 800
+  for (let at = 300 + Math.floor(random() * gap); at < options.durationMs; at += Math.floor(gap / 2 + random() * gap)) {
+    const r = random()
+    if (r < 0.2) {
+      const isolated = pick(ids)
+      plan.push(new Partition({ at, groups: [[isolated], ids.filter((id) => id !== isolated)] }))
+    } else if (r < 0.28) {
+      const from = pick(ids)
+      plan.push(new OneWayCut({ at, from, to: pick(ids.filter((id) => id !== from)) }))
+    } else if (r < 0.42) {
+      plan.push(new Heal({ at }))
+    } else if (r < 0.6 && down.size < maxDown) {
+      const node = pick(ids.filter((id) => !down.has(id)))
+      down.add(node)
+      plan.push(new Crash({ at, node }))
+    } else if (r < 0.72 && down.size > 0) {
+      const node = pick([...down])
+      down.delete(node)
+      plan.push(new Restart({ at, node }))
+    } else if (r < 0.9) {
+      const from = pick(ids)
+      const delayMin = Math.floor(random() * 10)
+      plan.push(new LinkFault({
+        at, from, to: pick(ids.filter((id) => id !== from)),
+        drop: random() * 0.5, delayMin, delayMax: delayMin + Math.floor(random() * 60), duplicate: random() * 0.2
+      }))
+    } else {
+      const failFsync = random() < 0.3
+      plan.push(new DiskFault({ at, node: pick(ids), fsyncLatencyMs: failFsync ? 0 : Math.floor(random() * 30), failFsync }))
+    }
+  }
+  return plan
+}

@@ -1,0 +1,93 @@
+/**
+ * Raft's safety properties (Raft paper, figure 3), checked on the real nodes' state after every
+ * RaftNode turn, as the RaftObserver hook reports it:
+ *
+ * - Election safety: at most one leader per term.
+ * - Log matching: two entries with the same index and term hold the same command and follow
+ *   entries of the same term (checked per appended entry; by induction, identical prefixes).
+ * - Leader completeness: a new leader's log holds every entry known to be committed.
+ * - State-machine safety: every node applies the same entry at a given index.
+ * - The commit index never goes backwards (within one run of a node: it is volatile state,
+ *   rebuilt from the WAL after a restart).
+ */
+import type { RaftCore, Ready } from "../../src/raft/api.js"
+import type { Entry, NodeId } from "../../src/raft/types.js"
+
+const digest = (entry: Entry) => `${entry.kind}:${Buffer.from(entry.data).toString("base64")}`
+
+export class SafetyChecker {
+  readonly violations: Array<string> = []
+  private readonly leaderOfTerm = new Map<number, NodeId>()
+  /** `index:term` → `prevTerm|digest` of every entry any node ever appended. */
+  private readonly appended = new Map<string, string>()
+  /** index → `term|digest` of every entry any node applied. */
+  private readonly applied = new Map<number, string>()
+  private highestApplied = 0
+  private readonly commitOf = new Map<NodeId, number>()
+
+  constructor(private readonly now: () => number) {}
+
+  private violation(message: string): void {
+    this.violations.push(`t=${this.now()} ${message}`)
+  }
+
+  /** A node starts again: its volatile commit index may restart lower. */
+  restarted(id: NodeId): void {
+    this.commitOf.delete(id)
+  }
+
+  afterTurn(id: NodeId, core: RaftCore, ready: Ready): void {
+    const status = core.status()
+
+    if (status.role === "leader") {
+      const known = this.leaderOfTerm.get(status.term)
+      if (known === undefined) {
+        this.leaderOfTerm.set(status.term, id)
+        this.checkLeaderCompleteness(id, core, status.term, status.firstIndex)
+      } else if (known !== id) {
+        this.violation(`election safety: nodes ${known} and ${id} are both leaders of term ${status.term}`)
+      }
+    }
+
+    const previousCommit = this.commitOf.get(id)
+    if (previousCommit !== undefined && status.commit < previousCommit) {
+      this.violation(`node ${id}: commit index went back from ${previousCommit} to ${status.commit}`)
+    }
+    this.commitOf.set(id, status.commit)
+
+    for (const entry of ready.entries) {
+      const previous = entry.index === 1 ? 0 : core.entry(entry.index - 1)?.term
+      if (previous === undefined) continue // the entry before was compacted into a snapshot
+      const key = `${entry.index}:${entry.term}`
+      const value = `${previous}|${digest(entry)}`
+      const seen = this.appended.get(key)
+      if (seen === undefined) this.appended.set(key, value)
+      else if (seen !== value) {
+        this.violation(`log matching: node ${id} holds a different entry ${entry.index} of term ${entry.term} (after term ${previous}) than another node`)
+      }
+    }
+
+    for (const entry of ready.committed) {
+      const value = `${entry.term}|${digest(entry)}`
+      const seen = this.applied.get(entry.index)
+      if (seen === undefined) {
+        this.applied.set(entry.index, value)
+        if (entry.index > this.highestApplied) this.highestApplied = entry.index
+      } else if (seen !== value) {
+        this.violation(`state-machine safety: node ${id} applies a different entry at index ${entry.index} (term ${entry.term}, another node applied term ${seen.split("|")[0]})`)
+      }
+    }
+  }
+
+  private checkLeaderCompleteness(id: NodeId, core: RaftCore, term: number, firstIndex: number): void {
+    for (let index = firstIndex; index <= this.highestApplied; index++) {
+      const committed = this.applied.get(index)
+      if (committed === undefined) continue
+      const entry = core.entry(index)
+      if (entry === undefined || `${entry.term}|${digest(entry)}` !== committed) {
+        this.violation(`leader completeness: node ${id}, leader of term ${term}, lacks the committed entry ${index} (term ${committed.split("|")[0]})`)
+        return
+      }
+    }
+  }
+}

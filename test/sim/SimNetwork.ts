@@ -1,0 +1,152 @@
+/**
+ * A simulated peer network. Every frame really goes through the production codec (encodeFrame
+ * / FrameDecoder), then waits in a queue ordered by simulated delivery time. Per link: drop
+ * rate, delay range (random delays also reorder), duplication, and cuts (partitions, one-way
+ * or both). All randomness comes from the simulation's seeded generator.
+ */
+import { Effect, Layer } from "effect"
+import { deliverPeerMessages, Mailboxes, type MailboxesService } from "../../src/node/Mailboxes.js"
+import { encodeFrame, FrameDecoder } from "../../src/node/PeerCodec.js"
+import type { PeerMessage } from "../../src/node/PeerMessage.js"
+import { Transport } from "../../src/node/Transport.js"
+import type { NodeId } from "../../src/raft/types.js"
+import type { SimClock } from "./SimClock.js"
+
+export interface LinkConditions {
+  /** Probability a frame is lost. */
+  readonly drop: number
+  /** Delivery delay in simulated ms, uniform in [min, max]. */
+  readonly delayMin: number
+  readonly delayMax: number
+  /** Probability a frame is delivered twice. */
+  readonly duplicate: number
+}
+
+export const CALM: LinkConditions = { drop: 0, delayMin: 1, delayMax: 3, duplicate: 0 }
+
+interface InFlight {
+  readonly at: number
+  readonly seq: number
+  readonly from: NodeId
+  readonly to: NodeId
+  readonly frame: Buffer
+}
+
+export class SimNetwork {
+  private readonly mailboxes = new Map<NodeId, MailboxesService>()
+  private readonly cut = new Set<string>()
+  private readonly conditions = new Map<string, LinkConditions>()
+  private queue: Array<InFlight> = []
+  private seq = 0
+  delivered = 0
+  dropped = 0
+
+  constructor(
+    private readonly clock: SimClock,
+    private readonly random: () => number,
+    private readonly trace: (line: string) => void
+  ) {}
+
+  cutLink(from: NodeId, to: NodeId): void {
+    this.cut.add(`${from}>${to}`)
+  }
+
+  heal(): void {
+    this.cut.clear()
+    this.conditions.clear()
+  }
+
+  setConditions(from: NodeId, to: NodeId, conditions: LinkConditions): void {
+    this.conditions.set(`${from}>${to}`, conditions)
+  }
+
+  isCut(from: NodeId, to: NodeId): boolean {
+    return this.cut.has(`${from}>${to}`)
+  }
+
+  /** The Transport of node `id`: registers its mailboxes for delivery while it runs. */
+  layer(id: NodeId): Layer.Layer<Transport, never, Mailboxes> {
+    return Layer.scoped(
+      Transport,
+      Effect.gen(this, function* () {
+        const mailboxes = yield* Mailboxes
+        this.mailboxes.set(id, mailboxes)
+        yield* Effect.addFinalizer(() => Effect.sync(() => this.mailboxes.get(id) === mailboxes && this.mailboxes.delete(id)))
+        return Transport.of({ send: (to, messages) => this.send(id, to, messages) })
+      })
+    )
+  }
+
+  /** A crashed node receives nothing until it registers again. */
+  detach(id: NodeId): void {
+    this.mailboxes.delete(id)
+  }
+
+  private send(from: NodeId, to: NodeId, messages: ReadonlyArray<PeerMessage>): void {
+    const link = this.conditions.get(`${from}>${to}`) ?? CALM
+    if (this.cut.has(`${from}>${to}`) || this.random() < link.drop) {
+      this.dropped++
+      return
+    }
+    const frame = encodeFrame(messages)
+    const copies = this.random() < link.duplicate ? 2 : 1
+    for (let i = 0; i < copies; i++) {
+      const at = this.clock.now + link.delayMin + Math.floor(this.random() * (link.delayMax - link.delayMin + 1))
+      const item: InFlight = { at, seq: this.seq++, from, to, frame }
+      let j = this.queue.length
+      while (j > 0 && (this.queue[j - 1].at > at || (this.queue[j - 1].at === at && this.queue[j - 1].seq > item.seq))) j--
+      this.queue.splice(j, 0, item)
+    }
+  }
+
+  next(): number | undefined {
+    return this.queue[0]?.at
+  }
+
+  /** Deliver every frame due by now; frames on a link cut meanwhile are lost. */
+  deliverDue(): void {
+    while (this.queue.length > 0 && this.queue[0].at <= this.clock.now) {
+      const item = this.queue.shift()!
+      const mailboxes = this.mailboxes.get(item.to)
+      if (mailboxes === undefined || this.cut.has(`${item.from}>${item.to}`)) {
+        this.dropped++
+        continue
+      }
+      const messages = new FrameDecoder().push(item.frame)
+      for (const m of messages) this.trace(describeMessage(m))
+      this.delivered++
+      deliverPeerMessages(mailboxes, messages)
+    }
+  }
+}
+
+/** One readable line per message, for traces. */
+export const describeMessage = (m: PeerMessage): string => {
+  const head = `${m.from}→${m.to} ${m.type} t${m.term}`
+  switch (m.type) {
+    case "Append":
+      return `${head} prev ${m.prevIndex}/${m.prevTerm} entries ${m.entries.length === 0 ? "-" : `${m.entries[0].index}..${m.entries[m.entries.length - 1].index}`} commit ${m.commit}`
+    case "AppendResp":
+      return `${head} ${m.reject ? `reject ${m.index} hint ${m.hint}` : `ok ${m.index}`}`
+    case "PreVote":
+    case "Vote":
+      return `${head} last ${m.lastLogIndex}/${m.lastLogTerm}`
+    case "PreVoteResp":
+    case "VoteResp":
+      return `${head} ${m.reject ? "rejected" : "granted"}`
+    case "Heartbeat":
+      return `${head} commit ${m.commit} ctx ${m.context}`
+    case "HeartbeatResp":
+      return `${head} ctx ${m.context}`
+    case "Propose":
+      return `${head} ${m.entries.length} proposals`
+    case "ReadIndex":
+      return `${head} req ${m.requestId}`
+    case "ReadIndexResp":
+      return `${head} req ${m.requestId} ${m.reject ? "rejected" : `index ${m.index}`}`
+    case "SnapshotChunk":
+      return `${head} snapshot ${m.index} @${m.offset}+${m.data.length}${m.last ? " last" : ""}`
+    case "SnapshotAck":
+      return `${head} snapshot ${m.index} received ${m.received}${m.done ? " done" : ""}`
+  }
+}

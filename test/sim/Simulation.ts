@@ -1,0 +1,473 @@
+/**
+ * Deterministic simulation of a raft-kv cluster: N real nodes (the production RaftNode, WAL,
+ * Applier, Snapshotter, state machine and memory engine; only the Layers differ) in one process,
+ * on a simulated network, simulated disks and simulated time, with every fiber run by a
+ * scheduler the simulation steps itself. Given the same seed and plan, a run makes the same
+ * choices in the same order, so a failing seed reproduces exactly.
+ *
+ * A run: start the nodes; let simulated clients issue SET, GET, DEL and INCR against any live
+ * node while the fault plan plays; then heal everything, restart what is down, and require a
+ * leader and successful operations on every node within a bounded time (liveness). Safety
+ * invariants are checked after every RaftNode turn; the client history must be linearizable.
+ */
+import { Deferred, Effect, FiberId, Layer, Logger, Random, Scheduler, type Fiber } from "effect"
+import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
+import { IncarnationLive } from "../../src/node/Incarnation.js"
+import { KvService, KvServiceLive, type KvServiceApi } from "../../src/node/KvService.js"
+import { MailboxesLive } from "../../src/node/Mailboxes.js"
+import { runConsensus } from "../../src/node/Node.js"
+import { NodeConfig } from "../../src/node/NodeConfig.js"
+import { InjectedRaftBugs, RaftObserver, TurnStart } from "../../src/node/NodeHooks.js"
+import { NodeStatus, NodeStatusLive, type NodeStatusService } from "../../src/node/NodeStatus.js"
+import { RecoveredLive } from "../../src/node/Recovery.js"
+import { SnapshotStoreLive } from "../../src/node/SnapshotStore.js"
+import { Wal, WalLive } from "../../src/node/Wal.js"
+import { seededRandom } from "../../src/raft/seededRandom.js"
+import type { NodeId } from "../../src/raft/types.js"
+import type { Reply } from "../../src/resp/Reply.js"
+import { configFor } from "../support/inProcessCluster.js"
+import { checkLinearizable, type KvInput, type KvOperation } from "../support/linearizability.js"
+import { describeFault, type Fault, randomPlan } from "./Faults.js"
+import { SafetyChecker } from "./Invariants.js"
+import { SimClock } from "./SimClock.js"
+import { SimDisk } from "./SimDisk.js"
+import { SimNetwork } from "./SimNetwork.js"
+
+export interface SimulationOptions {
+  readonly seed: number
+  readonly nodes?: number
+  /** Simulated ms during which clients run and faults play. */
+  readonly durationMs?: number
+  /** Simulated ms after healing within which the cluster must serve every node again. */
+  readonly livenessMs?: number
+  readonly clients?: number
+  readonly keys?: number
+  /** The faults; by default a plan drawn from the seed. */
+  readonly plan?: ReadonlyArray<Fault>
+  readonly snapshotEntries?: number
+  /** Deliberately broken behaviour, to show the simulation catches it. */
+  readonly bugs?: {
+    readonly commitEarlierTermsByCounting?: boolean
+    /** The WAL drops the vote from every hard state it writes. */
+    readonly forgetVote?: boolean
+    /** fsync returns before anything is durable (so acknowledgements precede durability). */
+    readonly acknowledgeBeforeFsync?: boolean
+  }
+  /** Lines of trace kept for the report. */
+  readonly traceLines?: number
+}
+
+export interface SimulationResult {
+  readonly seed: number
+  readonly ok: boolean
+  readonly violations: ReadonlyArray<string>
+  /** The events before the first violation (or the end): faults, messages, client operations. */
+  readonly trace: ReadonlyArray<string>
+  readonly history: ReadonlyArray<KvOperation>
+  readonly stats: { readonly simulatedMs: number; readonly operations: number; readonly acknowledged: number; readonly messages: number; readonly crashes: number }
+}
+
+interface SimNode {
+  readonly id: NodeId
+  fiber: Fiber.RuntimeFiber<void, unknown> | undefined
+  kv: KvServiceApi | undefined
+  status: NodeStatusService | undefined
+  incarnation: number
+}
+
+interface PendingOperation {
+  readonly client: number
+  readonly node: NodeId
+  readonly key: string
+  readonly input: KvInput
+  readonly called: number
+  done: boolean
+}
+
+export const runSimulation = (options: SimulationOptions): SimulationResult => new Simulation(options).run()
+
+class Simulation {
+  private readonly scheduler = new Scheduler.ControlledScheduler()
+  private readonly clock = new SimClock()
+  private readonly random: () => number
+  private readonly network: SimNetwork
+  private readonly disks = new Map<NodeId, SimDisk>()
+  private readonly nodes = new Map<NodeId, SimNode>()
+  private readonly checker: SafetyChecker
+  private readonly traceBuffer: Array<string> = []
+  private readonly history: Array<KvOperation> = []
+  private readonly pending = new Set<PendingOperation>()
+  private readonly start: number
+  private crashes = 0
+  private frozenTrace: Array<string> | undefined
+  private readonly ids: Array<NodeId>
+
+  constructor(private readonly options: SimulationOptions) {
+    this.random = seededRandom(options.seed)
+    this.start = this.clock.now
+    this.checker = new SafetyChecker(() => this.elapsed())
+    this.network = new SimNetwork(this.clock, this.random, (line) => this.trace(line))
+    this.ids = Array.from({ length: options.nodes ?? 3 }, (_, i) => i + 1)
+    for (const id of this.ids) {
+      this.disks.set(id, new SimDisk(seededRandom(options.seed * 31 + id)))
+      this.nodes.set(id, { id, fiber: undefined, kv: undefined, status: undefined, incarnation: 0 })
+    }
+  }
+
+  private elapsed(): number {
+    return this.clock.now - this.start
+  }
+
+  private trace(line: string): void {
+    if (this.frozenTrace !== undefined) return
+    this.traceBuffer.push(`t=${this.elapsed()} ${line}`)
+    if (this.traceBuffer.length > (this.options.traceLines ?? 400)) this.traceBuffer.shift()
+  }
+
+  // ------------------------------------------------------------------ scheduling
+
+  /** Run every runnable fiber until all of them wait (on a timer, a message or a client). */
+  private runUntilIdle(): void {
+    for (let rounds = 0; this.scheduler.tasks.buckets.length > 0; rounds++) {
+      if (rounds > 1_000_000) throw new Error(`seed ${this.options.seed}: the nodes never go idle (livelock?)`)
+      this.scheduler.step()
+    }
+    if (this.checker.violations.length > 0 && this.frozenTrace === undefined) this.frozenTrace = [...this.traceBuffer]
+  }
+
+  /** Move simulated time to `at` and wake what is due: network deliveries, then timers. */
+  private advanceTo(at: number): void {
+    this.clock.now = Math.max(this.clock.now, at)
+    this.network.deliverDue()
+    this.clock.fireDue()
+    this.runUntilIdle()
+  }
+
+  // ------------------------------------------------------------------ nodes
+
+  private startNode(id: NodeId): void {
+    const node = this.nodes.get(id)!
+    if (node.fiber !== undefined) return
+    const disk = this.disks.get(id)!
+    disk.restart()
+    node.incarnation++
+    this.checker.restarted(id)
+    const config = configFor(id, this.ids.length, `/data/node${id}`, {
+      tickMs: 10,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      requestTimeoutMs: 1000,
+      snapshotEntries: this.options.snapshotEntries ?? 60,
+      snapshotKeepEntries: Math.floor((this.options.snapshotEntries ?? 60) / 2)
+    })
+    const bugs = this.options.bugs ?? {}
+    const wal = bugs.forgetVote === true ? forgetVotes(WalLive(`${config.dataDir}/wal`)) : WalLive(`${config.dataDir}/wal`)
+    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id))
+    const io = Layer.mergeAll(this.network.layer(id), wal, SnapshotStoreLive(`${config.dataDir}/snap`), IncarnationLive(config.dataDir), MemoryEngine.layer).pipe(
+      Layer.provide(disk.layer()),
+      Layer.provideMerge(base)
+    )
+    const services = Layer.mergeAll(KvServiceLive, RecoveredLive).pipe(Layer.provideMerge(io))
+    const started = Effect.runSync(Deferred.make<void>())
+    const logger = Logger.replace(Logger.defaultLogger, Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag !== "Debug" && logLevel._tag !== "Trace") this.trace(`node ${id} ${logLevel.label}: ${String(message)}`)
+    }))
+    const program = Effect.gen(function* () {
+      node.kv = yield* KvService
+      node.status = yield* NodeStatus
+      yield* Deferred.succeed(started, undefined)
+      yield* runConsensus
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(services),
+      Effect.provide(logger),
+      Effect.provideService(TurnStart, Effect.yieldNow()),
+      Effect.provideService(RaftObserver, { afterTurn: (nodeId, core, ready) => this.checker.afterTurn(nodeId, core, ready) }),
+      Effect.provideService(InjectedRaftBugs, { commitEarlierTermsByCounting: bugs.commitEarlierTermsByCounting === true }),
+      Effect.withRandom(Random.make(this.options.seed * 1009 + id * 101 + node.incarnation)),
+      Effect.withClock(this.clock)
+    )
+    if (bugs.acknowledgeBeforeFsync === true) disk.faults.fsyncLies = true
+    const fiber = Effect.runFork(program, { scheduler: this.scheduler })
+    node.fiber = fiber
+    this.trace(`start node ${id} (incarnation ${node.incarnation})`)
+    fiber.addObserver((exit) => {
+      if (node.fiber !== fiber) return
+      // The node stopped by itself (fail-stop, e.g. an fsync failed): like a crash.
+      this.trace(`node ${id} stopped: ${exit._tag === "Failure" ? String(exit.cause).split("\n")[0] : "done"}`)
+      this.bringDown(node)
+    })
+    this.runUntilIdle()
+  }
+
+  private bringDown(node: SimNode): void {
+    node.fiber = undefined
+    node.kv = undefined
+    node.status = undefined
+    this.network.detach(node.id)
+    this.disks.get(node.id)!.crash()
+    this.crashes++
+    // Operations in flight on that node get no answer: writes may or may not have happened.
+    for (const operation of this.pending) {
+      if (operation.node !== node.id || operation.done) continue
+      operation.done = true
+      this.pending.delete(operation)
+      if (operation.input.op !== "get") this.history.push({ key: operation.key, input: operation.input, called: operation.called, returned: Number.POSITIVE_INFINITY })
+      this.clientIdle(operation.client)
+    }
+  }
+
+  private crashNode(id: NodeId): void {
+    const node = this.nodes.get(id)!
+    const fiber = node.fiber
+    if (fiber === undefined) return
+    this.bringDown(node)
+    fiber.unsafeInterruptAsFork(FiberId.none)
+    this.runUntilIdle()
+  }
+
+  private applyFault(fault: Fault): void {
+    this.trace(`FAULT ${describeFault(fault)}`)
+    switch (fault._tag) {
+      case "Partition":
+        for (const a of fault.groups) for (const b of fault.groups) {
+          if (a === b) continue
+          for (const from of a) for (const to of b) this.network.cutLink(from, to)
+        }
+        return
+      case "OneWayCut":
+        return this.network.cutLink(fault.from, fault.to)
+      case "Heal":
+        return this.network.heal()
+      case "Crash":
+        return this.crashNode(fault.node)
+      case "Restart": {
+        const disk = this.disks.get(fault.node)!
+        disk.faults.failFsync = false
+        disk.faults.fsyncLatencyMs = 0
+        return this.startNode(fault.node)
+      }
+      case "LinkFault":
+        return this.network.setConditions(fault.from, fault.to, fault)
+      case "DiskFault": {
+        const disk = this.disks.get(fault.node)!
+        disk.faults.failFsync = fault.failFsync
+        disk.faults.fsyncLatencyMs = fault.fsyncLatencyMs
+        return
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ clients
+
+  private readonly clientNextAt = new Map<number, number>()
+  private readonly clientBusy = new Set<number>()
+  private operationCount = 0
+
+  private clientIdle(client: number): void {
+    this.clientBusy.delete(client)
+    this.clientNextAt.set(client, this.clock.now + Math.floor(this.random() * 20))
+  }
+
+  private liveNodes(): Array<SimNode> {
+    return [...this.nodes.values()].filter((node) => node.kv !== undefined)
+  }
+
+  /** Send one operation to `node` and record it in the history when (if) it is answered. */
+  private submit(client: number, node: SimNode, key: string, input: KvInput, onDone?: (reply: Reply) => void): void {
+    const operation: PendingOperation = { client, node: node.id, key, input, called: this.elapsed(), done: false }
+    this.pending.add(operation)
+    this.operationCount++
+    const argv = input.op === "get" ? ["GET", key] : input.op === "set" ? ["SET", key, input.value] : input.op === "del" ? ["DEL", key] : ["INCR", key]
+    this.trace(`client ${client} → node ${node.id}: ${argv.join(" ")}`)
+    const args = argv.map((arg) => Buffer.from(arg))
+    const reply = (answer: Reply) => {
+      if (operation.done) return
+      operation.done = true
+      this.pending.delete(operation)
+      const returned = this.elapsed()
+      this.trace(`client ${client} ← node ${node.id}: ${describeReply(answer)}`)
+      if (answer._tag === "Error") {
+        // A failed read changed nothing; a failed write may still take effect later.
+        if (input.op !== "get") this.history.push({ key, input, called: operation.called, returned: Number.POSITIVE_INFINITY })
+      } else {
+        this.history.push({ key, input, output: outputOf(input, answer), called: operation.called, returned })
+      }
+      onDone?.(answer)
+      this.clientIdle(client)
+    }
+    if (input.op === "get") node.kv!.submitRead(args, reply)
+    else node.kv!.submitWrite(args, reply)
+  }
+
+  private issueClientOperations(): void {
+    for (const [client, at] of this.clientNextAt) {
+      if (this.clientBusy.has(client) || at > this.clock.now) continue
+      const live = this.liveNodes()
+      if (live.length === 0) {
+        this.clientNextAt.set(client, this.clock.now + 50)
+        continue
+      }
+      const node = live[Math.floor(this.random() * live.length)]
+      const key = `k${Math.floor(this.random() * (this.options.keys ?? 3))}`
+      const r = this.random()
+      const input: KvInput =
+        r < 0.4 ? { op: "get" } : r < 0.7 ? { op: "set", value: `c${client}-${this.operationCount}` } : r < 0.82 ? { op: "del" } : { op: "incr" }
+      this.clientBusy.add(client)
+      this.submit(client, node, key, input)
+    }
+  }
+
+  private nextClientAt(): number | undefined {
+    let next: number | undefined
+    for (const [client, at] of this.clientNextAt) if (!this.clientBusy.has(client) && (next === undefined || at < next)) next = at
+    return next
+  }
+
+  // ------------------------------------------------------------------ the run
+
+  run(): SimulationResult {
+    const duration = this.options.durationMs ?? 10_000
+    const plan = [...(this.options.plan ?? randomPlan(this.random, { nodes: this.ids.length, durationMs: duration }))].sort((a, b) => a.at - b.at)
+    for (const id of this.ids) this.startNode(id)
+    for (let client = 1; client <= (this.options.clients ?? 3); client++) this.clientNextAt.set(client, this.clock.now + 200 + client)
+
+    // Phase 1: clients and faults.
+    let nextFault = 0
+    const end = this.start + duration
+    while (this.clock.now < end && this.checker.violations.length === 0) {
+      while (nextFault < plan.length && this.start + plan[nextFault].at <= this.clock.now) this.applyFault(plan[nextFault++])
+      this.issueClientOperations()
+      this.runUntilIdle()
+      const candidates = [this.clock.nextTimer(), this.network.next(), this.nextClientAt(), nextFault < plan.length ? this.start + plan[nextFault].at : undefined, end]
+      this.advanceTo(Math.min(...candidates.filter((t): t is number => t !== undefined)))
+    }
+
+    // Phase 2: heal everything, then every node must serve again within the liveness bound.
+    const violations: Array<string> = []
+    if (this.checker.violations.length === 0) {
+      this.trace("FAULT heal everything, restart every node, clear disk faults (liveness check)")
+      this.network.heal()
+      for (const [id, disk] of this.disks) {
+        disk.faults.failFsync = false
+        disk.faults.fsyncLatencyMs = 0
+        this.startNode(id)
+      }
+      this.clientNextAt.clear()
+      const livenessEnd = this.clock.now + (this.options.livenessMs ?? 8_000)
+      const problem = this.checkLiveness(livenessEnd)
+      if (problem !== undefined) violations.push(`t=${this.elapsed()} liveness: ${problem}`)
+    }
+    violations.unshift(...this.checker.violations)
+    if (violations.length === 0) {
+      const check = checkLinearizable(this.history)
+      if (!check.linearizable) {
+        violations.push(`linearizability: the history of key ${check.failingKey} has no valid order (${this.history.filter((op) => op.key === check.failingKey).length} operations)`)
+      }
+    }
+    const crashes = this.crashes
+    for (const node of this.nodes.values()) {
+      const fiber = node.fiber
+      node.fiber = undefined // the end of the run, not a crash
+      fiber?.unsafeInterruptAsFork(FiberId.none)
+    }
+    this.runUntilIdle()
+    return {
+      seed: this.options.seed,
+      ok: violations.length === 0,
+      violations,
+      trace: this.frozenTrace ?? this.traceBuffer,
+      history: this.history,
+      stats: {
+        simulatedMs: this.elapsed(),
+        operations: this.operationCount,
+        acknowledged: this.history.filter((op) => op.returned !== Number.POSITIVE_INFINITY).length,
+        messages: this.network.delivered,
+        crashes
+      }
+    }
+  }
+
+  /**
+   * After healing: one leader that every node follows, then a write and a read of every key
+   * through every node, all answered before `deadline`. Returns what failed, if anything.
+   */
+  private checkLiveness(deadline: number): string | undefined {
+    const waitUntil = (condition: () => boolean, what: string): string | undefined => {
+      while (!condition()) {
+        if (this.checker.violations.length > 0) return undefined
+        const next = Math.min(...[this.clock.nextTimer(), this.network.next(), deadline].filter((t): t is number => t !== undefined))
+        if (next > deadline || this.clock.now >= deadline) return `${what} within ${this.options.livenessMs ?? 8_000} ms of healing`
+        this.advanceTo(next)
+      }
+      return undefined
+    }
+    const agreedLeader = () => {
+      const statuses = [...this.nodes.values()].map((node) => node.status?.raft)
+      const leader = statuses[0]?.leader ?? 0
+      return leader !== 0 && statuses.every((status) => status !== undefined && status.leader === leader && status.term === statuses[0]!.term)
+    }
+    const noLeader = waitUntil(() => this.pending.size === 0 && agreedLeader(), "no leader that every node follows, or client operations still pending,")
+    if (noLeader !== undefined) return noLeader
+    // Fresh operations through every node must now succeed: a write each, then reads of every key.
+    const failures: Array<string> = []
+    let outstanding = 0
+    const expectSuccess = (what: string) => (reply: Reply) => {
+      outstanding--
+      if (reply._tag === "Error") failures.push(`${what}: ${reply.message}`)
+    }
+    for (const node of this.nodes.values()) {
+      outstanding++
+      this.submit(100 + node.id, node, `k0`, { op: "set", value: `final-${node.id}` }, expectSuccess(`SET through node ${node.id}`))
+    }
+    const wrote = waitUntil(() => outstanding === 0, "final writes not answered")
+    if (wrote !== undefined) return wrote
+    for (const node of this.nodes.values()) {
+      for (let k = 0; k < (this.options.keys ?? 3); k++) {
+        outstanding++
+        this.submit(200 + node.id, node, `k${k}`, { op: "get" }, expectSuccess(`GET k${k} through node ${node.id}`))
+      }
+    }
+    const read = waitUntil(() => outstanding === 0, "final reads not answered")
+    if (read !== undefined) return read
+    return failures.length > 0 ? failures.join("; ") : undefined
+  }
+}
+
+/** A WAL that forgets every vote it is asked to persist (bug injection). */
+const forgetVotes = <E, R>(wal: Layer.Layer<Wal, E, R>): Layer.Layer<Wal, E, R> =>
+  Layer.effect(
+    Wal,
+    Effect.map(Wal, (real) =>
+      Wal.of({
+        ...real,
+        append: (batch) => real.append(batch.hardState === undefined ? batch : { ...batch, hardState: { ...batch.hardState, vote: 0 } })
+      })
+    )
+  ).pipe(Layer.provide(wal))
+
+const outputOf = (input: KvInput, reply: Reply): string | number | null | undefined => {
+  switch (reply._tag) {
+    case "Bulk":
+      return reply.value === null ? null : Buffer.from(reply.value).toString()
+    case "Integer":
+      return Number(reply.value)
+    default:
+      return input.op === "set" ? "OK" : undefined
+  }
+}
+
+const describeReply = (reply: Reply): string => {
+  switch (reply._tag) {
+    case "Bulk":
+      return reply.value === null ? "(nil)" : JSON.stringify(Buffer.from(reply.value).toString())
+    case "Integer":
+      return `(integer) ${reply.value}`
+    case "Error":
+      return `-${reply.message}`
+    case "Simple":
+      return reply.value
+    case "Array":
+      return "(array)"
+  }
+}
