@@ -11,7 +11,7 @@ import { applyWrites, executeRead } from "../commands/StateMachine.js"
 import { KvEngine } from "../engine/KvEngine.js"
 import { EntryKind, type Entry } from "../raft/types.js"
 import { OK } from "../resp/Reply.js"
-import { readTimedOut, writeOvertaken, writeTimedOut } from "./clientErrors.js"
+import { readTimedOut, writeOutcomeUnknown, writeOvertaken, writeTimedOut } from "./clientErrors.js"
 import { Mailboxes } from "./Mailboxes.js"
 import type { PendingRequest, ReplyTo } from "./messages.js"
 import { NodeConfig } from "./NodeConfig.js"
@@ -42,6 +42,8 @@ export const runApplier = Effect.gen(function* () {
   let waitingReads: Array<WaitingRead> = []
 
   let lastSnapshot = recovered.snapshot.index
+  /** Where the last failed snapshot was attempted: the next try waits another interval. */
+  let lastFailedSnapshot = 0
   let snapshotting = false
   /** SAVE/BGSAVE callers waiting for the next snapshot. */
   let snapshotWaiters: Array<ReplyTo> = []
@@ -70,6 +72,15 @@ export const runApplier = Effect.gen(function* () {
       lastSnapshot = index
       sessions = new WriteSessions(meta.sessions)
       status.appliedIndex = index
+      // This node's writes the snapshot covers applied (or were overtaken) without passing
+      // through here: their outcome is unknown to this node, and they must not be re-proposed.
+      const settledUpTo = sessions.highestOf(config.id)
+      for (const [seq, request] of expectedWrites) {
+        if (seq > settledUpTo) continue
+        expectedWrites.delete(seq)
+        request.replyTo(writeOutcomeUnknown)
+      }
+      yield* Queue.offer(mailboxes.raft, { _tag: "OwnWritesSettled", upTo: settledUpTo })
       yield* Effect.logInfo(`restored the engine from the snapshot at index ${index} sent by the leader`)
     })
 
@@ -174,6 +185,7 @@ export const runApplier = Effect.gen(function* () {
         case "SnapshotPersisted":
           snapshotting = false
           if (input.index !== undefined) lastSnapshot = Math.max(lastSnapshot, input.index)
+          else lastFailedSnapshot = applied
           break
         case "ExpectWrite":
           expectedWrites.set(input.seq, input.request)
@@ -193,7 +205,7 @@ export const runApplier = Effect.gen(function* () {
     yield* flushCommitted
     yield* serveReads
     if (now !== undefined) sweep(now)
-    const due = applied - lastSnapshot >= config.snapshotEntries || snapshotWaiters.length > 0
+    const due = applied - Math.max(lastSnapshot, lastFailedSnapshot) >= config.snapshotEntries || snapshotWaiters.length > 0
     if (due && !snapshotting) yield* startSnapshot
   })
 

@@ -132,6 +132,9 @@ export const runRaftNode = Effect.gen(function* () {
       case "SnapshotSent":
         core.snapshotSent(input.to, input.ok)
         return Effect.void
+      case "OwnWritesSettled":
+        for (const seq of inflight.keys()) if (seq <= input.upTo) inflight.delete(seq)
+        return Effect.void
     }
   }
 

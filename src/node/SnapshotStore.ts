@@ -37,8 +37,11 @@ export interface SnapshotReader {
 export interface IncomingSnapshot {
   readonly received: number
   readonly append: (data: Uint8Array) => Effect.Effect<void, SnapshotError>
-  /** fsync, verify and publish it; fails (and leaves nothing behind) if the file is invalid. */
-  readonly finish: Effect.Effect<StoredSnapshot, SnapshotError>
+  /**
+   * fsync, verify and publish it; fails (and leaves nothing behind) if the file is invalid or
+   * is not the snapshot announced (`expected` index and term).
+   */
+  readonly finish: (expected: { readonly index: number; readonly term: number }) => Effect.Effect<StoredSnapshot, SnapshotError>
 }
 
 export interface SnapshotStoreService {
@@ -230,7 +233,7 @@ export const SnapshotStoreLive = (directory: string): Layer.Layer<SnapshotStore,
             Effect.map(file.writeAll(data).pipe(Effect.mapError(fail(`cannot write ${incomingPath}`))), () => {
               received += data.length
             }),
-          finish: Effect.gen(function* () {
+          finish: (expected) => Effect.gen(function* () {
             yield* file.sync.pipe(Effect.mapError(fail(`cannot fsync ${incomingPath}`)))
             // Verify under the temporary name first: only a sound file ever gets a snapshot's name.
             let meta: SnapshotMeta | undefined
@@ -238,6 +241,11 @@ export const SnapshotStoreLive = (directory: string): Layer.Layer<SnapshotStore,
               if (record.type === "header") meta = record.meta
             })))
             if (meta === undefined) return yield* new SnapshotError({ message: "received snapshot is empty" })
+            if (meta.index !== expected.index || meta.term !== expected.term) {
+              return yield* new SnapshotError({
+                message: `received snapshot holds index ${meta.index} term ${meta.term}, announced as ${expected.index} term ${expected.term}`
+              })
+            }
             const path = yield* publish(incomingPath, meta.index)
             return { meta, path, bytes: received }
           }).pipe(Effect.tapError(() => Effect.ignore(fs.remove(incomingPath, { force: true }))))
@@ -249,7 +257,8 @@ export const SnapshotStoreLive = (directory: string): Layer.Layer<SnapshotStore,
         Effect.gen(function* () {
           const names = yield* listed
           for (const name of names.slice(keep)) {
-            yield* fs.remove(`${directory}/${name}`).pipe(Effect.mapError(fail(`cannot remove ${name}`)))
+            // force: a concurrent prune (a received and a taken snapshot) may have removed it already.
+            yield* fs.remove(`${directory}/${name}`, { force: true }).pipe(Effect.mapError(fail(`cannot remove ${name}`)))
           }
           const oldest = names.slice(0, keep).at(-1)
           return oldest === undefined ? 0 : Number(SNAPSHOT.exec(oldest)![1])

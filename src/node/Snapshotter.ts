@@ -5,7 +5,7 @@
  * dropped connection resumes from the last acknowledged byte). As a receiver it appends chunks
  * to a temporary file and, once the whole file verifies, hands it to the RaftNode.
  */
-import { Duration, Effect, Exit, Fiber, Queue, Scope } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Queue, Scope } from "effect"
 import { error as errorReply, OK } from "../resp/Reply.js"
 import type { NodeId } from "../raft/types.js"
 import { Mailboxes } from "./Mailboxes.js"
@@ -25,6 +25,8 @@ const ACK_TIMEOUT = Duration.seconds(1)
 const MAX_SILENT_ACKS = 5
 /** Snapshots kept on disk: the newest, and one to fall back on if it turns out corrupt. */
 const SNAPSHOTS_KEPT = 2
+/** Times a follower may send a transfer back to the start before the sender gives up. */
+const MAX_RESTARTS = 3
 
 interface Transfer {
   readonly index: number
@@ -50,11 +52,14 @@ export const runSnapshotter = Effect.gen(function* () {
 
   const transfers = new Map<NodeId, Transfer>()
   let receiving: Receiving | undefined
+  /** The last snapshot received completely, so a lost final acknowledgement can be repeated. */
+  let lastReceived: { readonly from: NodeId; readonly index: number; readonly bytes: number } | undefined
 
   // ------------------------------------------------------------ taking snapshots
 
   const persist = (input: Extract<SnapshotterInput, { _tag: "Persist" }>) =>
     Effect.gen(function* () {
+      // Whatever happens (even a defect), the applier hears back, or it would never snapshot again.
       const stored = yield* store.write(input.meta, input.snapshot.chunks).pipe(Effect.ensuring(Scope.close(input.scope, Exit.void)))
       // The WAL keeps what the older kept snapshot needs, so falling back to it stays possible.
       const oldestKept = yield* store.prune(SNAPSHOTS_KEPT)
@@ -63,18 +68,19 @@ export const runSnapshotter = Effect.gen(function* () {
       yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotTaken", index: stored.meta.index, term: stored.meta.term })
       return stored.meta.index
     }).pipe(
-      Effect.tapBoth({
-        onSuccess: () => Effect.sync(() => input.waiters.forEach((replyTo) => replyTo(OK))),
-        onFailure: (error) =>
-          Effect.zipRight(
-            Effect.logError(`snapshot at index ${input.meta.index} failed: ${error.message}`),
-            Effect.sync(() => input.waiters.forEach((replyTo) => replyTo(errorReply(`ERR snapshot failed: ${error.message}`))))
-          )
-      }),
-      Effect.option,
-      Effect.flatMap((index) =>
-        Queue.offer(mailboxes.applier, { _tag: "SnapshotPersisted", index: index._tag === "Some" ? index.value : undefined })
-      )
+      Effect.exit,
+      Effect.flatMap((exit) => {
+        if (Exit.isSuccess(exit)) {
+          input.waiters.forEach((replyTo) => replyTo(OK))
+          return Queue.offer(mailboxes.applier, { _tag: "SnapshotPersisted", index: exit.value })
+        }
+        const reason = Cause.pretty(exit.cause).split("\n")[0]
+        input.waiters.forEach((replyTo) => replyTo(errorReply(`ERR snapshot failed: ${reason}`)))
+        return Effect.zipRight(
+          Effect.logError(`snapshot at index ${input.meta.index} failed: ${reason}`),
+          Queue.offer(mailboxes.applier, { _tag: "SnapshotPersisted", index: undefined })
+        )
+      })
     )
 
   // ------------------------------------------------------------ sending
@@ -88,6 +94,8 @@ export const runSnapshotter = Effect.gen(function* () {
         let silent = 0
         let restarts = 0
         for (;;) {
+          // A deposed leader stops: the new one decides what the follower needs.
+          if (status.raft.role !== "leader") return false
           const length = Math.min(SNAPSHOT_CHUNK_BYTES, reader.bytes - offset)
           const data = yield* reader.read(offset, length)
           const chunk: SnapshotChunk = {
@@ -103,8 +111,12 @@ export const runSnapshotter = Effect.gen(function* () {
           silent = 0
           if (ack.value.index !== index) continue
           if (ack.value.done) return true
-          // The follower restarted the transfer (it lost the partial file, or it did not verify).
-          if (ack.value.received < offset && ack.value.received === 0 && ++restarts > 3) return false
+          if (ack.value.received === 0) {
+            // The follower (re)starts from scratch: it lost the partial file, could not store or
+            // verify it, or never began. Bounded, with a pause, so a broken follower is not flooded.
+            if (++restarts > MAX_RESTARTS) return false
+            if (offset > 0) yield* Effect.sleep(Duration.millis(100 * restarts))
+          }
           offset = Math.min(ack.value.received, reader.bytes)
         }
       })
@@ -121,11 +133,15 @@ export const runSnapshotter = Effect.gen(function* () {
       transfers.set(to, transfer)
       yield* Effect.logInfo(`sending snapshot ${index} to node ${to}, which is behind the compacted log`)
       transfer.fiber = yield* Effect.fork(
-        Effect.gen(function* () {
-          const ok = yield* sendSnapshot(to, index, term, transfer.acks)
-          if (transfers.get(to) === transfer) transfers.delete(to)
-          yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotSent", to, ok })
-        })
+        sendSnapshot(to, index, term, transfer.acks).pipe(
+          // Even a defect reports back, or the leader would wait on this follower forever.
+          Effect.exit,
+          Effect.flatMap((exit) => {
+            if (transfers.get(to) === transfer) transfers.delete(to)
+            return Queue.offer(mailboxes.raft, { _tag: "SnapshotSent", to, ok: Exit.isSuccess(exit) && exit.value })
+          }),
+          Effect.asVoid
+        )
       )
     })
 
@@ -141,6 +157,11 @@ export const runSnapshotter = Effect.gen(function* () {
     Effect.gen(function* () {
       const ack = (received: number, done: boolean) =>
         transport.send(m.from, [{ type: "SnapshotAck", from: config.id, to: m.from, term: status.raft.term, index: m.index, received, done }])
+      // Only the current leader's snapshots are taken (a leader never needs one).
+      if (m.term < status.raft.term || status.raft.role === "leader") return
+      if (lastReceived !== undefined && lastReceived.from === m.from && lastReceived.index === m.index && receiving === undefined) {
+        return ack(lastReceived.bytes, true) // our final acknowledgement was lost: repeat it
+      }
       if (receiving === undefined || receiving.from !== m.from || receiving.index !== m.index || receiving.snapshotTerm !== m.snapshotTerm) {
         // Only the start of a snapshot begins a new transfer; anything else asks for the start.
         if (m.offset !== 0) return ack(0, false)
@@ -154,11 +175,8 @@ export const runSnapshotter = Effect.gen(function* () {
       yield* incoming.append(m.data)
       if (!m.last) return ack(incoming.received, false)
       const received = incoming.received
-      const stored = yield* incoming.finish.pipe(Effect.ensuring(stopReceiving))
-      if (stored.meta.index !== m.index || stored.meta.term !== m.snapshotTerm) {
-        yield* Effect.logWarning(`received snapshot claims index ${stored.meta.index} term ${stored.meta.term}, announced ${m.index}/${m.snapshotTerm}: ignored`)
-        return ack(0, false)
-      }
+      const stored = yield* incoming.finish({ index: m.index, term: m.snapshotTerm }).pipe(Effect.ensuring(stopReceiving))
+      lastReceived = { from: m.from, index: m.index, bytes: received }
       yield* store.prune(SNAPSHOTS_KEPT)
       yield* Effect.logInfo(`received snapshot ${m.index} from node ${m.from} (${received} bytes)`)
       yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotReceived", index: m.index, term: m.snapshotTerm, from: m.from, path: stored.path })

@@ -18,6 +18,11 @@ export class WriteSessions {
     return seq <= (this.highest.get(origin) ?? -1)
   }
 
+  /** The highest sequence number applied for `origin` (-1: none). */
+  highestOf(origin: number): number {
+    return this.highest.get(origin) ?? -1
+  }
+
   record(origin: number, seq: number): void {
     // The highest, not the last: a skipped duplicate copy may sit after a later proposal.
     if (!this.isDuplicate(origin, seq)) this.highest.set(origin, seq)

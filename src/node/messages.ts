@@ -33,6 +33,8 @@ export type RaftInput =
   | { readonly _tag: "SnapshotTaken"; readonly index: number; readonly term: number }
   /** A snapshot streamed by `from` is durable at `path`: the core decides whether to install it. */
   | { readonly _tag: "SnapshotReceived"; readonly index: number; readonly term: number; readonly from: NodeId; readonly path: string }
+  /** A restored snapshot settled this node's writes up to sequence number `upTo`: stop re-proposing them. */
+  | { readonly _tag: "OwnWritesSettled"; readonly upTo: number }
   /** Streaming a snapshot to `to` finished (`ok`) or was given up. */
   | { readonly _tag: "SnapshotSent"; readonly to: NodeId; readonly ok: boolean }
 

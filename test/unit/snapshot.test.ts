@@ -92,6 +92,13 @@ describe("snapshots", () => {
     expect(snapshotFiles(cluster, back.id).length).toBeGreaterThan(0)
     expect(await call(back, "write", "SET", "key:0", "fresh")).toEqual(OK)
     expect(text(await call(back, "read", "GET", "key:0"))).toBe("fresh")
+
+    // Its WAL recorded that the log now starts after the snapshot: it restarts from them.
+    await cluster.stop(back.id)
+    const again = await cluster.start(back.id)
+    await waitFor(() => again.status.appliedIndex >= leader.status.appliedIndex, { timeoutMs: 10_000, description: "the restarted node to catch up" })
+    expect(text(await call(again, "read", "GET", "key:0"))).toBe("fresh")
+    for (const k of [1, 17, 36]) expect(text(await call(again, "read", "GET", `key:${k}`))).toBe(expectedValue(k, 300))
   })
 
   it("SAVE takes a snapshot on demand and answers once it is durable", async () => {
