@@ -15,7 +15,8 @@ import { Mailboxes } from "./Mailboxes.js"
 import type { PendingRequest, RaftInput } from "./messages.js"
 import { Incarnation } from "./Incarnation.js"
 import { NodeConfig } from "./NodeConfig.js"
-import { InjectedRaftBugs, RaftObserver, TurnStart } from "./NodeHooks.js"
+import { IoYield } from "../runtime/IoYield.js"
+import { InjectedRaftBugs, RaftObserver } from "./NodeHooks.js"
 import { NodeStatus } from "./NodeStatus.js"
 import type { PeerMessage } from "./PeerMessage.js"
 import { Recovered } from "./Recovery.js"
@@ -45,7 +46,7 @@ export const runRaftNode = Effect.gen(function* () {
   const status = yield* NodeStatus
   const clock = yield* Effect.clock
   const incarnation = yield* Incarnation
-  const turnStart = yield* TurnStart
+  const ioYield = yield* IoYield
   const observer = yield* RaftObserver
 
   const applied = recovered.applied
@@ -177,7 +178,7 @@ export const runRaftNode = Effect.gen(function* () {
     const first = yield* Queue.takeBetween(mailboxes.raft, 1, Number.POSITIVE_INFINITY)
     // Let every socket read that is already due run before the turn, so the requests of many
     // clients (and peers) share one Ready, one WAL write and one frame per peer.
-    yield* turnStart
+    yield* ioYield
     const rest = yield* Queue.takeAll(mailboxes.raft)
     const proposals: Array<Uint8Array> = []
     for (const input of Chunk.toReadonlyArray(first)) yield* handle(input, proposals)

@@ -171,6 +171,10 @@ export const WalLive = (dir: string, options: WalOptions = {}): Layer.Layer<Wal,
       let current = yield* openSegment
 
       const roll = Effect.gen(function* () {
+        // A closed segment must be wholly durable: records written without fsync (commit-only
+        // hard states) would otherwise be lost in a crash and leave a torn record in the middle
+        // of the log, which recovery rightly treats as corruption. (Found by the simulation.)
+        yield* current.file.sync.pipe(Effect.mapError(fail(`WAL fsync of ${current.path} failed`)))
         yield* Scope.close(current.scope, Exit.void)
         closed.push({ path: current.path, maxIndex: currentMaxIndex })
         sequence++

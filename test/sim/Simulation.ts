@@ -17,7 +17,8 @@ import { KvService, KvServiceLive, type KvServiceApi } from "../../src/node/KvSe
 import { MailboxesLive } from "../../src/node/Mailboxes.js"
 import { runConsensus } from "../../src/node/Node.js"
 import { NodeConfig } from "../../src/node/NodeConfig.js"
-import { InjectedRaftBugs, RaftObserver, TurnStart } from "../../src/node/NodeHooks.js"
+import { InjectedRaftBugs, RaftObserver } from "../../src/node/NodeHooks.js"
+import { IoYield } from "../../src/runtime/IoYield.js"
 import { NodeStatus, NodeStatusLive, type NodeStatusService } from "../../src/node/NodeStatus.js"
 import { RecoveredLive } from "../../src/node/Recovery.js"
 import { SnapshotStoreLive } from "../../src/node/SnapshotStore.js"
@@ -64,7 +65,15 @@ export interface SimulationResult {
   /** The events before the first violation (or the end): faults, messages, client operations. */
   readonly trace: ReadonlyArray<string>
   readonly history: ReadonlyArray<KvOperation>
-  readonly stats: { readonly simulatedMs: number; readonly operations: number; readonly acknowledged: number; readonly messages: number; readonly crashes: number }
+  readonly stats: {
+    readonly simulatedMs: number
+    readonly operations: number
+    readonly acknowledged: number
+    readonly messages: number
+    readonly crashes: number
+    readonly snapshotsTaken: number
+    readonly snapshotsInstalled: number
+  }
 }
 
 interface SimNode {
@@ -99,6 +108,8 @@ class Simulation {
   private readonly pending = new Set<PendingOperation>()
   private readonly start: number
   private crashes = 0
+  private snapshotsTaken = 0
+  private snapshotsInstalled = 0
   private frozenTrace: Array<string> | undefined
   private readonly ids: Array<NodeId>
 
@@ -170,7 +181,11 @@ class Simulation {
     const services = Layer.mergeAll(KvServiceLive, RecoveredLive).pipe(Layer.provideMerge(io))
     const started = Effect.runSync(Deferred.make<void>())
     const logger = Logger.replace(Logger.defaultLogger, Logger.make(({ logLevel, message }) => {
-      if (logLevel._tag !== "Debug" && logLevel._tag !== "Trace") this.trace(`node ${id} ${logLevel.label}: ${String(message)}`)
+      if (logLevel._tag === "Debug" || logLevel._tag === "Trace") return
+      const text = String(message)
+      if (text.startsWith("received snapshot")) this.snapshotsInstalled++
+      else if (text.startsWith("snapshot at index")) this.snapshotsTaken++
+      this.trace(`node ${id} ${logLevel.label}: ${text}`)
     }))
     const program = Effect.gen(function* () {
       node.kv = yield* KvService
@@ -181,7 +196,7 @@ class Simulation {
       Effect.scoped,
       Effect.provide(services),
       Effect.provide(logger),
-      Effect.provideService(TurnStart, Effect.yieldNow()),
+      Effect.provideService(IoYield, Effect.yieldNow()),
       Effect.provideService(RaftObserver, { afterTurn: (nodeId, core, ready) => this.checker.afterTurn(nodeId, core, ready) }),
       Effect.provideService(InjectedRaftBugs, { commitEarlierTermsByCounting: bugs.commitEarlierTermsByCounting === true }),
       Effect.withRandom(Random.make(this.options.seed * 1009 + id * 101 + node.incarnation)),
@@ -383,7 +398,9 @@ class Simulation {
         operations: this.operationCount,
         acknowledged: this.history.filter((op) => op.returned !== Number.POSITIVE_INFINITY).length,
         messages: this.network.delivered,
-        crashes
+        crashes,
+        snapshotsTaken: this.snapshotsTaken,
+        snapshotsInstalled: this.snapshotsInstalled
       }
     }
   }
