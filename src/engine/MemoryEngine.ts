@@ -76,7 +76,6 @@ const sortedPairs = (data: ReadonlyMap<string, Stored>, range: KeyRange): Array<
   return pairs
 }
 
-
 /**
  * Encode entries from `start` on as SnapshotFormat chunks (records `u32 key length | key | u32
  * value length | value`, whole records, each chunk up to SNAPSHOT_CHUNK_BYTES or one record),
