@@ -53,7 +53,7 @@ export const runSnapshotter = Effect.gen(function* () {
   const transfers = new Map<NodeId, Transfer>()
   let receiving: Receiving | undefined
   /** The last snapshot received completely, so a lost final acknowledgement can be repeated. */
-  let lastReceived: { readonly from: NodeId; readonly index: number; readonly bytes: number } | undefined
+  let lastReceived: { readonly from: NodeId; readonly index: number; readonly term: number; readonly bytes: number; readonly path: string } | undefined
 
   // ------------------------------------------------------------ taking snapshots
 
@@ -160,7 +160,11 @@ export const runSnapshotter = Effect.gen(function* () {
       // Only the current leader's snapshots are taken (a leader never needs one).
       if (m.term < status.raft.term || status.raft.role === "leader") return
       if (lastReceived !== undefined && lastReceived.from === m.from && lastReceived.index === m.index && receiving === undefined) {
-        return ack(lastReceived.bytes, true) // our final acknowledgement was lost: repeat it
+        // Sent again: our final acknowledgement was lost, or the core could not take the
+        // snapshot then (it was campaigning). Offer it again (the core ignores what it has) and
+        // repeat the acknowledgement.
+        yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotReceived", index: m.index, term: lastReceived.term, from: m.from, path: lastReceived.path })
+        return ack(lastReceived.bytes, true)
       }
       if (receiving === undefined || receiving.from !== m.from || receiving.index !== m.index || receiving.snapshotTerm !== m.snapshotTerm) {
         // Only the start of a snapshot begins a new transfer; anything else asks for the start.
@@ -176,7 +180,7 @@ export const runSnapshotter = Effect.gen(function* () {
       if (!m.last) return ack(incoming.received, false)
       const received = incoming.received
       const stored = yield* incoming.finish({ index: m.index, term: m.snapshotTerm }).pipe(Effect.ensuring(stopReceiving))
-      lastReceived = { from: m.from, index: m.index, bytes: received }
+      lastReceived = { from: m.from, index: m.index, term: m.snapshotTerm, bytes: received, path: stored.path }
       yield* store.prune(SNAPSHOTS_KEPT)
       yield* Effect.logInfo(`received snapshot ${m.index} from node ${m.from} (${received} bytes)`)
       yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotReceived", index: m.index, term: m.snapshotTerm, from: m.from, path: stored.path })

@@ -305,7 +305,7 @@ class Raft implements RaftCore {
     this.electionElapsed = 0
     this.progress = new Map(this.peers.map((id) => [id, new Progress(this.log.lastIndex())]))
     // The no-op lets the leader commit entries of earlier terms (and serve reads) in its term.
-    this.appendEntries([EMPTY], EntryKind.Noop)
+    if (this.config.injectedBugs?.commitEarlierTermsByCounting !== true) this.appendEntries([EMPTY], EntryKind.Noop)
     if (this.pendingProposals.length > 0) {
       this.appendEntries(this.pendingProposals, EntryKind.Normal)
       this.pendingProposals = []

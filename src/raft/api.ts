@@ -26,7 +26,10 @@ export interface RaftConfig {
    * Never set outside those tests.
    */
   readonly injectedBugs?: {
-    /** Commit an earlier term's entry once a quorum stores it (what Raft §5.4.2 forbids). */
+    /**
+     * Commit an earlier term's entry once a quorum stores it (what Raft §5.4.2 forbids), in place
+     * of the no-op entry a new leader appends (which would otherwise mask the broken rule).
+     */
     readonly commitEarlierTermsByCounting?: boolean
   }
 }
