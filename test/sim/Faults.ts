@@ -26,6 +26,12 @@ export class Crash extends Schema.TaggedClass<Crash>()("Crash", { ...At, node: N
 /** A crashed (or fail-stopped) node starts again from what its disk kept. */
 export class Restart extends Schema.TaggedClass<Restart>()("Restart", { ...At, node: Node }) {}
 
+/** Whichever node leads at that moment crashes, and restarts `downMs` later. */
+export class CrashLeader extends Schema.TaggedClass<CrashLeader>()("CrashLeader", { ...At, downMs: Schema.NonNegativeInt }) {}
+
+/** The node crashes and restarts `downMs` later (short outages in the middle of elections). */
+export class Bounce extends Schema.TaggedClass<Bounce>()("Bounce", { ...At, node: Node, downMs: Schema.NonNegativeInt }) {}
+
 /** A lossy, slow, duplicating link from `from` to `to`. */
 export class LinkFault extends Schema.TaggedClass<LinkFault>()("LinkFault", {
   ...At,
@@ -45,7 +51,7 @@ export class DiskFault extends Schema.TaggedClass<DiskFault>()("DiskFault", {
   failFsync: Schema.Boolean
 }) {}
 
-export const Fault = Schema.Union(Partition, OneWayCut, Heal, Crash, Restart, LinkFault, DiskFault)
+export const Fault = Schema.Union(Partition, OneWayCut, Heal, Crash, Restart, CrashLeader, Bounce, LinkFault, DiskFault)
 export type Fault = typeof Fault.Type
 export const FaultPlan = Schema.Array(Fault)
 
@@ -61,6 +67,10 @@ export const describeFault = (fault: Fault): string => {
       return `crash node ${fault.node}`
     case "Restart":
       return `restart node ${fault.node}`
+    case "CrashLeader":
+      return `crash the leader, restart it ${fault.downMs} ms later`
+    case "Bounce":
+      return `crash node ${fault.node}, restart it ${fault.downMs} ms later`
     case "LinkFault":
       return `link ${fault.from}→${fault.to}: drop ${fault.drop.toFixed(2)}, delay ${fault.delayMin}-${fault.delayMax} ms, duplicate ${fault.duplicate.toFixed(2)}`
     case "DiskFault":
@@ -74,10 +84,40 @@ export interface PlanOptions {
   readonly durationMs: number
   /** Mean simulated time between two faults. */
   readonly meanGapMs?: number
+  /**
+   * "mixed" (default): partitions, crashes, lossy links, disk faults. "elections": frequent
+   * leader crashes and short outages, to stress elections, log repair and durability of votes.
+   */
+  readonly profile?: "mixed" | "elections"
 }
 
 /** A seeded mix of partitions, crashes (with torn writes), lossy links and disk faults. */
-export const randomPlan = (random: () => number, options: PlanOptions): Array<Fault> => {
+export const randomPlan = (random: () => number, options: PlanOptions): Array<Fault> =>
+  options.profile === "elections" ? electionsPlan(random, options) : mixedPlan(random, options)
+
+const electionsPlan = (random: () => number, options: PlanOptions): Array<Fault> => {
+  const plan: Array<Fault> = []
+  const ids = Array.from({ length: options.nodes }, (_, i) => i + 1)
+  const pick = <A>(items: ReadonlyArray<A>): A => items[Math.floor(random() * items.length)]
+  const gap = options.meanGapMs ?? 250
+  for (let at = 200 + Math.floor(random() * gap); at < options.durationMs; at += Math.floor(gap / 2 + random() * gap)) {
+    const r = random()
+    if (r < 0.35) plan.push(new CrashLeader({ at, downMs: 30 + Math.floor(random() * 300) }))
+    else if (r < 0.65) plan.push(new Bounce({ at, node: pick(ids), downMs: 10 + Math.floor(random() * 150) }))
+    else if (r < 0.78) {
+      // A slow link: requests and votes that arrive late, after the world moved on.
+      const from = pick(ids)
+      const delayMin = 5 + Math.floor(random() * 40)
+      plan.push(new LinkFault({ at, from, to: pick(ids.filter((id) => id !== from)), drop: 0, delayMin, delayMax: delayMin + Math.floor(random() * 100), duplicate: 0 }))
+    } else if (r < 0.9) {
+      const isolated = pick(ids)
+      plan.push(new Partition({ at, groups: [[isolated], ids.filter((id) => id !== isolated)] }))
+    } else plan.push(new Heal({ at }))
+  }
+  return plan
+}
+
+const mixedPlan = (random: () => number, options: PlanOptions): Array<Fault> => {
   const plan: Array<Fault> = []
   const ids = Array.from({ length: options.nodes }, (_, i) => i + 1)
   const pick = <A>(items: ReadonlyArray<A>): A => items[Math.floor(random() * items.length)]

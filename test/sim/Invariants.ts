@@ -9,8 +9,11 @@
  * - State-machine safety: every node applies the same entry at a given index.
  * - The commit index never goes backwards (within one run of a node: it is volatile state,
  *   rebuilt from the WAL after a restart).
+ * - Votes are durable promises (figure 2: votedFor is persisted before the reply): a node that
+ *   granted its vote in a term and restarts still holds that vote, or a later term.
  */
 import type { RaftCore, Ready } from "../../src/raft/api.js"
+import type { PeerMessage } from "../../src/node/PeerMessage.js"
 import type { Entry, NodeId } from "../../src/raft/types.js"
 
 const digest = (entry: Entry) => `${entry.kind}:${Buffer.from(entry.data).toString("base64")}`
@@ -24,6 +27,10 @@ export class SafetyChecker {
   private readonly applied = new Map<number, string>()
   private highestApplied = 0
   private readonly commitOf = new Map<NodeId, number>()
+  /** The last vote each node sent out, granted: its term and candidate. */
+  private readonly votesSent = new Map<NodeId, { readonly term: number; readonly candidate: NodeId }>()
+  /** Nodes that restarted and have not taken a turn since. */
+  private readonly fresh = new Set<NodeId>()
 
   constructor(private readonly now: () => number) {}
 
@@ -34,10 +41,25 @@ export class SafetyChecker {
   /** A node starts again: its volatile commit index may restart lower. */
   restarted(id: NodeId): void {
     this.commitOf.delete(id)
+    this.fresh.add(id)
+  }
+
+  /** A node's messages left it (the network saw them): a granted vote is now a promise. */
+  sent(messages: ReadonlyArray<PeerMessage>): void {
+    for (const m of messages) {
+      if (m.type === "VoteResp" && !m.reject) this.votesSent.set(m.from, { term: m.term, candidate: m.to })
+    }
   }
 
   afterTurn(id: NodeId, core: RaftCore, ready: Ready): void {
     const status = core.status()
+
+    if (this.fresh.delete(id)) {
+      const promised = this.votesSent.get(id)
+      if (promised !== undefined && (status.term < promised.term || (status.term === promised.term && status.vote !== promised.candidate))) {
+        this.violation(`durable vote: node ${id} granted its vote to ${promised.candidate} in term ${promised.term}, but restarted with term ${status.term}, vote ${status.vote}`)
+      }
+    }
 
     if (status.role === "leader") {
       const known = this.leaderOfTerm.get(status.term)

@@ -26,8 +26,8 @@ export interface DiskFaults {
   /** Every fsync fails (the node must stop rather than acknowledge). */
   failFsync: boolean
   /**
-   * Bug injection: fsync reports success without making anything durable, which is what a node
-   * that acknowledges before its fsync looks like after a crash.
+   * Bug injection: the WAL's fsync reports success without making anything durable, which is
+   * what a node that acknowledges appends and votes before its fsync looks like after a crash.
    */
   fsyncLies: boolean
 }
@@ -108,7 +108,7 @@ export class SimDisk {
         if (disk.faults.failFsync) return yield* error("sync", "Unknown", `${path}: fsync failed (injected)`)
         const upTo = Buffer.from(file.current)
         if (disk.faults.fsyncLatencyMs > 0) yield* Effect.sleep(disk.faults.fsyncLatencyMs)
-        if (!disk.faults.fsyncLies && !disk.down) file.durable = upTo
+        if (!(disk.faults.fsyncLies && path.includes("/wal/")) && !disk.down) file.durable = upTo
       }),
       read: (buffer: Uint8Array) =>
         Effect.sync(() => {

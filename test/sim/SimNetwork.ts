@@ -44,7 +44,9 @@ export class SimNetwork {
   constructor(
     private readonly clock: SimClock,
     private readonly random: () => number,
-    private readonly trace: (line: string) => void
+    private readonly trace: (line: string) => void,
+    /** Sees every frame's messages as they leave their node. */
+    private readonly onSend: (messages: ReadonlyArray<PeerMessage>) => void = () => {}
   ) {}
 
   cutLink(from: NodeId, to: NodeId): void {
@@ -83,6 +85,7 @@ export class SimNetwork {
   }
 
   private send(from: NodeId, to: NodeId, messages: ReadonlyArray<PeerMessage>): void {
+    this.onSend(messages)
     const link = this.conditions.get(`${from}>${to}`) ?? CALM
     if (this.cut.has(`${from}>${to}`) || this.random() < link.drop) {
       this.dropped++

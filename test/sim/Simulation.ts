@@ -28,7 +28,7 @@ import type { NodeId } from "../../src/raft/types.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { configFor } from "../support/inProcessCluster.js"
 import { checkLinearizable, type KvInput, type KvOperation } from "../support/linearizability.js"
-import { describeFault, type Fault, randomPlan } from "./Faults.js"
+import { describeFault, type Fault, randomPlan, Restart } from "./Faults.js"
 import { SafetyChecker } from "./Invariants.js"
 import { SimClock } from "./SimClock.js"
 import { SimDisk } from "./SimDisk.js"
@@ -45,6 +45,8 @@ export interface SimulationOptions {
   readonly keys?: number
   /** The faults; by default a plan drawn from the seed. */
   readonly plan?: ReadonlyArray<Fault>
+  /** The kind of plan drawn from the seed (see `randomPlan`). */
+  readonly profile?: "mixed" | "elections"
   readonly snapshotEntries?: number
   /** Deliberately broken behaviour, to show the simulation catches it. */
   readonly bugs?: {
@@ -117,7 +119,7 @@ class Simulation {
     this.random = seededRandom(options.seed)
     this.start = this.clock.now
     this.checker = new SafetyChecker(() => this.elapsed())
-    this.network = new SimNetwork(this.clock, this.random, (line) => this.trace(line))
+    this.network = new SimNetwork(this.clock, this.random, (line) => this.trace(line), (messages) => this.checker.sent(messages))
     this.ids = Array.from({ length: options.nodes ?? 3 }, (_, i) => i + 1)
     for (const id of this.ids) {
       this.disks.set(id, new SimDisk(seededRandom(options.seed * 31 + id)))
@@ -241,7 +243,8 @@ class Simulation {
     this.runUntilIdle()
   }
 
-  private applyFault(fault: Fault): void {
+  /** Apply `fault`; returns the restart it implies later, if any. */
+  private applyFault(fault: Fault): Restart | undefined {
     this.trace(`FAULT ${describeFault(fault)}`)
     switch (fault._tag) {
       case "Partition":
@@ -249,26 +252,42 @@ class Simulation {
           if (a === b) continue
           for (const from of a) for (const to of b) this.network.cutLink(from, to)
         }
-        return
+        return undefined
       case "OneWayCut":
-        return this.network.cutLink(fault.from, fault.to)
+        this.network.cutLink(fault.from, fault.to)
+        return undefined
       case "Heal":
-        return this.network.heal()
+        this.network.heal()
+        return undefined
       case "Crash":
-        return this.crashNode(fault.node)
+        this.crashNode(fault.node)
+        return undefined
+      case "CrashLeader": {
+        const leader = [...this.nodes.values()].find((node) => node.status?.raft.role === "leader")
+        if (leader === undefined) return undefined
+        this.trace(`(the leader is node ${leader.id})`)
+        this.crashNode(leader.id)
+        return new Restart({ at: this.elapsed() + fault.downMs, node: leader.id })
+      }
+      case "Bounce":
+        if (this.nodes.get(fault.node)!.fiber === undefined) return undefined
+        this.crashNode(fault.node)
+        return new Restart({ at: this.elapsed() + fault.downMs, node: fault.node })
       case "Restart": {
         const disk = this.disks.get(fault.node)!
         disk.faults.failFsync = false
         disk.faults.fsyncLatencyMs = 0
-        return this.startNode(fault.node)
+        this.startNode(fault.node)
+        return undefined
       }
       case "LinkFault":
-        return this.network.setConditions(fault.from, fault.to, fault)
+        this.network.setConditions(fault.from, fault.to, fault)
+        return undefined
       case "DiskFault": {
         const disk = this.disks.get(fault.node)!
         disk.faults.failFsync = fault.failFsync
         disk.faults.fsyncLatencyMs = fault.fsyncLatencyMs
-        return
+        return undefined
       }
     }
   }
@@ -343,7 +362,9 @@ class Simulation {
 
   run(): SimulationResult {
     const duration = this.options.durationMs ?? 10_000
-    const plan = [...(this.options.plan ?? randomPlan(this.random, { nodes: this.ids.length, durationMs: duration }))].sort((a, b) => a.at - b.at)
+    const plan: Array<Fault> = [
+      ...(this.options.plan ?? randomPlan(this.random, { nodes: this.ids.length, durationMs: duration, ...(this.options.profile !== undefined ? { profile: this.options.profile } : {}) }))
+    ].sort((a, b) => a.at - b.at)
     for (const id of this.ids) this.startNode(id)
     for (let client = 1; client <= (this.options.clients ?? 3); client++) this.clientNextAt.set(client, this.clock.now + 200 + client)
 
@@ -351,7 +372,16 @@ class Simulation {
     let nextFault = 0
     const end = this.start + duration
     while (this.clock.now < end && this.checker.violations.length === 0) {
-      while (nextFault < plan.length && this.start + plan[nextFault].at <= this.clock.now) this.applyFault(plan[nextFault++])
+      while (nextFault < plan.length && this.start + plan[nextFault].at <= this.clock.now) {
+        const fault = plan[nextFault++]
+        const restart = this.applyFault(fault)
+        // A fault that restarts its node later schedules that restart as a fault of its own.
+        if (restart !== undefined) {
+          let i = nextFault
+          while (i < plan.length && plan[i].at <= restart.at) i++
+          plan.splice(i, 0, restart)
+        }
+      }
       this.issueClientOperations()
       this.runUntilIdle()
       const candidates = [this.clock.nextTimer(), this.network.next(), this.nextClientAt(), nextFault < plan.length ? this.start + plan[nextFault].at : undefined, end]

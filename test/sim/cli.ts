@@ -1,6 +1,6 @@
 /**
  * `npm run sim -- [--seeds N] [--from S] [--seed S] [--nodes 3] [--duration-ms 10000]
- *                 [--plan plan.json] [--bug commitEarlierTermsByCounting|forgetVote|acknowledgeBeforeFsync]
+ *                 [--plan plan.json] [--profile mixed|elections] [--bug commitEarlierTermsByCounting|forgetVote|acknowledgeBeforeFsync]
  *                 [--trace]`
  *
  * Runs simulations seed after seed and prints every failing seed with its first violation;
@@ -47,6 +47,7 @@ for (let seed = from; seed < from + seeds; seed++) {
     seed,
     nodes: number("nodes", 3),
     durationMs: number("duration-ms", 10_000),
+    ...(flag("profile") !== undefined ? { profile: flag("profile") as "mixed" | "elections" } : {}),
     ...(plan !== undefined ? { plan } : {}),
     ...(bug !== undefined ? { bugs: { [bug]: true } } : {})
   })
