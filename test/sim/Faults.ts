@@ -29,6 +29,9 @@ export class Restart extends Schema.TaggedClass<Restart>()("Restart", { ...At, n
 /** Whichever node leads at that moment crashes, and restarts `downMs` later. */
 export class CrashLeader extends Schema.TaggedClass<CrashLeader>()("CrashLeader", { ...At, downMs: Schema.NonNegativeInt }) {}
 
+/** The leader of the highest term is cut off from every other node; every other link is healed. */
+export class IsolateLeader extends Schema.TaggedClass<IsolateLeader>()("IsolateLeader", At) {}
+
 /** The node crashes and restarts `downMs` later (short outages in the middle of elections). */
 export class Bounce extends Schema.TaggedClass<Bounce>()("Bounce", { ...At, node: Node, downMs: Schema.NonNegativeInt }) {}
 
@@ -51,7 +54,7 @@ export class DiskFault extends Schema.TaggedClass<DiskFault>()("DiskFault", {
   failFsync: Schema.Boolean
 }) {}
 
-export const Fault = Schema.Union(Partition, OneWayCut, Heal, Crash, Restart, CrashLeader, Bounce, LinkFault, DiskFault)
+export const Fault = Schema.Union(Partition, OneWayCut, Heal, Crash, Restart, CrashLeader, IsolateLeader, Bounce, LinkFault, DiskFault)
 export type Fault = typeof Fault.Type
 export const FaultPlan = Schema.Array(Fault)
 
@@ -69,6 +72,8 @@ export const describeFault = (fault: Fault): string => {
       return `restart node ${fault.node}`
     case "CrashLeader":
       return `crash the leader, restart it ${fault.downMs} ms later`
+    case "IsolateLeader":
+      return "cut the leader off from every other node (and heal the rest)"
     case "Bounce":
       return `crash node ${fault.node}, restart it ${fault.downMs} ms later`
     case "LinkFault":

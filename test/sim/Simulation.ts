@@ -269,6 +269,19 @@ class Simulation {
         this.crashNode(leader.id)
         return new Restart({ at: this.elapsed() + fault.downMs, node: leader.id })
       }
+      case "IsolateLeader": {
+        const leaders = [...this.nodes.values()].filter((node) => node.status?.raft.role === "leader")
+        const leader = leaders.sort((a, b) => b.status!.raft.term - a.status!.raft.term)[0]
+        this.network.heal()
+        if (leader === undefined) return undefined
+        this.trace(`(the leader is node ${leader.id})`)
+        for (const other of this.ids) {
+          if (other === leader.id) continue
+          this.network.cutLink(leader.id, other)
+          this.network.cutLink(other, leader.id)
+        }
+        return undefined
+      }
       case "Bounce":
         if (this.nodes.get(fault.node)!.fiber === undefined) return undefined
         this.crashNode(fault.node)
