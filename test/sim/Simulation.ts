@@ -27,7 +27,7 @@ import { seededRandom } from "../../src/raft/seededRandom.js"
 import type { NodeId } from "../../src/raft/types.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { configFor } from "../support/inProcessCluster.js"
-import { checkLinearizable, type KvInput, type KvOperation } from "../support/linearizability.js"
+import { checkLinearizable, outputOf, type KvInput, type KvOperation } from "../support/linearizability.js"
 import { describeFault, type Fault, randomPlan, Restart } from "./Faults.js"
 import { SafetyChecker } from "./Invariants.js"
 import { SimClock } from "./SimClock.js"
@@ -505,17 +505,6 @@ const forgetVotes = <E, R>(wal: Layer.Layer<Wal, E, R>): Layer.Layer<Wal, E, R> 
       })
     )
   ).pipe(Layer.provide(wal))
-
-const outputOf = (input: KvInput, reply: Reply): string | number | null | undefined => {
-  switch (reply._tag) {
-    case "Bulk":
-      return reply.value === null ? null : Buffer.from(reply.value).toString()
-    case "Integer":
-      return Number(reply.value)
-    default:
-      return input.op === "set" ? "OK" : undefined
-  }
-}
 
 const describeReply = (reply: Reply): string => {
   switch (reply._tag) {

@@ -5,11 +5,25 @@
  * `returned: Infinity` and no output.
  */
 
+import type { Reply } from "../../src/resp/Reply.js"
+
 export type KvInput =
   | { readonly op: "get" }
   | { readonly op: "set"; readonly value: string }
   | { readonly op: "del" }
   | { readonly op: "incr" }
+
+/** The output a history records for a successful reply (errors are recorded as indeterminate). */
+export const outputOf = (input: KvInput, reply: Reply): string | number | null | undefined => {
+  switch (reply._tag) {
+    case "Bulk":
+      return reply.value === null ? null : Buffer.from(reply.value).toString()
+    case "Integer":
+      return Number(reply.value)
+    default:
+      return input.op === "set" ? "OK" : undefined
+  }
+}
 
 export interface KvOperation {
   readonly key: string

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import type { Reply } from "../../src/resp/Reply.js"
 import { seededRandom } from "../../src/raft/seededRandom.js"
 import { call, InProcessCluster, type InProcessNode } from "../support/inProcessCluster.js"
-import { checkLinearizable, type KvInput, type KvOperation } from "../support/linearizability.js"
+import { checkLinearizable, outputOf, type KvInput, type KvOperation } from "../support/linearizability.js"
 import { waitFor } from "../support/waitFor.js"
 
 let cluster: InProcessCluster | undefined
@@ -16,17 +16,6 @@ afterEach(async () => {
   await cluster?.shutdown()
   cluster = undefined
 })
-
-const outputOf = (input: KvInput, reply: Reply): string | number | null | undefined => {
-  switch (reply._tag) {
-    case "Bulk":
-      return reply.value === null ? null : Buffer.from(reply.value).toString()
-    case "Integer":
-      return Number(reply.value)
-    default:
-      return input.op === "set" ? "OK" : undefined
-  }
-}
 
 describe("client histories on a 3-node cluster", () => {
   it.each([1, 2])("seed %i: stays linearizable while the leader is cut off and healed", async (seed) => {
