@@ -59,7 +59,6 @@ export const runSnapshotter = Effect.gen(function* () {
 
   const persist = (input: Extract<SnapshotterInput, { _tag: "Persist" }>) =>
     Effect.gen(function* () {
-      // Whatever happens (even a defect), the applier hears back, or it would never snapshot again.
       const stored = yield* store.write(input.meta, input.snapshot.chunks).pipe(Effect.ensuring(Scope.close(input.scope, Exit.void)))
       // The WAL keeps what the older kept snapshot needs, so falling back to it stays possible.
       const oldestKept = yield* store.prune(SNAPSHOTS_KEPT)
@@ -68,6 +67,7 @@ export const runSnapshotter = Effect.gen(function* () {
       yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotTaken", index: stored.meta.index, term: stored.meta.term })
       return stored.meta.index
     }).pipe(
+      // Whatever happens (even a defect), the applier hears back, or it would never snapshot again.
       Effect.exit,
       Effect.flatMap((exit) => {
         if (Exit.isSuccess(exit)) {
