@@ -65,6 +65,7 @@ const write = (view: BatchView, argv: Argv): Effect.Effect<Reply, EngineError> =
       case "set": {
         const options = parseSetOptions(argv)
         if (isReply(options)) return options
+        // Only NX, XX and GET need the old value (a plain SET never reads: see blindWrite).
         const old = yield* view.get(argv[1])
         const allowed = options.condition === undefined || (options.condition === "NX") === (old === undefined)
         if (allowed) view.put(argv[1], argv[2])
@@ -118,6 +119,23 @@ const write = (view: BatchView, argv: Argv): Effect.Effect<Reply, EngineError> =
   })
 
 /**
+ * The writes that need no read of the current value (plain SET, MSET), applied without an Effect:
+ * the common case of a write-heavy load, and no engine round trip (LevelDB's gets are
+ * asynchronous). Returns undefined for everything else.
+ */
+const blindWrite = (view: BatchView, argv: Argv): Reply | undefined => {
+  if (argv.length === 3 && commandName(argv[0]) === "set") {
+    view.put(argv[1], argv[2])
+    return OK
+  }
+  if (argv.length >= 3 && argv.length % 2 === 1 && commandName(argv[0]) === "mset") {
+    for (let i = 1; i + 1 < argv.length; i += 2) view.put(argv[i], argv[i + 1])
+    return OK
+  }
+  return undefined
+}
+
+/**
  * Apply the committed write commands of one turn, in log order, then write them to the engine
  * as one atomic batch recording `appliedIndex` (also when there is nothing else to write, so
  * no-op entries advance the applied index). Returns one reply per command.
@@ -127,7 +145,7 @@ export const applyWrites = (commands: ReadonlyArray<Argv>, appliedIndex: number)
     const engine = yield* KvEngine
     const view = new BatchView(engine)
     const replies: Array<Reply> = []
-    for (const argv of commands) replies.push(yield* write(view, argv))
+    for (const argv of commands) replies.push(blindWrite(view, argv) ?? (yield* write(view, argv)))
     yield* engine.write(view.ops, appliedIndex)
     return replies
   })
