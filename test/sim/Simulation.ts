@@ -97,7 +97,7 @@ interface PendingOperation {
 
 export const runSimulation = (options: SimulationOptions): SimulationResult => new Simulation(options).run()
 
-class Simulation {
+export class Simulation {
   private readonly scheduler = new Scheduler.ControlledScheduler()
   private readonly clock = new SimClock()
   private readonly random: () => number
@@ -244,7 +244,7 @@ class Simulation {
   }
 
   /** Apply `fault`; returns the restart it implies later, if any. */
-  private applyFault(fault: Fault): Restart | undefined {
+  applyFault(fault: Fault): Restart | undefined {
     this.trace(`FAULT ${describeFault(fault)}`)
     switch (fault._tag) {
       case "Partition":
@@ -369,6 +369,54 @@ class Simulation {
     let next: number | undefined
     for (const [client, at] of this.clientNextAt) if (!this.clientBusy.has(client) && (next === undefined || at < next)) next = at
     return next
+  }
+
+  // ------------------------------------------------------------------ scripted runs
+  // A test can drive the cluster step by step (no random clients): start it, wait for
+  // conditions on the nodes' Raft state, apply faults and send writes at chosen moments.
+
+  startAll(): void {
+    for (const id of this.ids) this.startNode(id)
+  }
+
+  /** Let simulated time run until `condition` holds (true) or `timeoutMs` pass (false). */
+  runUntil(condition: () => boolean, timeoutMs: number): boolean {
+    const deadline = this.clock.now + timeoutMs
+    this.runUntilIdle()
+    while (!condition()) {
+      const next = Math.min(...[this.clock.nextTimer(), this.network.next(), deadline].filter((t): t is number => t !== undefined))
+      if (this.clock.now >= deadline) return false
+      this.advanceTo(Math.min(next, deadline))
+    }
+    return true
+  }
+
+  /** The Raft state node `id` reported after its last turn (undefined while it is down). */
+  raft(id: NodeId) {
+    return this.nodes.get(id)!.status?.raft
+  }
+
+  /** The node that leads the highest term, if any. */
+  leader(): NodeId | undefined {
+    let best: { id: NodeId; term: number } | undefined
+    for (const id of this.ids) {
+      const raft = this.raft(id)
+      if (raft?.role === "leader" && (best === undefined || raft.term > best.term)) best = { id, term: raft.term }
+    }
+    return best?.id
+  }
+
+  /** Send `SET key value` through node `id` (recorded in the history like any client's). */
+  write(id: NodeId, key: string, value: string): void {
+    this.submit(0, this.nodes.get(id)!, key, { op: "set", value })
+  }
+
+  get violations(): ReadonlyArray<string> {
+    return this.checker.violations
+  }
+
+  get traceLines(): ReadonlyArray<string> {
+    return this.frozenTrace ?? this.traceBuffer
   }
 
   // ------------------------------------------------------------------ the run

@@ -8,7 +8,7 @@
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { Crash, FaultPlan, Heal, Partition, Restart } from "./Faults.js"
-import { runSimulation, type SimulationResult } from "./Simulation.js"
+import { runSimulation, Simulation, type SimulationResult } from "./Simulation.js"
 
 const report = (result: SimulationResult) =>
   result.ok ? "ok" : `seed ${result.seed}: ${result.violations.join("; ")}\n--- trace ---\n${result.trace.slice(-60).join("\n")}`
@@ -82,5 +82,58 @@ describe("the simulation catches consensus bugs", () => {
     expect(broken.ok).toBe(false)
     expect(broken.violations.join("; ")).toMatch(expected)
     expect(report(runSimulation({ seed, profile: "elections" }))).toBe("ok")
+  })
+
+  /**
+   * Raft's figure 8, scripted on the real nodes: O, leader of an old term, appends an entry that
+   * only it holds; M, leader of a middle term, appends a different entry at the same index that
+   * only it holds; O, leader again, spreads its old entry to Z; M then wins an election with Z's
+   * vote. A leader that counts replicas of an earlier term's entry (and appends no no-op) has
+   * committed O's entry by then, and M's log lacks it.
+   */
+  const figure8 = (bugs: { commitEarlierTermsByCounting?: boolean }) => {
+    const sim = new Simulation({ seed: 8, bugs })
+    const partition = (groups: Array<Array<number>>) => {
+      sim.applyFault(new Heal({ at: 0 }))
+      sim.applyFault(new Partition({ at: 0, groups }))
+    }
+    const step = (what: string, condition: () => boolean) => {
+      if (!sim.runUntil(condition, 5000)) throw new Error(`figure 8: timed out waiting for ${what}\n${sim.traceLines.slice(-30).join("\n")}`)
+    }
+    sim.startAll()
+    step("a leader", () => sim.leader() !== undefined)
+    const O = sim.leader()!
+    sim.write(O, "k", "agreed")
+    step("the first write on every node", () => [1, 2, 3].every((id) => sim.raft(id)!.commit === sim.raft(O)!.lastIndex))
+    const base = sim.raft(O)!.lastIndex
+    const [M0, Z0] = [1, 2, 3].filter((id) => id !== O)
+
+    partition([[O], [M0, Z0]])
+    sim.write(O, "k", "old term, only on O")
+    step("O to append alone", () => sim.raft(O)!.lastIndex === base + 1)
+    step("a leader of the majority", () => [M0, Z0].some((id) => sim.raft(id)!.role === "leader"))
+    const M = [M0, Z0].find((id) => sim.raft(id)!.role === "leader")!
+    const Z = M === M0 ? Z0 : M0
+
+    partition([[O], [M], [Z]])
+    const before = sim.raft(M)!.lastIndex
+    sim.write(M, "k", "middle term, only on M")
+    step("M to append alone", () => sim.raft(M)!.lastIndex === before + 1)
+
+    partition([[O, Z], [M]])
+    step("O to lead again and reach Z", () => sim.raft(O)!.role === "leader" && sim.raft(O)!.term > sim.raft(M)!.term && sim.raft(Z)!.lastIndex > base)
+    // With the broken rule O now commits its old entry (Z's acknowledgement makes a majority);
+    // without it, O commits nothing of the old term until an entry of its own term replicates.
+    sim.runUntil(() => sim.raft(O)!.commit > base, 500)
+
+    partition([[O], [M, Z]])
+    sim.runUntil(() => sim.violations.length > 0, 3000)
+    return sim.violations
+  }
+
+  it("scripted figure 8: a leader committing an earlier term's entry by counting replicas loses a committed entry", () => {
+    const violations = figure8({ commitEarlierTermsByCounting: true }).join("; ")
+    expect(violations).toMatch(/leader completeness|state-machine safety/)
+    expect(figure8({})).toEqual([])
   })
 })
