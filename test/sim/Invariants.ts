@@ -5,7 +5,10 @@
  * - Election safety: at most one leader per term.
  * - Log matching: two entries with the same index and term hold the same command and follow
  *   entries of the same term (checked per appended entry; by induction, identical prefixes).
- * - Leader completeness: a new leader's log holds every entry known to be committed.
+ * - Leader completeness: a new leader of term T holds every entry committed before term T
+ *   (entries are stamped with the highest term seen anywhere when first applied, an upper
+ *   bound of the term that committed them; a stale leader of a lower term, elected late with
+ *   slow votes, is not held to entries committed after its term).
  * - State-machine safety: every node applies the same entry at a given index.
  * - The commit index never goes backwards (within one run of a node: it is volatile state,
  *   rebuilt from the WAL after a restart).
@@ -25,6 +28,9 @@ export class SafetyChecker {
   private readonly appended = new Map<string, string>()
   /** index → `term|digest` of every entry any node applied. */
   private readonly applied = new Map<number, string>()
+  /** index → the highest term seen anywhere when the entry was first applied. */
+  private readonly appliedBy = new Map<number, number>()
+  private highestTerm = 0
   private highestApplied = 0
   private readonly commitOf = new Map<NodeId, number>()
   /** The last vote each node sent out, granted: its term and candidate. */
@@ -53,6 +59,7 @@ export class SafetyChecker {
 
   afterTurn(id: NodeId, core: RaftCore, ready: Ready): void {
     const status = core.status()
+    if (status.term > this.highestTerm) this.highestTerm = status.term
 
     if (this.fresh.delete(id)) {
       const promised = this.votesSent.get(id)
@@ -94,6 +101,7 @@ export class SafetyChecker {
       const seen = this.applied.get(entry.index)
       if (seen === undefined) {
         this.applied.set(entry.index, value)
+        this.appliedBy.set(entry.index, this.highestTerm)
         if (entry.index > this.highestApplied) this.highestApplied = entry.index
       } else if (seen !== value) {
         this.violation(`state-machine safety: node ${id} applies a different entry at index ${entry.index} (term ${entry.term}, another node applied term ${seen.split("|")[0]})`)
@@ -104,7 +112,7 @@ export class SafetyChecker {
   private checkLeaderCompleteness(id: NodeId, core: RaftCore, term: number, firstIndex: number): void {
     for (let index = firstIndex; index <= this.highestApplied; index++) {
       const committed = this.applied.get(index)
-      if (committed === undefined) continue
+      if (committed === undefined || this.appliedBy.get(index)! >= term) continue
       const entry = core.entry(index)
       if (entry === undefined || `${entry.term}|${digest(entry)}` !== committed) {
         this.violation(`leader completeness: node ${id}, leader of term ${term}, lacks the committed entry ${index} (term ${committed.split("|")[0]})`)
