@@ -517,23 +517,29 @@ export class Simulation {
     }
     const noLeader = waitUntil(() => this.pending.size === 0 && agreedLeader(), "no leader that every node follows, or client operations still pending,")
     if (noLeader !== undefined) return noLeader
-    // Fresh operations through every node must now succeed: a write each, then reads of every key.
+    // Fresh operations through every node must now succeed: a write each, then reads of every
+    // key. Like a real client, retry an answer that leaves the outcome open (SET and GET are
+    // idempotent): a write can, rightly, come back "outcome unknown" when its node caught up
+    // through a snapshot that includes it. Three attempts each, within the liveness bound.
     const failures: Array<string> = []
     let outstanding = 0
-    const expectSuccess = (what: string) => (reply: Reply) => {
-      outstanding--
-      if (reply._tag === "Error") failures.push(`${what}: ${reply.message}`)
+    const attempt = (what: string, send: (onDone: (reply: Reply) => void) => void, attemptsLeft: number) => {
+      outstanding++
+      send((reply) => {
+        outstanding--
+        if (reply._tag !== "Error") return
+        if (attemptsLeft > 1) attempt(what, send, attemptsLeft - 1)
+        else failures.push(`${what}: ${reply.message}`)
+      })
     }
     for (const node of this.nodes.values()) {
-      outstanding++
-      this.submit(100 + node.id, node, `k0`, { op: "set", value: `final-${node.id}` }, expectSuccess(`SET through node ${node.id}`))
+      attempt(`SET through node ${node.id}`, (onDone) => this.submit(100 + node.id, node, `k0`, { op: "set", value: `final-${node.id}` }, onDone), 3)
     }
     const wrote = waitUntil(() => outstanding === 0, "final writes not answered")
     if (wrote !== undefined) return wrote
     for (const node of this.nodes.values()) {
       for (let k = 0; k < (this.options.keys ?? 3); k++) {
-        outstanding++
-        this.submit(200 + node.id, node, `k${k}`, { op: "get" }, expectSuccess(`GET k${k} through node ${node.id}`))
+        attempt(`GET k${k} through node ${node.id}`, (onDone) => this.submit(200 + node.id, node, `k${k}`, { op: "get" }, onDone), 3)
       }
     }
     const read = waitUntil(() => outstanding === 0, "final reads not answered")
