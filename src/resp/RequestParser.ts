@@ -14,8 +14,9 @@ export class RequestParser {
   private readonly parser: RedisParser
   private inline: Buffer | undefined
   private failed = false
-  /** Where the last complete RESP command ended inside the parser's buffer. */
-  private boundary: { readonly buffer: Buffer; readonly offset: number } | undefined
+  /** Where the last complete RESP command ended inside the parser's buffer (two fields: no allocation per command). */
+  private boundaryBuffer: Buffer | undefined
+  private boundaryOffset = 0
   /** Bytes after a RESP command that are not RESP (an inline command, say): parsed inline next. */
   private leftover: Buffer | undefined
 
@@ -26,16 +27,16 @@ export class RequestParser {
     this.parser = new RedisParser({
       returnBuffers: true,
       returnReply: (reply) => {
-        this.boundary = { buffer: this.parser.buffer!, offset: this.parser.offset }
+        this.boundaryBuffer = this.parser.buffer!
+        this.boundaryOffset = this.parser.offset
         this.onReply(reply)
       },
       returnError: () => this.fail("Protocol error: expected '*', got '-'"),
       returnFatalError: (error) => {
         // Redis decides RESP or inline per command: a non-'*' byte right after a complete
         // command starts an inline one (redis-cli --pipe sends a bare CRLF, for one).
-        const boundary = this.boundary
-        if (boundary !== undefined && (error as { offset?: number }).offset === boundary.offset + 1) {
-          this.leftover = boundary.buffer.subarray(boundary.offset)
+        if (this.boundaryBuffer !== undefined && (error as { offset?: number }).offset === this.boundaryOffset + 1) {
+          this.leftover = this.boundaryBuffer.subarray(this.boundaryOffset)
           return
         }
         this.fail(error.message.replace(/ as reply type byte$/, ""))
@@ -47,7 +48,7 @@ export class RequestParser {
     let rest: Buffer | undefined = chunk
     while (rest !== undefined && rest.length > 0 && !this.failed) {
       if (this.inline === undefined && (this.parser.buffer !== null || rest[0] === STAR)) {
-        this.boundary = undefined
+        this.boundaryBuffer = undefined
         this.parser.execute(rest)
         if (this.leftover === undefined) return
         // Resume after the parser returned: it still touches its own state on the way out.
