@@ -63,8 +63,10 @@ export const runApplier = Effect.gen(function* () {
     yield* Queue.offer(mailboxes.snapshotter, { _tag: "Persist", meta, snapshot, scope, waiters })
   })
 
-  const restore = (index: number, path: string) =>
+  /** Replace the engine's state with the snapshot at `index` (in the store: received and verified). */
+  const restore = (index: number) =>
     Effect.gen(function* () {
+      const path = store.pathOf(index)
       const meta = yield* store.readMeta(path)
       yield* engine.restore(snapshotChunksForEngine(store, path), index)
       applied = index
@@ -177,7 +179,7 @@ export const runApplier = Effect.gen(function* () {
         case "Restore":
           // Entries committed before the snapshot apply first (the restore supersedes them).
           yield* flushCommitted
-          yield* restore(input.index, input.path)
+          yield* restore(input.index)
           break
         case "TakeSnapshot":
           if (input.replyTo !== undefined) snapshotWaiters.push(input.replyTo)

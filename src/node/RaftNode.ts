@@ -84,8 +84,6 @@ export const runRaftNode = Effect.gen(function* () {
   let nextReadId = 1
   const pendingReads = new Map<number, PendingRequest>()
   let readsToRetry: Array<number> = []
-  /** Where received snapshots are, until the core decides to install them. */
-  const receivedSnapshots = new Map<number, string>()
 
   const handle = (input: RaftInput, proposals: Array<Uint8Array>): Effect.Effect<void> => {
     switch (input._tag) {
@@ -128,7 +126,7 @@ export const runRaftNode = Effect.gen(function* () {
         core.compact(input.index, input.term, config.snapshotKeepEntries)
         return Effect.void
       case "SnapshotReceived":
-        if (core.restoreSnapshot(input.index, input.term, input.from)) receivedSnapshots.set(input.index, input.path)
+        core.restoreSnapshot(input.index, input.term, input.from)
         return Effect.void
       case "SnapshotSent":
         core.snapshotSent(input.to, input.ok)
@@ -144,9 +142,7 @@ export const runRaftNode = Effect.gen(function* () {
       sendGrouped(transport, ready.messages)
       if (ready.snapshot !== undefined) {
         // The engine takes the snapshot before any entry that follows it applies (FIFO mailbox).
-        const path = receivedSnapshots.get(ready.snapshot.index)!
-        receivedSnapshots.clear()
-        yield* Queue.offer(mailboxes.applier, { _tag: "Restore", index: ready.snapshot.index, path })
+        yield* Queue.offer(mailboxes.applier, { _tag: "Restore", index: ready.snapshot.index })
       }
       for (const request of ready.snapshotsToSend) yield* Queue.offer(mailboxes.snapshotter, { _tag: "Send", ...request })
       if (ready.hardState !== undefined || ready.entries.length > 0 || ready.messagesAfterPersist.length > 0 || ready.snapshot !== undefined) {

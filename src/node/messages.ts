@@ -31,8 +31,8 @@ export type RaftInput =
   | { readonly _tag: "WalSynced"; readonly index: number; readonly term: number }
   /** A snapshot of this node's state up to `index` is durable: compact the log behind it. */
   | { readonly _tag: "SnapshotTaken"; readonly index: number; readonly term: number }
-  /** A snapshot streamed by `from` is durable at `path`: the core decides whether to install it. */
-  | { readonly _tag: "SnapshotReceived"; readonly index: number; readonly term: number; readonly from: NodeId; readonly path: string }
+  /** A snapshot streamed by `from` is durable in the snapshot store: the core decides whether to install it. */
+  | { readonly _tag: "SnapshotReceived"; readonly index: number; readonly term: number; readonly from: NodeId }
   /** A restored snapshot settled this node's writes up to sequence number `upTo`: stop re-proposing them. */
   | { readonly _tag: "OwnWritesSettled"; readonly upTo: number }
   /** Streaming a snapshot to `to` finished (`ok`) or was given up. */
@@ -59,7 +59,7 @@ export type ApplierInput =
   /** Time passed: give up on expected writes past their deadline. */
   | { readonly _tag: "Sweep"; readonly now: number }
   /** Replace the engine's state with a received snapshot (before any later entry applies). */
-  | { readonly _tag: "Restore"; readonly index: number; readonly path: string }
+  | { readonly _tag: "Restore"; readonly index: number }
   /** Take a snapshot now (SAVE/BGSAVE); `replyTo` learns when it is durable. */
   | { readonly _tag: "TakeSnapshot"; readonly replyTo: ReplyTo | undefined }
   /** The Snapshotter finished (or failed) writing the snapshot the applier started. */
