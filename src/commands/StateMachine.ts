@@ -150,6 +150,33 @@ export const applyWrites = (commands: ReadonlyArray<Argv>, appliedIndex: number)
     return replies
   })
 
+/**
+ * The common reads answered synchronously, for an engine that provides `getNow`; undefined
+ * when the command (or the engine) needs the Effect path of `executeRead`.
+ */
+export const executeReadNow = (engine: KvEngineService, argv: Argv): Reply | undefined => {
+  const getNow = engine.getNow
+  if (getNow === undefined) return undefined
+  switch (commandName(argv[0])) {
+    case "get":
+      return bulk(getNow(argv[1]) ?? null)
+    case "strlen":
+      return integer(getNow(argv[1])?.length ?? 0)
+    case "exists": {
+      let found = 0
+      for (let i = 1; i < argv.length; i++) if (getNow(argv[i]) !== undefined) found++
+      return integer(found)
+    }
+    case "mget": {
+      const values: Array<Reply> = []
+      for (let i = 1; i < argv.length; i++) values.push(bulk(getNow(argv[i]) ?? null))
+      return array(values)
+    }
+    default:
+      return undefined
+  }
+}
+
 /** Execute a read command against the engine's applied state. */
 export const executeRead = (argv: Argv) =>
   Effect.gen(function* () {

@@ -38,6 +38,12 @@ export interface KvEngineService {
   /** Human-readable name, e.g. "memory" or "level", shown by INFO. */
   readonly name: string
   readonly get: (key: Uint8Array) => Effect.Effect<Uint8Array | undefined, EngineError>
+  /**
+   * Optional: the same read, answered synchronously. An engine that holds its state in memory
+   * provides it, and the node then serves a turn's reads without an Effect per read (the read
+   * hot path). Must agree with `get` at every moment.
+   */
+  readonly getNow?: (key: Uint8Array) => Uint8Array | undefined
   /** Keys and values in ascending bytewise key order. */
   readonly iterate: (range: KeyRange) => Stream.Stream<readonly [Uint8Array, Uint8Array], EngineError>
   /**

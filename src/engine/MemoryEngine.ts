@@ -137,14 +137,16 @@ export const makeMemoryEngine = () => {
   let data = new Map<string, Stored>()
   let appliedIndex = 0
 
+  const getNow = (key: Uint8Array) => {
+    const value = data.get(toKey(key))
+    return value === undefined ? undefined : fromStored(value)
+  }
+
   return KvEngine.of({
     name: "memory",
     durable: false,
-    get: (key) =>
-      Effect.sync(() => {
-        const value = data.get(toKey(key))
-        return value === undefined ? undefined : fromStored(value)
-      }),
+    get: (key) => Effect.sync(() => getNow(key)),
+    getNow,
     iterate: (range) =>
       // A sorted copy of the matching pairs taken when the stream starts: one consistent state.
       Stream.suspend(() => Stream.fromIterable(sortedPairs(data, range))),

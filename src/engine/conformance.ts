@@ -44,6 +44,8 @@ const withEngine = <A, E>(
     })
   )
 
+const hexOrNone = (value: Uint8Array | undefined) => (value === undefined ? "none" : hex(value))
+
 const keysOf = (engine: KvEngineService, range: KeyRange) =>
   Effect.map(Stream.runCollect(engine.iterate(range)), (pairs) => Chunk.toReadonlyArray(pairs).map(([k]) => hex(k)))
 
@@ -61,6 +63,28 @@ export const runEngineConformance = (name: string, options: ConformanceOptions) 
         yield* engine.write([del(b("k"))], 2)
         expect(yield* engine.get(b("k"))).toBeUndefined()
         expect(yield* engine.size).toBe(1)
+      })
+    )
+
+    scenario("getNow, where provided, agrees with get after every batch", (engine) =>
+      Effect.gen(function* () {
+        const getNow = engine.getNow
+        if (getNow === undefined) return
+        const keys = [b("a"), b("b"), b(""), Buffer.from([0xff, 0x00])]
+        const agree = Effect.forEach(keys, (key) =>
+          Effect.map(engine.get(key), (value) => expect(hexOrNone(getNow(key))).toBe(hexOrNone(value)))
+        )
+        yield* agree
+        yield* engine.write([put(b("a"), b("1")), put(b(""), b("empty key")), put(Buffer.from([0xff, 0x00]), b("bin"))], 1)
+        yield* agree
+        expect(hexOrNone(getNow(b("a")))).toBe(hex(b("1")))
+        yield* engine.write([del(b("a")), put(b("b"), b("2"))], 2)
+        yield* agree
+        expect(getNow(b("a"))).toBeUndefined()
+        yield* engine.write([{ type: "clear" }, put(b("b"), b("3"))], 3)
+        yield* agree
+        expect(hexOrNone(getNow(b("b")))).toBe(hex(b("3")))
+        expect(getNow(b(""))).toBeUndefined()
       })
     )
 

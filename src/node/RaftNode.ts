@@ -12,7 +12,7 @@ import type { RaftCore, Ready } from "../raft/api.js"
 import type { Message, NodeId } from "../raft/types.js"
 import { readTimedOut } from "./clientErrors.js"
 import { Mailboxes } from "./Mailboxes.js"
-import type { PendingRequest, RaftInput } from "./messages.js"
+import type { ApplierInput, PendingRequest, RaftInput } from "./messages.js"
 import { Incarnation } from "./Incarnation.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { IoYield } from "../runtime/IoYield.js"
@@ -85,7 +85,14 @@ export const runRaftNode = Effect.gen(function* () {
   const pendingReads = new Map<number, PendingRequest>()
   let readsToRetry: Array<number> = []
 
-  const handle = (input: RaftInput, proposals: Array<Uint8Array>): Effect.Effect<void> => {
+  /**
+   * What this turn hands the applier, in order: the applier learns of a write (ExpectWrite)
+   * before its entry can commit, and of a snapshot restore before the entries after it. One
+   * offer per turn, so the applier wakes once however many requests the turn carried.
+   */
+  let toApplier: Array<ApplierInput> = []
+
+  const handle = (input: RaftInput, proposals: Array<Uint8Array>): void => {
     switch (input._tag) {
       case "Tick": {
         core.tick()
@@ -100,49 +107,68 @@ export const runRaftNode = Effect.gen(function* () {
             request.replyTo(readTimedOut(config.requestTimeoutMs))
           }
         }
-        return Queue.offer(mailboxes.applier, { _tag: "Sweep", now })
+        toApplier.push({ _tag: "Sweep", now })
+        return
       }
       case "PeerMessages":
         for (const message of input.messages) core.step(message)
-        return Effect.void
+        return
       case "ClientWrite": {
         const seq = nextSeq()
         const data = encodeCommand({ origin: config.id, seq, argv: input.request.argv })
         inflight.set(seq, { data, deadline: input.request.deadline })
         proposals.push(data)
-        // The applier learns of the write before its entry can possibly commit (FIFO queue).
-        return Queue.offer(mailboxes.applier, { _tag: "ExpectWrite", seq, request: input.request })
+        toApplier.push({ _tag: "ExpectWrite", seq, request: input.request })
+        return
       }
       case "ClientRead": {
         const id = nextReadId++
         pendingReads.set(id, input.request)
         core.readIndex(id)
-        return Effect.void
+        return
       }
       case "WalSynced":
         core.persisted(input.index, input.term)
-        return Effect.void
+        return
       case "SnapshotTaken":
         core.compact(input.index, input.term, config.snapshotKeepEntries)
-        return Effect.void
+        return
       case "SnapshotReceived":
         core.restoreSnapshot(input.index, input.term, input.from)
-        return Effect.void
+        return
       case "SnapshotSent":
         core.snapshotSent(input.to, input.ok)
-        return Effect.void
+        return
       case "OwnWritesSettled":
         for (const seq of inflight.keys()) if (seq <= input.upTo) inflight.delete(seq)
-        return Effect.void
+        return
     }
   }
 
   const dispatch = (ready: Ready) =>
     Effect.gen(function* () {
       sendGrouped(transport, ready.messages)
-      if (ready.snapshot !== undefined) {
-        // The engine takes the snapshot before any entry that follows it applies (FIFO mailbox).
-        yield* Queue.offer(mailboxes.applier, { _tag: "Restore", index: ready.snapshot.index })
+      // The engine takes the snapshot before any entry that follows it applies (FIFO mailbox).
+      if (ready.snapshot !== undefined) toApplier.push({ _tag: "Restore", index: ready.snapshot.index })
+      if (ready.committed.length > 0) {
+        for (const entry of ready.committed) {
+          const origin = commandOrigin(entry)
+          if (origin !== undefined && origin.node === config.id) inflight.delete(origin.seq)
+        }
+        toApplier.push({ _tag: "Committed", entries: ready.committed })
+      }
+      for (const readState of ready.readStates) {
+        const request = pendingReads.get(readState.requestId)
+        if (request === undefined) continue
+        pendingReads.delete(readState.requestId)
+        toApplier.push({ _tag: "ReadReady", index: readState.index, request })
+      }
+      for (const id of ready.readFailures) readsToRetry.push(id)
+      // Replies first: the applier answers clients while the WAL writer waits on the disk.
+      if (toApplier.length > 0) {
+        const batch = toApplier
+        toApplier = []
+        yield* Queue.offerAll(mailboxes.applier, batch)
       }
       for (const request of ready.snapshotsToSend) yield* Queue.offer(mailboxes.snapshotter, { _tag: "Send", ...request })
       if (ready.hardState !== undefined || ready.entries.length > 0 || ready.messagesAfterPersist.length > 0 || ready.snapshot !== undefined) {
@@ -154,20 +180,6 @@ export const runRaftNode = Effect.gen(function* () {
           messagesAfterPersist: ready.messagesAfterPersist
         })
       }
-      if (ready.committed.length > 0) {
-        for (const entry of ready.committed) {
-          const origin = commandOrigin(entry)
-          if (origin !== undefined && origin.node === config.id) inflight.delete(origin.seq)
-        }
-        yield* Queue.offer(mailboxes.applier, { _tag: "Committed", entries: ready.committed })
-      }
-      for (const readState of ready.readStates) {
-        const request = pendingReads.get(readState.requestId)
-        if (request === undefined) continue
-        pendingReads.delete(readState.requestId)
-        yield* Queue.offer(mailboxes.applier, { _tag: "ReadReady", index: readState.index, request })
-      }
-      for (const id of ready.readFailures) readsToRetry.push(id)
     })
 
   const turn = Effect.gen(function* () {
@@ -177,8 +189,8 @@ export const runRaftNode = Effect.gen(function* () {
     yield* ioYield
     const rest = yield* Queue.takeAll(mailboxes.raft)
     const proposals: Array<Uint8Array> = []
-    for (const input of Chunk.toReadonlyArray(first)) yield* handle(input, proposals)
-    for (const input of Chunk.toReadonlyArray(rest)) yield* handle(input, proposals)
+    for (const input of Chunk.toReadonlyArray(first)) handle(input, proposals)
+    for (const input of Chunk.toReadonlyArray(rest)) handle(input, proposals)
     // Proposals made while no leader was known wait inside the core; those already sent to a
     // leader that has since been replaced may be lost, so they all go again to the new one.
     const leader = core.status().leader
