@@ -22,6 +22,7 @@ import { RecoveredLive } from "./Recovery.js"
 import { runSnapshotter } from "./Snapshotter.js"
 import { SnapshotStoreLive } from "./SnapshotStore.js"
 import { TcpTransportLive } from "./TcpTransport.js"
+import { InlineFileSystem } from "../runtime/InlineFileSystem.js"
 import { WalLive } from "./Wal.js"
 import { runWalWriter } from "./WalWriter.js"
 
@@ -53,7 +54,8 @@ export const serve = (config: Config) => {
   )
   // The data directory is locked before the WAL is opened, and released after it is closed.
   const disk = Layer.mergeAll(
-    WalLive(path.join(config.dataDir, "wal")),
+    // The WAL appends and fsyncs inline on the event loop (see InlineFileSystem.ts).
+    WalLive(path.join(config.dataDir, "wal")).pipe(Layer.provide(InlineFileSystem)),
     SnapshotStoreLive(path.join(config.dataDir, "snap")),
     IncarnationLive(config.dataDir)
   ).pipe(Layer.provide(DataDirLockLive(config.dataDir)))

@@ -12,6 +12,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import { EntryKind, type Entry } from "../../src/raft/types.js"
 import { Wal, WalLive, type WalOptions } from "../../src/node/Wal.js"
+import { InlineFileSystem } from "../../src/runtime/InlineFileSystem.js"
 import { SimDisk } from "../sim/SimDisk.js"
 
 const entry = (index: number, term: number, text = `entry-${index}`): Entry => ({
@@ -26,17 +27,23 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
-/** Open the WAL in `dir`, run `f` with it, close it. */
-const withWal = <A, E>(dir: string, f: (wal: Wal["Type"]) => Effect.Effect<A, E>, options?: WalOptions) =>
-  Effect.scoped(Effect.flatMap(Layer.build(WalLive(dir, options)), (context) => f(context.unsafeMap.get(Wal.key) as Wal["Type"]))).pipe(
-    Effect.provide(NodeFileSystem.layer)
-  )
-
-const recovered = (dir: string) => withWal(dir, (wal) => Effect.succeed(wal.recovered))
-
 const segments = (dir: string) => fs.readdirSync(dir).filter((name) => name.endsWith(".log")).sort()
 
-describe("WAL", () => {
+/** Production runs the WAL on InlineFileSystem; the rest of the node uses Node's asynchronous one. */
+const fileSystems = [
+  ["inline file I/O (production)", InlineFileSystem],
+  ["asynchronous file I/O", NodeFileSystem.layer]
+] as const
+
+describe.each(fileSystems)("WAL on %s", (_name, fileSystem) => {
+  /** Open the WAL in `dir`, run `f` with it, close it. */
+  const withWal = <A, E>(dir: string, f: (wal: Wal["Type"]) => Effect.Effect<A, E>, options?: WalOptions) =>
+    Effect.scoped(Effect.flatMap(Layer.build(WalLive(dir, options)), (context) => f(context.unsafeMap.get(Wal.key) as Wal["Type"]))).pipe(
+      Effect.provide(fileSystem)
+    )
+
+  const recovered = (dir: string) => withWal(dir, (wal) => Effect.succeed(wal.recovered))
+
   it.scoped("recovers term, vote, commit and entries after reopening", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
@@ -158,7 +165,7 @@ describe("WAL", () => {
               })
           })
         )
-      ).pipe(Layer.provide(NodeFileSystem.layer))
+      ).pipe(Layer.provide(fileSystem))
       yield* Effect.scoped(
         Effect.gen(function* () {
           const context = yield* Layer.build(WalLive(dir))
@@ -170,6 +177,30 @@ describe("WAL", () => {
           expect(syncs - before).toBe(1) // a commit-only record is not worth an fsync
         })
       ).pipe(Effect.provide(counting))
+    })
+  )
+})
+
+describe("InlineFileSystem", () => {
+  it.scoped("an append is in the file when writeAll returns, and a failed write is a SystemError", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const file = path.join(dir, "log")
+      const fsService = yield* Effect.provide(FileSystem.FileSystem, InlineFileSystem)
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const handle = yield* fsService.open(file, { flag: "a" })
+          yield* handle.writeAll(Buffer.from("first "))
+          yield* handle.writeAll(Buffer.from("second"))
+          expect(fs.readFileSync(file, "utf8")).toBe("first second")
+          yield* handle.sync
+        })
+      )
+      // The handle's descriptor is closed with its scope: writing through it now fails cleanly.
+      const closed = yield* Effect.scoped(fsService.open(file, { flag: "a" }))
+      const failure = yield* Effect.flip(closed.writeAll(Buffer.from("late")))
+      expect(failure._tag).toBe("SystemError")
+      expect(fs.readFileSync(file, "utf8")).toBe("first second")
     })
   )
 })
