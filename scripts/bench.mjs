@@ -79,9 +79,9 @@ const waitFor = async (what, check, timeoutMs = 20000) => {
   }
 }
 
-const info = async (port) =>
+const info = async (port, section = "raft") =>
   Object.fromEntries(
-    (await redisCli(port, "INFO", "raft"))
+    (await redisCli(port, "INFO", section))
       .split(/\r?\n/)
       .filter((line) => line.includes(":"))
       .map((line) => line.split(":"))
@@ -344,6 +344,14 @@ const memoryPhase = async () => {
     console.log(`| node${i} | ${infos[k].raft_role} | ${mib(before[k])} | ${mib(after[k])} | ${mib(after[k] - before[k])} | ${mib(peak[k])} | ${(after[k] / rawBytes).toFixed(2)}x | ${((after[k] - before[k]) / rawBytes).toFixed(2)}x |`)
   }
   console.log(`target: RSS at most 2x raw bytes (${mib(2 * rawBytes)} MiB); reported, not asserted`)
+  // Where the resident memory is, from each node's INFO memory section.
+  const memory = await Promise.all(ids.map((i) => info(clientPort(i), "memory")))
+  console.log(`| node | V8 heap used MiB | V8 heap total MiB | external (buffers) MiB | RSS MiB |`)
+  console.log(`| --- | ---: | ---: | ---: | ---: |`)
+  for (const [k, i] of ids.entries()) {
+    const m = memory[k]
+    console.log(`| node${i} | ${mib(Number(m.node_heap_used))} | ${mib(Number(m.node_heap_total))} | ${mib(Number(m.node_external))} | ${mib(Number(m.used_memory_rss))} |`)
+  }
 }
 
 if (memoryMode) await memoryPhase()

@@ -7,7 +7,7 @@
  * Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when the node had to stop, 2 for bad flags.
  */
 import * as path from "node:path"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Either, type Layer, Logger, LogLevel } from "effect"
 import type { KvEngine } from "../engine/KvEngine.js"
 import { LevelEngine } from "../engine/LevelEngine.js"

@@ -43,11 +43,31 @@ const serverInfo = (context: ConnectionContext): string =>
     `uptime_in_seconds:${Math.floor((Date.now() - startedAt) / 1000)}`
   ].join("\r\n")
 
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(2)}M`
+
+/** Where the process's memory is, in Redis's field names plus Node's own breakdown. */
+const memoryInfo = (): string => {
+  const usage = process.memoryUsage()
+  const used = usage.heapUsed + usage.external
+  return [
+    "# Memory",
+    `used_memory:${used}`,
+    `used_memory_human:${mib(used)}`,
+    `used_memory_rss:${usage.rss}`,
+    `used_memory_rss_human:${mib(usage.rss)}`,
+    `node_heap_used:${usage.heapUsed}`,
+    `node_heap_total:${usage.heapTotal}`,
+    `node_external:${usage.external}`,
+    `node_array_buffers:${usage.arrayBuffers}`
+  ].join("\r\n")
+}
+
 const info = (argv: ReadonlyArray<Uint8Array>, context: ConnectionContext): Reply => {
   const wanted = new Set(argv.slice(1).map((arg) => latin1(arg).toLowerCase()))
   const all = wanted.size === 0 || wanted.has("all") || wanted.has("default") || wanted.has("everything")
   const sections: Array<string> = []
   if (all || wanted.has("server")) sections.push(serverInfo(context))
+  if (all || wanted.has("memory")) sections.push(memoryInfo())
   if (all || wanted.has("raft")) sections.push(context.info())
   return text(sections.length === 0 ? "" : `${sections.join("\r\n\r\n")}\r\n`)
 }

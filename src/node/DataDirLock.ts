@@ -3,7 +3,7 @@
  * Two nodes appending to one WAL would corrupt it, so a second one stops at once with a clear
  * message. A lock left by a process that no longer exists (kill -9) is taken over.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Layer } from "effect"
 import { WalError } from "./Wal.js"
 

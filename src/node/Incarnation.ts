@@ -4,7 +4,7 @@
  * strictly across restarts without trusting the wall clock, which is what lets the applier drop
  * duplicate proposals by comparing sequence numbers.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Context, Effect, Layer } from "effect"
 import { WalError } from "./Wal.js"
 

@@ -5,7 +5,7 @@
  * leaves the engine to the caller: swapping engines is providing a different KvEngine Layer.
  */
 import * as path from "node:path"
-import { NodeFileSystem } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer } from "effect"
 import type { NodeConfig as Config } from "../cli/Config.js"
 import type { KvEngine } from "../engine/KvEngine.js"

@@ -4,7 +4,7 @@
  * file, fsynced, renamed, directory fsynced), and is verified end to end before it is trusted.
  * Built on @effect/platform's FileSystem so a simulated disk can stand in.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Context, Data, Effect, Layer, Option, type Scope, Stream } from "effect"
 import { EngineError } from "../engine/KvEngine.js"
 import {

@@ -4,7 +4,7 @@
  * when asked, one fsync; `compact` deletes the segments a durable snapshot made redundant.
  * Built on @effect/platform's FileSystem so a simulated disk can stand in.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Context, Data, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
 import type { SnapshotPoint } from "../raft/api.js"
 import type { Entry, HardState } from "../raft/types.js"

@@ -13,8 +13,9 @@
  * WAL its simulated disk instead, so the WAL code is the same either way.
  */
 import * as NFS from "node:fs"
-import { Error as PlatformError, FileSystem } from "@effect/platform"
-import { NodeFileSystem } from "@effect/platform-node"
+import * as PlatformError from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer } from "effect"
 
 const systemError = (method: string, fd: FileSystem.File.Descriptor, cause: unknown) =>

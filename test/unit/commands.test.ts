@@ -90,6 +90,10 @@ describe("classification", () => {
     expect(info).toContain("# Server\r\nredis_version:")
     expect(info).toContain("# Raft\r\nraft_role:leader")
     expect(localReply("INFO", "raft")).not.toContain("# Server")
+    const memory = localReply("INFO", "memory")
+    expect(memory).toContain("# Memory\r\nused_memory:")
+    expect(Number(/used_memory_rss:(\d+)/.exec(memory)?.[1])).toBeGreaterThan(1024 * 1024)
+    expect(memory).not.toContain("# Raft")
   })
 })
 
