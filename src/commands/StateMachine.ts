@@ -16,33 +16,50 @@ type Argv = ReadonlyArray<Uint8Array>
 
 /** The engine as seen from inside one write batch: reads see the batch's earlier writes. */
 class BatchView {
-  private readonly overlay = new Map<string, Uint8Array | null>()
+  /**
+   * The batch's writes by key (null: deleted), built from `ops` at the batch's first read and
+   * kept up to date after it: a batch of plain SETs never reads, so it never pays for it.
+   */
+  private overlay: Map<string, Uint8Array | null> | undefined
   private cleared = false
   readonly ops: Array<WriteOp> = []
 
   constructor(private readonly engine: KvEngineService) {}
 
   get(key: Uint8Array): Effect.Effect<Uint8Array | undefined, EngineError> {
-    const local = this.overlay.get(latin1(key))
+    const local = this.writes().get(latin1(key))
     if (local !== undefined) return Effect.succeed(local ?? undefined)
     if (this.cleared) return Effect.succeed(undefined)
     return this.engine.get(key)
   }
 
   put(key: Uint8Array, value: Uint8Array): void {
-    this.overlay.set(latin1(key), value)
+    this.overlay?.set(latin1(key), value)
     this.ops.push({ type: "put", key, value })
   }
 
   del(key: Uint8Array): void {
-    this.overlay.set(latin1(key), null)
+    this.overlay?.set(latin1(key), null)
     this.ops.push({ type: "del", key })
   }
 
   clear(): void {
-    this.overlay.clear()
+    this.overlay?.clear()
     this.cleared = true
     this.ops.push({ type: "clear" })
+  }
+
+  private writes(): Map<string, Uint8Array | null> {
+    if (this.overlay === undefined) {
+      const overlay = new Map<string, Uint8Array | null>()
+      for (const op of this.ops) {
+        if (op.type === "put") overlay.set(latin1(op.key), op.value)
+        else if (op.type === "del") overlay.set(latin1(op.key), null)
+        else overlay.clear()
+      }
+      this.overlay = overlay
+    }
+    return this.overlay
   }
 }
 

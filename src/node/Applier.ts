@@ -5,14 +5,14 @@
  * round confirmed has been applied. Between batches it also takes the engine snapshots (every
  * --snapshot-entries, or on demand) that the Snapshotter writes, and restores received ones.
  */
-import { Chunk, Effect, Queue, Scope } from "effect"
+import { Effect, Queue, Scope } from "effect"
 import { decodeCommand } from "../commands/CommandCodec.js"
 import { applyWrites, executeRead, executeReadNow } from "../commands/StateMachine.js"
 import { KvEngine } from "../engine/KvEngine.js"
 import { EntryKind, type Entry } from "../raft/types.js"
 import { OK } from "../resp/Reply.js"
 import { readTimedOut, writeOutcomeUnknown, writeOvertaken, writeTimedOut } from "./clientErrors.js"
-import { Mailboxes } from "./Mailboxes.js"
+import { Mailboxes, takeBatch } from "./Mailboxes.js"
 import type { PendingRequest, ReplyTo } from "./messages.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
@@ -172,9 +172,7 @@ export const runApplier = Effect.gen(function* () {
   }
 
   const turn = Effect.gen(function* () {
-    const inputs = Chunk.toReadonlyArray(
-      yield* Queue.takeBetween(mailboxes.applier, 1, Number.POSITIVE_INFINITY)
-    )
+    const inputs = yield* takeBatch(mailboxes.applier)
     // Registrations first, then one engine batch for every committed entry of this turn.
     let committed: Array<Entry> | undefined
     let now: number | undefined

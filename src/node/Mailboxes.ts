@@ -2,7 +2,7 @@
  * The actors' queues, provided as one Layer so every actor (and the transport, which delivers
  * peer messages) can reach the queues it feeds without reaching into another actor's state.
  */
-import { Context, Effect, Layer, Queue } from "effect"
+import { Chunk, Context, Effect, Layer, Queue } from "effect"
 import type { Message } from "../raft/types.js"
 import type { ApplierInput, RaftInput, SnapshotterInput, WalBatch } from "./messages.js"
 import { isSnapshotTransfer, type PeerMessage } from "./PeerMessage.js"
@@ -30,6 +30,16 @@ export const MailboxesLive = Layer.effect(
     snapshotter: Queue.unbounded<SnapshotterInput>()
   })
 )
+
+/**
+ * One actor turn's inputs: wait for a message, then take every message already queued.
+ * (`Queue.takeBetween(queue, 1, Infinity)` is not enough: a taker woken by `offerAll` receives
+ * only the first element, and the rest would wait for another turn.)
+ */
+export const takeBatch = <A>(queue: Queue.Dequeue<A>): Effect.Effect<ReadonlyArray<A>> =>
+  Effect.flatMap(Queue.take(queue), (first) =>
+    Effect.map(Queue.takeAll(queue), (rest) => (Chunk.isEmpty(rest) ? [first] : [first, ...Chunk.toReadonlyArray(rest)]))
+  )
 
 /** Hand validated inbound peer messages to their actor: Raft's to the RaftNode, transfers to the Snapshotter. */
 export const deliverPeerMessages = (mailboxes: MailboxesService, messages: ReadonlyArray<PeerMessage>): void => {

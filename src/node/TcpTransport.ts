@@ -4,10 +4,10 @@
  * connections decode frames, validate them and deliver them to the RaftNode (or Snapshotter) mailbox.
  */
 import * as net from "node:net"
-import { Chunk, Deferred, Effect, Layer, Queue, Runtime, Schedule } from "effect"
+import { Deferred, Effect, Layer, Queue, Runtime, Schedule } from "effect"
 import type { NodeId } from "../raft/types.js"
 import { listenTcp } from "./listenTcp.js"
-import { deliverPeerMessages, Mailboxes } from "./Mailboxes.js"
+import { deliverPeerMessages, Mailboxes, takeBatch } from "./Mailboxes.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { encodeFrame, FrameDecoder } from "./PeerCodec.js"
 import type { PeerMessage as Message } from "./PeerMessage.js"
@@ -54,8 +54,7 @@ const runPeerLink = (peerId: NodeId, host: string, port: number, queue: Queue.Qu
     socket.resume()
     const pump = Effect.forever(
       Effect.gen(function* () {
-        const batches = yield* Queue.takeBetween(queue, 1, Number.POSITIVE_INFINITY)
-        const messages = Chunk.toReadonlyArray(batches).flat()
+        const messages = (yield* takeBatch(queue)).flat()
         yield* write(socket, encodeFrame(messages), closed)
       })
     )

@@ -4,10 +4,10 @@
  * durability (vote grants, append acknowledgements) and tells the RaftNode what is now stable.
  * While it waits on the disk the RaftNode keeps working, so the next batch grows meanwhile.
  */
-import { Chunk, Effect, Queue } from "effect"
+import { Effect, Queue } from "effect"
 import type { SnapshotPoint } from "../raft/api.js"
 import type { Entry, HardState, Message } from "../raft/types.js"
-import { Mailboxes } from "./Mailboxes.js"
+import { Mailboxes, takeBatch } from "./Mailboxes.js"
 import type { WalBatch } from "./messages.js"
 import { sendGrouped } from "./RaftNode.js"
 import { Transport } from "./Transport.js"
@@ -52,8 +52,7 @@ export const runWalWriter = Effect.gen(function* () {
   const wal = yield* Wal
 
   const turn = Effect.gen(function* () {
-    const batches = yield* Queue.takeBetween(mailboxes.wal, 1, Number.POSITIVE_INFINITY)
-    const merged = mergeBatches(Chunk.toReadonlyArray(batches))
+    const merged = mergeBatches(yield* takeBatch(mailboxes.wal))
     if (merged.hardState !== undefined || merged.entries.length > 0 || merged.logReset !== undefined) {
       yield* wal.append({
         ...(merged.hardState !== undefined ? { hardState: merged.hardState } : {}),
