@@ -12,7 +12,9 @@
  * load, against the raw bytes of the keys and values (target: RSS at most 2x raw; reported, not
  * asserted).
  *
- *   npm run bench -- --memory [--keys 1000000]
+ *   npm run bench -- --memory [--keys 1000000] [--settle 60]
+ *
+ * (the heap breakdown from INFO memory is printed 2 s after the load and again --settle seconds later)
  *
  * Everything it starts (nodes, redis-servers, redis-cli/redis-benchmark, temp dirs) is stopped
  * by PID and removed on exit, also on failure or Ctrl-C.
@@ -35,6 +37,7 @@ const engine = flag("engine", "memory")
 const rounds = Number(flag("rounds", "3"))
 const requests = Number(flag("requests", "100000"))
 const keyCount = Number(flag("keys", "1000000"))
+const settleSeconds = Number(flag("settle", "60"))
 const valueSize = 16
 const clients = 50
 
@@ -344,14 +347,23 @@ const memoryPhase = async () => {
     console.log(`| node${i} | ${infos[k].raft_role} | ${mib(before[k])} | ${mib(after[k])} | ${mib(after[k] - before[k])} | ${mib(peak[k])} | ${(after[k] / rawBytes).toFixed(2)}x | ${((after[k] - before[k]) / rawBytes).toFixed(2)}x |`)
   }
   console.log(`target: RSS at most 2x raw bytes (${mib(2 * rawBytes)} MiB); reported, not asserted`)
-  // Where the resident memory is, from each node's INFO memory section.
-  const memory = await Promise.all(ids.map((i) => info(clientPort(i), "memory")))
-  console.log(`| node | V8 heap used MiB | V8 heap total MiB | external (buffers) MiB | RSS MiB |`)
-  console.log(`| --- | ---: | ---: | ---: | ---: |`)
-  for (const [k, i] of ids.entries()) {
-    const m = memory[k]
-    console.log(`| node${i} | ${mib(Number(m.node_heap_used))} | ${mib(Number(m.node_heap_total))} | ${mib(Number(m.node_external))} | ${mib(Number(m.used_memory_rss))} |`)
+  // Where the resident memory is, from each node's INFO memory section; then again once V8 has
+  // had time to collect the load's garbage and give memory back (its memory reducer runs when
+  // allocation stays low for a while).
+  const breakdown = async (when) => {
+    const memory = await Promise.all(ids.map((i) => info(clientPort(i), "memory")))
+    console.log(`\n${when}:`)
+    console.log(`| node | V8 heap used MiB | V8 heap total MiB | external (buffers) MiB | RSS MiB | RSS / raw |`)
+    console.log(`| --- | ---: | ---: | ---: | ---: | ---: |`)
+    for (const [k, i] of ids.entries()) {
+      const m = memory[k]
+      const rss = Number(m.used_memory_rss)
+      console.log(`| node${i} | ${mib(Number(m.node_heap_used))} | ${mib(Number(m.node_heap_total))} | ${mib(Number(m.node_external))} | ${mib(rss)} | ${(rss / rawBytes).toFixed(2)}x |`)
+    }
   }
+  await breakdown("2 s after the load")
+  await new Promise((r) => setTimeout(r, settleSeconds * 1000))
+  await breakdown(`${settleSeconds} s later, idle`)
 }
 
 if (memoryMode) await memoryPhase()
