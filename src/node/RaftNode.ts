@@ -164,7 +164,8 @@ export const runRaftNode = Effect.gen(function* () {
         toApplier.push({ _tag: "ReadReady", index: readState.index, request })
       }
       for (const id of ready.readFailures) readsToRetry.push(id)
-      // Replies first: the applier answers clients while the WAL writer waits on the disk.
+      // Replies first: the applier (woken first, so run first) answers clients before the WAL
+      // writer holds the event loop for this turn's fsync.
       if (toApplier.length > 0) {
         const batch = toApplier
         toApplier = []

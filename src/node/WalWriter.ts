@@ -2,7 +2,8 @@
  * The WalWriter actor: group commit. It drains every batch queued since its last fsync, merges
  * them into one write and one fsync, and only then releases the messages that promise
  * durability (vote grants, append acknowledgements) and tells the RaftNode what is now stable.
- * While it waits on the disk the RaftNode keeps working, so the next batch grows meanwhile.
+ * Whatever arrives while it writes (in production the write and fsync hold the event loop, see
+ * InlineFileSystem.ts; socket reads queue in the kernel meanwhile) goes into the next batch.
  */
 import { Effect, Queue } from "effect"
 import type { SnapshotPoint } from "../raft/api.js"

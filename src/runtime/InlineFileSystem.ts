@@ -28,12 +28,21 @@ const systemError = (method: string, fd: FileSystem.File.Descriptor, cause: unkn
     cause
   })
 
-/** `file` (opened in append mode), with writes and syncs done synchronously. */
-const inlineAppendFile = (file: FileSystem.File): FileSystem.File => {
+/**
+ * `file` (opened in append mode), with writes and syncs done synchronously. `isClosed` tells
+ * whether the file's scope has closed its descriptor: the number may then belong to another
+ * file, so using it fails instead of writing there.
+ */
+const inlineAppendFile = (file: FileSystem.File, isClosed: () => boolean): FileSystem.File => {
   const fd = Number(file.fd)
+  const open = () => {
+    if (isClosed()) throw new Error(`file descriptor ${fd} was used after its file was closed`)
+    return fd
+  }
   const writeAll = (bytes: Uint8Array) =>
     Effect.try({
       try: () => {
+        const fd = open()
         let offset = 0
         while (offset < bytes.length) offset += NFS.writeSync(fd, bytes, offset, bytes.length - offset)
       },
@@ -49,10 +58,10 @@ const inlineAppendFile = (file: FileSystem.File): FileSystem.File => {
     read: (buffer) => file.read(buffer),
     readAlloc: (size) => file.readAlloc(size),
     truncate: (length) => file.truncate(length),
-    sync: Effect.try({ try: () => NFS.fsyncSync(fd), catch: (cause) => systemError("sync", file.fd, cause) }),
+    sync: Effect.try({ try: () => NFS.fsyncSync(open()), catch: (cause) => systemError("sync", file.fd, cause) }),
     write: (bytes) =>
       Effect.try({
-        try: () => FileSystem.Size(NFS.writeSync(fd, bytes)),
+        try: () => FileSystem.Size(NFS.writeSync(open(), bytes)),
         catch: (cause) => systemError("write", file.fd, cause)
       }),
     writeAll
@@ -65,7 +74,15 @@ export const InlineFileSystem: Layer.Layer<FileSystem.FileSystem> = Layer.effect
     FileSystem.make({
       ...fs,
       open: (path, options) =>
-        options?.flag?.startsWith("a") === true ? Effect.map(fs.open(path, options), inlineAppendFile) : fs.open(path, options)
+        options?.flag?.startsWith("a") !== true
+          ? fs.open(path, options)
+          : Effect.gen(function* () {
+              const file = yield* fs.open(path, options)
+              // Finalizers run in reverse order: this one marks the file closed before it is.
+              let closed = false
+              yield* Effect.addFinalizer(() => Effect.sync(() => (closed = true)))
+              return inlineAppendFile(file, () => closed)
+            })
     })
   )
 ).pipe(Layer.provide(NodeFileSystem.layer))

@@ -196,10 +196,21 @@ describe("InlineFileSystem", () => {
           yield* handle.sync
         })
       )
-      // The handle's descriptor is closed with its scope: writing through it now fails cleanly.
+      // The handle's descriptor is closed with its scope (and its number may be reused by the
+      // next file opened): writing or syncing through it now fails instead of writing there.
       const closed = yield* Effect.scoped(fsService.open(file, { flag: "a" }))
-      const failure = yield* Effect.flip(closed.writeAll(Buffer.from("late")))
-      expect(failure._tag).toBe("SystemError")
+      const other = path.join(dir, "other")
+      fs.writeFileSync(other, "")
+      const reuse = fs.openSync(other, "a")
+      try {
+        const failure = yield* Effect.flip(closed.writeAll(Buffer.from("late")))
+        expect(failure._tag).toBe("SystemError")
+        expect(failure.message).toContain("used after its file was closed")
+        expect((yield* Effect.flip(closed.sync))._tag).toBe("SystemError")
+      } finally {
+        fs.closeSync(reuse)
+      }
+      expect(fs.readFileSync(other, "utf8")).toBe("")
       expect(fs.readFileSync(file, "utf8")).toBe("first second")
     })
   )
