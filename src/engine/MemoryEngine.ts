@@ -1,6 +1,6 @@
 /**
- * The default engine: keys and values in memory. Not durable: after a restart the node rebuilds
- * it by re-applying the committed log (applied index starts at 0).
+ * The default engine: keys and values in memory. Not durable: after a restart the node restores
+ * it from the newest snapshot and re-applies the committed log after it (applied index starts at 0).
  *
  * Memory: keys, and values up to SMALL_VALUE_BYTES, are held as latin1 strings (one char per
  * byte), which V8 stores as a 16-byte header plus the bytes; a Buffer per value costs a ~100-byte

@@ -65,7 +65,6 @@ export const runRaftNode = Effect.gen(function* () {
     { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries, applied }
   )
   status.raft = core.status()
-  status.appliedIndex = applied
 
   // Sequence numbers grow strictly across restarts (see Incarnation.ts), so the applier can
   // recognise a proposal it has already applied when it shows up again.
@@ -213,7 +212,7 @@ export const runRaftNode = Effect.gen(function* () {
   return yield* Effect.forever(turn)
 })
 
-/** Feeds the RaftNode a Tick every `tickMs` of the Effect Clock (TestClock in simulation). */
+/** Feeds the RaftNode a Tick every `tickMs` of the Effect Clock (SimClock in simulation). */
 export const runTicker = Effect.gen(function* () {
   const config = yield* NodeConfig
   const { raft } = yield* Mailboxes

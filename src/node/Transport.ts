@@ -8,8 +8,8 @@ import type { PeerMessage } from "./PeerMessage.js"
 
 export interface TransportService {
   /**
-   * Queue messages for one peer. Never blocks: when the peer is down or its bounded queue is
-   * full the messages are dropped, which Raft tolerates (it retries by design).
+   * Queue messages for one peer. Never blocks: while the peer is slow or down its bounded queue
+   * buffers them, and once that is full they are dropped, which Raft tolerates (it retries by design).
    */
   readonly send: (to: NodeId, messages: ReadonlyArray<PeerMessage>) => void
 }
