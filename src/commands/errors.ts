@@ -17,6 +17,7 @@ export const unknownSubcommand = (sub: Uint8Array, command: string): Reply =>
 export const SYNTAX_ERROR: Reply = error("ERR syntax error")
 export const NOT_AN_INTEGER: Reply = error("ERR value is not an integer or out of range")
 export const OVERFLOW: Reply = error("ERR increment or decrement would overflow")
+export const DECREMENT_OVERFLOW: Reply = error("ERR decrement would overflow")
 export const DB_OUT_OF_RANGE: Reply = error("ERR DB index is out of range")
 export const EXPIRY_UNSUPPORTED: Reply = error("ERR expiry options (EX, PX, EXAT, PXAT, KEEPTTL) are not supported by raft-kv yet")
 

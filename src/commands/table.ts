@@ -4,7 +4,7 @@
  * through the log, and the syntax checks that keep bad commands out of the log.
  */
 import type { Reply } from "../resp/Reply.js"
-import { NOT_AN_INTEGER, SYNTAX_ERROR, wrongArity } from "./errors.js"
+import { DECREMENT_OVERFLOW, NOT_AN_INTEGER, SYNTAX_ERROR, wrongArity } from "./errors.js"
 import { parseInt64 } from "./integers.js"
 import { isReply, parseSetOptions } from "./setOptions.js"
 import { latin1 } from "./errors.js"
@@ -59,7 +59,17 @@ const specs: ReadonlyArray<CommandSpec> = [
   { name: "incr", arity: 2, kind: "write" },
   { name: "decr", arity: 2, kind: "write" },
   { name: "incrby", arity: 3, kind: "write", validate: integerArgument(2) },
-  { name: "decrby", arity: 3, kind: "write", validate: integerArgument(2) },
+  {
+    name: "decrby",
+    arity: 3,
+    kind: "write",
+    // Negating INT64_MIN overflows: redis-server refuses it before touching the key.
+    validate: (argv) => {
+      const delta = parseInt64(argv[2])
+      if (delta === undefined) return NOT_AN_INTEGER
+      return delta === -(2n ** 63n) ? DECREMENT_OVERFLOW : undefined
+    }
+  },
   { name: "append", arity: 3, kind: "write" },
   { name: "getdel", arity: 2, kind: "write" },
   {

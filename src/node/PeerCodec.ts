@@ -10,6 +10,12 @@ import type { PeerMessage as Message } from "./PeerMessage.js"
 export class PeerDecodeError extends Data.TaggedError("PeerDecodeError")<{ readonly message: string }> {}
 
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024
+/**
+ * What a sender puts in one frame before starting another. The Raft core keeps each Append and
+ * Propose under this too (one entry excepted), and a command is at most 32 MiB
+ * (RequestParser.MAX_COMMAND_BYTES), so no frame reaches MAX_FRAME_BYTES.
+ */
+export const FRAME_TARGET_BYTES = 4 * 1024 * 1024
 
 const TAGS = ["PreVote", "Vote", "PreVoteResp", "VoteResp", "Append", "AppendResp", "Heartbeat", "HeartbeatResp", "Propose", "ReadIndex", "ReadIndexResp", "SnapshotChunk", "SnapshotAck"] as const
 const TAG_OF = new Map<string, number>(TAGS.map((type, i) => [type, i + 1]))
@@ -121,6 +127,24 @@ const writeBody = (m: Message, out: Buffer, o: number): number => {
       out[o + 16] = m.done ? 1 : 0
       return o + 17
   }
+}
+
+/** `messages` in order, as frames of at most `targetBytes` each (a larger message alone in its frame). */
+export const encodeFrames = (messages: ReadonlyArray<Message>, targetBytes = FRAME_TARGET_BYTES): Array<Buffer> => {
+  const frames: Array<Buffer> = []
+  let start = 0
+  let size = 4
+  for (let i = 0; i < messages.length; i++) {
+    const messageSize = ENVELOPE + bodySize(messages[i])
+    if (i > start && size + messageSize > targetBytes) {
+      frames.push(encodeFrame(messages.slice(start, i)))
+      start = i
+      size = 4
+    }
+    size += messageSize
+  }
+  if (start < messages.length) frames.push(start === 0 ? encodeFrame(messages) : encodeFrame(messages.slice(start)))
+  return frames
 }
 
 /** One frame carrying `messages`, sized exactly and written into a single buffer. */
@@ -280,6 +304,7 @@ export class FrameDecoder {
 
   /** Remove and return the next `n` buffered bytes (a view when they lie in one chunk). */
   private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0) // an empty frame; there may be no chunk left to view
     this.buffered -= n
     const first = this.chunks[0]
     if (first.length >= n) {

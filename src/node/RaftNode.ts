@@ -19,6 +19,7 @@ import { IoYield } from "../runtime/IoYield.js"
 import { InjectedRaftBugs, RaftObserver } from "./NodeHooks.js"
 import { NodeStatus } from "./NodeStatus.js"
 import type { PeerMessage } from "./PeerMessage.js"
+import { FRAME_TARGET_BYTES } from "./PeerCodec.js"
 import { Recovered } from "./Recovery.js"
 import { Transport, type TransportService } from "./Transport.js"
 
@@ -58,6 +59,7 @@ export const runRaftNode = Effect.gen(function* () {
       heartbeatTicks: config.heartbeatTicks,
       maxInflight: 64,
       maxEntriesPerAppend: 4096,
+      maxBytesPerMessage: FRAME_TARGET_BYTES,
       maxPendingProposals: 100_000,
       random: seededRandom(yield* Random.nextIntBetween(0, 2 ** 31)),
       injectedBugs: yield* InjectedRaftBugs

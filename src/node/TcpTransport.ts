@@ -9,7 +9,7 @@ import type { NodeId } from "../raft/types.js"
 import { listenTcp } from "./listenTcp.js"
 import { deliverPeerMessages, Mailboxes, takeBatch } from "./Mailboxes.js"
 import { NodeConfig } from "./NodeConfig.js"
-import { encodeFrame, FrameDecoder } from "./PeerCodec.js"
+import { encodeFrames, FrameDecoder } from "./PeerCodec.js"
 import type { PeerMessage as Message } from "./PeerMessage.js"
 import { Transport } from "./Transport.js"
 
@@ -42,7 +42,7 @@ const write = (socket: net.Socket, frame: Buffer, closed: Deferred.Deferred<void
         Deferred.await(closed)
       )
 
-/** Keeps one connection to a peer alive and pumps its queue into it, one frame per drain. */
+/** Keeps one connection to a peer alive and pumps its queue into it, one frame per drain (more if it is large). */
 const runPeerLink = (peerId: NodeId, host: string, port: number, queue: Queue.Queue<ReadonlyArray<Message>>) => {
   const session = Effect.gen(function* () {
     const socket = yield* Effect.acquireRelease(connect(host, port), (socket) => Effect.sync(() => socket.destroy()))
@@ -55,7 +55,7 @@ const runPeerLink = (peerId: NodeId, host: string, port: number, queue: Queue.Qu
     const pump = Effect.forever(
       Effect.gen(function* () {
         const messages = (yield* takeBatch(queue)).flat()
-        yield* write(socket, encodeFrame(messages), closed)
+        for (const frame of encodeFrames(messages)) yield* write(socket, frame, closed)
       })
     )
     return yield* Effect.raceFirst(pump, Deferred.await(closed))

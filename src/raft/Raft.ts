@@ -12,6 +12,24 @@ import { EntryKind, type Entry, type HardState, type Message, type NodeId } from
 
 const EMPTY = new Uint8Array(0)
 
+/** Consecutive runs of `items` of at most `maxBytes` each (a larger item alone in its run). */
+export const splitByBytes = (items: ReadonlyArray<Uint8Array>, maxBytes: number): Array<Array<Uint8Array>> => {
+  const runs: Array<Array<Uint8Array>> = []
+  let run: Array<Uint8Array> = []
+  let bytes = 0
+  for (const item of items) {
+    if (run.length > 0 && bytes + item.length > maxBytes) {
+      runs.push(run)
+      run = []
+      bytes = 0
+    }
+    run.push(item)
+    bytes += item.length
+  }
+  if (run.length > 0) runs.push(run)
+  return runs
+}
+
 export const makeRaft = (config: RaftConfig, recovered: RecoveredState): RaftCore => new Raft(config, recovered)
 
 class Raft implements RaftCore {
@@ -190,7 +208,9 @@ class Raft implements RaftCore {
       this.followerReads = []
     }
     if (this.leader !== 0 && this.role === "follower" && this.pendingProposals.length > 0) {
-      this.send({ type: "Propose", from: this.id, to: this.leader, term: this.term, entries: this.pendingProposals })
+      for (const entries of splitByBytes(this.pendingProposals, this.config.maxBytesPerMessage ?? Number.POSITIVE_INFINITY)) {
+        this.send({ type: "Propose", from: this.id, to: this.leader, term: this.term, entries })
+      }
       this.pendingProposals = []
     }
 
@@ -472,7 +492,7 @@ class Raft implements RaftCore {
       const prevIndex = pr.next - 1
       const prevTerm = this.log.term(prevIndex)
       if (prevTerm === undefined) return this.sendSnapshot(to, pr)
-      const entries = this.log.slice(pr.next, last + 1, this.config.maxEntriesPerAppend)
+      const entries = this.log.slice(pr.next, last + 1, this.config.maxEntriesPerAppend, this.config.maxBytesPerMessage)
       this.send({
         type: "Append",
         from: this.id,

@@ -66,8 +66,19 @@ export class RaftLog {
   }
 
   /** Entries in [from, to), at most `max` of them; `from` must not be compacted. */
-  slice(from: number, to: number, max: number): Array<Entry> {
-    const end = Math.min(to, from + max, this.lastIndex() + 1)
+  slice(from: number, to: number, max: number, maxBytes = Number.POSITIVE_INFINITY): Array<Entry> {
+    let end = Math.min(to, from + max, this.lastIndex() + 1)
+    if (maxBytes !== Number.POSITIVE_INFINITY) {
+      // Stop before the entry that would pass maxBytes, but always take the first one.
+      let bytes = 0
+      for (let index = from; index < end; index++) {
+        bytes += this.entries[index - this.offset - 1].data.length
+        if (bytes > maxBytes && index > from) {
+          end = index
+          break
+        }
+      }
+    }
     return from >= end ? [] : this.entries.slice(from - this.offset - 1, end - this.offset - 1)
   }
 

@@ -17,6 +17,12 @@ export interface RaftConfig {
   readonly maxInflight: number
   /** Upper bound on entries carried by one Append message. */
   readonly maxEntriesPerAppend: number
+  /**
+   * Upper bound on the entry bytes of one Append or Propose message (at least one entry is
+   * always sent), so a backlog of large values never makes a message too big for the transport.
+   * Unbounded when absent.
+   */
+  readonly maxBytesPerMessage?: number
   /** Upper bound on proposals buffered while no leader is known (the rest are dropped). */
   readonly maxPendingProposals: number
   /** Uniform random number in [0, 1): the only source of randomness, injected for determinism. */

@@ -16,7 +16,9 @@ export const startClientServer = Effect.gen(function* () {
   const sockets = new Set<net.Socket>()
   let nextClientId = 1
 
-  const server = net.createServer((socket) => {
+  // Half-open: a client may send its commands and then shut down its side (`nc -N`, a script's
+  // `socket.end(bytes)`); it still gets every reply, then the connection closes.
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket)
     socket.setNoDelay(true)
     socket.on("close", () => sockets.delete(socket))

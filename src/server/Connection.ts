@@ -23,13 +23,17 @@ export const serveConnection = (
   context: ConnectionContext
 ): void => {
   let closing = false
+  /** The client shut down its side: nothing more will arrive, close once every reply is out. */
+  let clientEnded = false
   let paused = false
   const replies = new ReplyQueue(
     (bytes) => {
       if (!socket.destroyed) socket.write(bytes)
     },
     () => {
-      if (closing && replies.pending === 0) socket.end()
+      // After QUIT or a protocol error the connection closes, as Redis closes it, once the reply is out.
+      if (closing && replies.pending === 0) socket.end(() => socket.destroy())
+      else if (clientEnded && replies.pending === 0) socket.end()
       else if (paused && replies.pending < MAX_PENDING_REPLIES / 2) {
         paused = false
         socket.resume()
@@ -78,6 +82,10 @@ export const serveConnection = (
       paused = true
       socket.pause()
     }
+  })
+  socket.on("end", () => {
+    clientEnded = true
+    if (replies.pending === 0) socket.end()
   })
   socket.on("error", () => socket.destroy())
 }

@@ -8,6 +8,29 @@ import { ProcessCluster } from "../support/processCluster.js"
 import { redisCli } from "../support/redisCli.js"
 import { RespClient } from "../support/respClient.js"
 
+/**
+ * Send raw bytes on a new connection (then shut down our side if `end`) and collect everything
+ * the server sends until it closes the connection; fails after 10 s.
+ */
+const exchange = (port: number, bytes: string, { end }: { end: boolean }): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }, () => {
+      if (end) socket.end(bytes, "latin1")
+      else socket.write(bytes, "latin1")
+    })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no close after ${JSON.stringify(bytes)}; received ${JSON.stringify(Buffer.concat(chunks).toString("latin1"))}`))
+    }, 10_000)
+    socket.on("data", (chunk) => chunks.push(chunk))
+    socket.on("error", () => {})
+    socket.on("close", () => {
+      clearTimeout(timer)
+      resolve(Buffer.concat(chunks).toString("latin1"))
+    })
+  })
+
 describe("bad input", () => {
   const cluster = new ProcessCluster({ basePort: 22400, nodes: 1 })
   beforeAll(() => cluster.startAll(), 60_000)
@@ -51,6 +74,35 @@ describe("bad input", () => {
     expect(await redisCli(port, "PING")).toBe("PONG")
     expect(await redisCli(port, "GET", "n")).toBe("abc")
     expect(cluster.exits.has(1)).toBe(false)
+  })
+
+  it("answers hostile protocol input with redis-server's error, closes that connection, and keeps running", async () => {
+    const port = cluster.clientPort(1)
+    const cases: Array<[string, string]> = [
+      ["*99999999999\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+      ["*2\r\n$4\r\nECHO\r\n*4294967296\r\n", "-ERR Protocol error: expected '$', got '*'\r\n"],
+      ["*1\r\n$abc\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*2\r\n$4\r\nECHO\r\n$999999999999\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["PING\r\nECHO \"unbalanced\r\n", "+PONG\r\n-ERR Protocol error: unbalanced quotes in request\r\n"]
+    ]
+    for (const [input, expected] of cases) {
+      // The server must close the connection after the error: `exchange` resolves on close only.
+      expect(await exchange(port, input, { end: false })).toBe(expected)
+    }
+    expect(cluster.exits.has(1)).toBe(false)
+    expect(await redisCli(port, "PING")).toBe("PONG")
+  })
+
+  it("answers every command of a client that shuts down its side right after sending", async () => {
+    const port = cluster.clientPort(1)
+    expect(await exchange(port, 'PING\r\nSET "half closed" v\r\nINCR hc\r\nGET "half closed"\r\n', { end: true })).toBe("+PONG\r\n+OK\r\n:1\r\n$1\r\nv\r\n")
+  })
+
+  it("refuses DECRBY by INT64_MIN before it reaches the log, as Redis does", async () => {
+    const port = cluster.clientPort(1)
+    expect(await redisCli(port, "SET", "d", "-1")).toBe("OK")
+    expect(await redisCli(port, "DECRBY", "d", "-9223372036854775808")).toBe("ERR decrement would overflow")
+    expect(await redisCli(port, "GET", "d")).toBe("-1")
   })
 
   it("rejects a bad flag with one line and exit status 2", () => {

@@ -52,6 +52,10 @@ export class RaftSim {
       snapshotEvery?: number
       /** Entries kept in memory behind a snapshot for followers slightly behind. */
       keepEntries?: number
+      /** The cores' cap on the entry bytes of one Append or Propose. */
+      maxBytesPerMessage?: number
+      /** Sees every message as it is delivered. */
+      onDeliver?: (message: Message) => void
     } = {}
   ) {
     this.random = prng(seed)
@@ -78,6 +82,7 @@ export class RaftSim {
         maxInflight: 8,
         maxEntriesPerAppend: 16,
         maxPendingProposals: 1000,
+        ...(this.options.maxBytesPerMessage !== undefined ? { maxBytesPerMessage: this.options.maxBytesPerMessage } : {}),
         random: prng(this.random() * 2 ** 31)
       },
       {
@@ -177,6 +182,7 @@ export class RaftSim {
       for (const m of batch) {
         if (this.cut.has(`${m.from}>${m.to}`) || !this.cores.has(m.to)) continue
         if (this.dropRate > 0 && this.random() < this.dropRate) continue
+        this.options.onDeliver?.(m)
         this.core(m.to).step(m)
       }
     }

@@ -2,7 +2,7 @@
 import { FastCheck } from "effect"
 import { describe, expect, it } from "vitest"
 import { decodeCommand, encodeCommand } from "../../src/commands/CommandCodec.js"
-import { encodeFrame, FrameDecoder, PeerDecodeError } from "../../src/node/PeerCodec.js"
+import { encodeFrame, encodeFrames, FrameDecoder, PeerDecodeError } from "../../src/node/PeerCodec.js"
 import { encodeBatch, readRecord } from "../../src/node/WalFormat.js"
 import type { PeerMessage as Message } from "../../src/node/PeerMessage.js"
 
@@ -71,6 +71,28 @@ describe("PeerCodec", () => {
     const append = out[0] as Extract<Message, { type: "Append" }>
     expect(append.entries).toHaveLength(2000)
     expect([...append.entries[1999].data.subarray(0, 3)]).toEqual([1999 & 0xff, 1999 & 0xff, 1999 & 0xff])
+  })
+
+  it("splits a large batch into frames of at most the target size, in order, one large message alone", () => {
+    const append = (first: number, bytes: number): Message => ({
+      type: "Append", from: 1, to: 2, term: 1, prevIndex: first - 1, prevTerm: 1, commit: 0,
+      entries: [{ index: first, term: 1, kind: 0, data: new Uint8Array(bytes).fill(first) }]
+    })
+    const messages = [append(1, 300), append(2, 300), append(3, 300), append(4, 2000), append(5, 10)]
+    const frames = encodeFrames(messages, 1000)
+    expect(frames.map((frame) => frame.length <= 1000 || new FrameDecoder().push(frame).length === 1)).toEqual(frames.map(() => true))
+    // Each 300-byte append is ~360 bytes framed: two fit in 1000, the 2000-byte one goes alone.
+    const decoder = new FrameDecoder()
+    const firstIndexes = frames.map((frame) => decoder.push(frame).map((m) => (m as Extract<Message, { type: "Append" }>).entries[0].index))
+    expect(firstIndexes).toEqual([[1, 2], [3], [4], [5]])
+    expect(encodeFrames(messages.slice(0, 2), 1000)).toEqual([encodeFrame(messages.slice(0, 2))])
+  })
+
+  it("skips an empty frame, also as the last bytes of a read", () => {
+    const empty = Buffer.alloc(4)
+    const decoder = new FrameDecoder()
+    expect(decoder.push(empty)).toEqual([])
+    expect(normalize(decoder.push(Buffer.concat([encodeFrame(everyMessage.slice(0, 1)), empty])))).toEqual(normalize(everyMessage.slice(0, 1)))
   })
 
   it("rejects oversized frames", () => {

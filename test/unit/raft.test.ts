@@ -25,6 +25,36 @@ const single = (overrides: Partial<{ entries: Array<Entry>; term: number; vote: 
     }
   )
 
+describe("message size", () => {
+  it("keeps every Append and forwarded Propose under maxBytesPerMessage, one oversized entry alone", () => {
+    const sizes: Array<{ type: string; count: number; bytes: number }> = []
+    const sim = new RaftSim([1, 2, 3], 11, {
+      maxBytesPerMessage: 100,
+      onDeliver: (m) => {
+        if (m.type === "Append" && m.entries.length > 0) sizes.push({ type: m.type, count: m.entries.length, bytes: m.entries.reduce((n, e) => n + e.data.length, 0) })
+        if (m.type === "Propose") sizes.push({ type: m.type, count: m.entries.length, bytes: m.entries.reduce((n, e) => n + e.length, 0) })
+      }
+    })
+    const leader = sim.electLeader()
+    const [follower, lagging] = sim.ids.filter((id) => id !== leader)
+    sim.isolate(lagging)
+    // A backlog for the lagging node, and proposals a follower forwards in one turn.
+    sim.core(leader).propose(Array.from({ length: 10 }, (_, i) => data(`L${i}`.padEnd(40, "."))))
+    sim.core(follower).propose([...Array.from({ length: 6 }, (_, i) => data(`F${i}`.padEnd(30, "."))), data("big".padEnd(250, "."))])
+    sim.stabilize()
+    sim.heal()
+    // The appends lost while it was cut off are noticed after an election timeout (10 ticks), then resent.
+    sim.tickAll(30)
+    expect(sizes.some((s) => s.type === "Propose")).toBe(true)
+    expect(sizes.some((s) => s.type === "Append" && s.count > 1)).toBe(true)
+    for (const size of sizes) expect(size.bytes <= 100 || size.count === 1, JSON.stringify(size)).toBe(true)
+    // Nothing was lost to the split: every node applied all 17 proposals, in the same order.
+    const applied = sim.appliedData(leader)
+    expect(applied.filter((d) => d.length > 0)).toHaveLength(17)
+    for (const id of sim.ids) expect(sim.appliedData(id)).toEqual(applied)
+  })
+})
+
 describe("elections", () => {
   it("elects exactly one leader that every node follows", () => {
     const sim = new RaftSim([1, 2, 3], 7)
@@ -86,6 +116,7 @@ describe("elections", () => {
     sim.tickAll(200) // many election timeouts on the outsider
     expect(sim.core(outsider).status().term).toBe(term)
     sim.heal()
+    // The appends lost while it was cut off are noticed after an election timeout (10 ticks), then resent.
     sim.tickAll(30)
     expect(sim.leaders()).toEqual([leader])
     expect(sim.core(leader).status().term).toBe(term)
@@ -289,6 +320,7 @@ describe("snapshots and log compaction", () => {
     // The leader no longer holds the entries the lagging node needs.
     expect(status.firstIndex).toBeGreaterThan(sim.core(lagging).status().lastIndex + 1)
     sim.heal()
+    // The appends lost while it was cut off are noticed after an election timeout (10 ticks), then resent.
     sim.tickAll(30)
     expect(sim.core(lagging).status().snapshotIndex).toBeGreaterThan(0)
     expect(sim.appliedData(lagging)).toEqual(sim.appliedData(leader))

@@ -1,7 +1,7 @@
 /** RESP2: reply encoding and request parsing (pipelining, split chunks, inline, protocol errors). */
 import { describe, expect, it } from "vitest"
 import { encodeReplies } from "../../src/resp/encode.js"
-import { RequestParser } from "../../src/resp/RequestParser.js"
+import { MAX_COMMAND_BYTES, RequestParser } from "../../src/resp/RequestParser.js"
 import { ReplyQueue } from "../../src/server/ReplyQueue.js"
 import { array, bulk, error, integer, NIL, OK, simple } from "../../src/resp/Reply.js"
 
@@ -61,7 +61,75 @@ describe("request parsing", () => {
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(/^Protocol error/)
     expect(commands).toEqual([])
-    expect(parse("*1\r\n:5\r\n").errors).toEqual(["Protocol error: expected an array of bulk strings"])
+    expect(parse("*1\r\n:5\r\n").errors).toEqual(["Protocol error: expected '$', got ':'"])
+  })
+
+  it("rejects malformed and oversized lengths with redis-server's errors, before buffering anything for them", () => {
+    const cases: Array<[string, string]> = [
+      ["*99999999999\r\n", "Protocol error: invalid multibulk length"],
+      ["*4294967296\r\n", "Protocol error: invalid multibulk length"],
+      ["*2\r\n$4\r\nECHO\r\n*4294967296\r\n", "Protocol error: expected '$', got '*'"],
+      ["*abc\r\n$4\r\nPING\r\n", "Protocol error: invalid multibulk length"],
+      ["*01\r\n$4\r\nPING\r\n", "Protocol error: invalid multibulk length"],
+      ["*-0\r\n", "Protocol error: invalid multibulk length"],
+      ["*1\r\n$abc\r\nPING\r\n", "Protocol error: invalid bulk length"],
+      ["*1\r\n$4 \r\nPING\r\n", "Protocol error: invalid bulk length"],
+      ["*1\r\n$04\r\nPING\r\n", "Protocol error: invalid bulk length"],
+      ["*1\r\n$-1\r\n", "Protocol error: invalid bulk length"],
+      ["*2\r\n$4\r\nECHO\r\n$999999999999\r\n", "Protocol error: invalid bulk length"],
+      [`*2\r\n$3\r\nGET\r\n$${MAX_COMMAND_BYTES + 1}\r\n`, "Protocol error: invalid bulk length"],
+      ["*1\r\n+PING\r\n", "Protocol error: expected '$', got '+'"],
+      ["ECHO \"unbalanced\r\n", "Protocol error: unbalanced quotes in request"],
+      ["ECHO \"a\"b\r\n", "Protocol error: unbalanced quotes in request"],
+      ["ECHO 'a\r\n", "Protocol error: unbalanced quotes in request"]
+    ]
+    for (const [input, error] of cases) {
+      const { commands, errors } = parse(input, resp("PING"))
+      expect({ input, commands, errors }).toEqual({ input, commands: [], errors: [error] })
+    }
+  })
+
+  it("refuses a command whose arguments add up to more than the limit", () => {
+    const half = MAX_COMMAND_BYTES / 2
+    const { commands, errors } = parse(`*4\r\n$4\r\nMSET\r\n$1\r\nk\r\n$${half}\r\n`, Buffer.alloc(half + 2, 0x61), `$${half}\r\n`)
+    expect(commands.length).toBe(0)
+    expect(errors).toEqual([`Protocol error: command larger than ${MAX_COMMAND_BYTES} bytes (each command is replicated as one log entry)`])
+  })
+
+  it("reports a length line or an inline line that never ends once it passes 64 KiB", () => {
+    expect(parse("*1\r\n$" + "1".repeat(70_000)).errors).toEqual(["Protocol error: too big bulk count string"])
+    expect(parse("*" + "1".repeat(70_000)).errors).toEqual(["Protocol error: too big mbulk count string"])
+    expect(parse("PING " + "x".repeat(70_000)).errors).toEqual(["Protocol error: too big inline request"])
+  })
+
+  it("ignores empty and null arrays, as redis-server does", () => {
+    expect(parse("*0\r\n*-1\r\n*-5\r\n" + resp("PING"))).toEqual({ commands: [["PING"]], errors: [] })
+  })
+
+  it("splits inline commands with quotes and escapes as redis-cli and redis-server do", () => {
+    const { commands, errors } = parse(
+      'SET "qk" "qv"\r\n',
+      'SET "a b" \'c d\'\r\n',
+      'ECHO "\\x41\\n\\"q\\"" \'it\\\'s\'\r\n',
+      "ECHO a\rb\n",
+      'SET k"ey" v\r\n'
+    )
+    expect(errors).toEqual([])
+    expect(commands).toEqual([["SET", "qk", "qv"], ["SET", "a b", "c d"], ["ECHO", 'A\n"q"', "it's"], ["ECHO", "a", "b"], ["SET", "key", "v"]])
+  })
+
+  it("joins a large argument once it has arrived in many small chunks", () => {
+    const value = Buffer.alloc(1_000_000, 0x78)
+    value[0] = 0x2a // a '*' inside a value is data, not a header
+    const bytes = Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`), value, Buffer.from("\r\n" + resp("GET", "k"))])
+    const chunks: Array<Buffer> = []
+    for (let offset = 0; offset < bytes.length; offset += 1000) chunks.push(bytes.subarray(offset, offset + 1000))
+    const seen: Array<Array<Buffer>> = []
+    const parser = new RequestParser((argv) => seen.push(argv), (message) => expect.fail(message))
+    for (const chunk of chunks) parser.push(chunk)
+    expect(seen.map((argv) => argv.length)).toEqual([3, 2])
+    expect(seen[0][2].equals(value)).toBe(true)
+    expect(seen[1].map(String)).toEqual(["GET", "k"])
   })
 })
 
