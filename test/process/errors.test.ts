@@ -10,7 +10,7 @@ import { RespClient } from "../support/respClient.js"
 
 /**
  * Send raw bytes on a new connection (then shut down our side if `end`) and collect everything
- * the server sends until it closes the connection; fails after 10 s.
+ * the server sends until it closes its side of the connection; fails after 10 s.
  */
 const exchange = (port: number, bytes: string, { end }: { end: boolean }): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -21,12 +21,14 @@ const exchange = (port: number, bytes: string, { end }: { end: boolean }): Promi
     })
     const timer = setTimeout(() => {
       socket.destroy()
-      reject(new Error(`no close after ${JSON.stringify(bytes)}; received ${JSON.stringify(Buffer.concat(chunks).toString("latin1"))}`))
+      reject(new Error(`no close from the server after ${JSON.stringify(bytes)}; received ${JSON.stringify(Buffer.concat(chunks).toString("latin1"))}`))
     }, 10_000)
     socket.on("data", (chunk) => chunks.push(chunk))
     socket.on("error", () => {})
-    socket.on("close", () => {
+    // The server's FIN: it has closed the connection (our own side may still be open).
+    socket.on("end", () => {
       clearTimeout(timer)
+      socket.destroy()
       resolve(Buffer.concat(chunks).toString("latin1"))
     })
   })
