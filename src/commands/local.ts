@@ -24,6 +24,13 @@ export interface ConnectionContext {
 
 const text = (s: string) => bulk(Buffer.from(s, "latin1"))
 
+/** Redis accepts client names of printable ASCII without spaces ('!'..'~'). */
+const INVALID_CLIENT_NAME = error("ERR Client names cannot contain spaces, newlines or special characters.")
+const isValidClientName = (name: Uint8Array): boolean => name.every((byte) => byte >= 0x21 && byte <= 0x7e)
+const AUTH_WITHOUT_PASSWORD = error(
+  "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+)
+
 /** Parameters CONFIG GET reports, so redis-benchmark and friends learn what they ask. */
 const configParameters: ReadonlyArray<readonly [string, string]> = [
   ["appendonly", "no"],
@@ -80,8 +87,10 @@ const hello = (argv: ReadonlyArray<Uint8Array>, context: ConnectionContext): Rep
   }
   for (let i = 2; i < argv.length; i++) {
     const option = latin1(argv[i]).toUpperCase()
-    if (option === "SETNAME" && i + 1 < argv.length) context.clientName = Buffer.from(argv[++i])
-    else if (option === "AUTH" && i + 2 < argv.length) return error("ERR AUTH is not supported by raft-kv")
+    if (option === "SETNAME" && i + 1 < argv.length) {
+      if (!isValidClientName(argv[++i])) return INVALID_CLIENT_NAME
+      context.clientName = Buffer.from(argv[i])
+    } else if (option === "AUTH" && i + 2 < argv.length) return AUTH_WITHOUT_PASSWORD
     else return error(`ERR Syntax error in HELLO option '${latin1(argv[i])}'`)
   }
   return array([
@@ -100,13 +109,13 @@ const client = (argv: ReadonlyArray<Uint8Array>, context: ConnectionContext): Re
   switch (sub) {
     case "SETNAME":
       if (argv.length !== 3) return wrongArity("client|setname")
-      if (/[\s]/.test(latin1(argv[2]))) return error("ERR Client names cannot contain spaces, newlines or special characters.")
+      if (!isValidClientName(argv[2])) return INVALID_CLIENT_NAME
       context.clientName = argv[2].length === 0 ? null : Buffer.from(argv[2])
       return OK
     case "GETNAME":
-      return bulk(context.clientName)
+      return argv.length === 2 ? bulk(context.clientName) : wrongArity("client|getname")
     case "ID":
-      return integer(context.clientId)
+      return argv.length === 2 ? integer(context.clientId) : wrongArity("client|id")
     case "SETINFO":
       return argv.length === 4 ? OK : wrongArity("client|setinfo")
     case "INFO":
@@ -137,7 +146,7 @@ const command = (argv: ReadonlyArray<Uint8Array>): Reply => {
   const sub = latin1(argv[1]).toUpperCase()
   switch (sub) {
     case "COUNT":
-      return integer(commandTable.size)
+      return argv.length === 2 ? integer(commandTable.size) : wrongArity("command|count")
     case "DOCS":
       return array([])
     case "INFO":
@@ -172,6 +181,8 @@ export const runLocal = (name: string, argv: ReadonlyArray<Uint8Array>, context:
       return hello(argv, context)
     case "info":
       return info(argv, context)
+    case "auth":
+      return AUTH_WITHOUT_PASSWORD
     default:
       // Only the table's "local" commands reach here; a new one must be given a case above.
       return error(`ERR internal: no handler for local command '${name}'`)

@@ -27,7 +27,12 @@ const specs: ReadonlyArray<CommandSpec> = [
   // Answered by the connection, no consensus needed.
   { name: "ping", arity: -1, kind: "local" },
   { name: "save", arity: 1, kind: "snapshot" },
-  { name: "bgsave", arity: -1, kind: "snapshot" },
+  {
+    name: "bgsave",
+    arity: -1,
+    kind: "snapshot",
+    validate: (argv) => (argv.length === 1 || (argv.length === 2 && latin1(argv[1]).toUpperCase() === "SCHEDULE") ? undefined : SYNTAX_ERROR)
+  },
   { name: "echo", arity: 2, kind: "local" },
   { name: "select", arity: 2, kind: "local" },
   { name: "quit", arity: -1, kind: "local" },
@@ -36,6 +41,7 @@ const specs: ReadonlyArray<CommandSpec> = [
   { name: "client", arity: -2, kind: "local" },
   { name: "hello", arity: -1, kind: "local" },
   { name: "info", arity: -1, kind: "local" },
+  { name: "auth", arity: -2, kind: "local" },
   // Linearizable reads.
   { name: "get", arity: 2, kind: "read" },
   { name: "exists", arity: -2, kind: "read" },

@@ -79,6 +79,22 @@ describe("classification", () => {
     expect(localReply("CLIENT", "ID")).toBe(":7\r\n")
   })
 
+  it("checks subcommand arity, client names and AUTH as Redis 7 does without a password", () => {
+    expect(localReply("CLIENT", "ID", "x")).toBe("-ERR wrong number of arguments for 'client|id' command\r\n")
+    expect(localReply("CLIENT", "GETNAME", "x")).toBe("-ERR wrong number of arguments for 'client|getname' command\r\n")
+    expect(localReply("COMMAND", "COUNT", "x")).toBe("-ERR wrong number of arguments for 'command|count' command\r\n")
+    const badName = "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+    expect(localReply("CLIENT", "SETNAME", "caf\u00e9")).toBe(badName)
+    expect(localReply("CLIENT", "SETNAME", "a\u0001")).toBe(badName)
+    expect(localReply("HELLO", "2", "SETNAME", "a b")).toBe(badName)
+    const noPassword = "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
+    expect(localReply("AUTH", "secret")).toBe(noPassword)
+    expect(localReply("AUTH", "user", "secret")).toBe(noPassword)
+    expect(localReply("AUTH")).toBe("-ERR wrong number of arguments for 'auth' command\r\n")
+    expect(wire((classify(argv("BGSAVE", "x"), context()) as { reply: Reply }).reply)).toBe("-ERR syntax error\r\n")
+    expect(classify(argv("BGSAVE", "schedule"), context())).toEqual({ kind: "snapshot", wait: false })
+  })
+
   it("remembers the client name", () => {
     const ctx = context()
     expect(wire((classify(argv("CLIENT", "SETNAME", "app"), ctx) as { reply: Reply }).reply)).toBe("+OK\r\n")
