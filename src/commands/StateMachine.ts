@@ -171,9 +171,28 @@ export const applyWrites = (commands: ReadonlyArray<Argv>, appliedIndex: number)
  * The common reads answered synchronously, for an engine that provides `getNow`; undefined
  * when the command (or the engine) needs the Effect path of `executeRead`.
  */
-export const executeReadNow = (engine: KvEngineService, argv: Argv): Reply | undefined => {
-  const getNow = engine.getNow
-  if (getNow === undefined) return undefined
+export const executeReadNow = (engine: KvEngineService, argv: Argv): Reply | undefined =>
+  engine.getNow === undefined ? undefined : executeReadWith(engine.getNow, argv)
+
+/** The keys a GET, STRLEN, EXISTS or MGET reads; undefined for any other read. */
+export const keysRead = (argv: Argv): ReadonlyArray<Uint8Array> | undefined => {
+  switch (commandName(argv[0])) {
+    case "get":
+    case "strlen":
+      return [argv[1]]
+    case "exists":
+    case "mget":
+      return argv.slice(1)
+    default:
+      return undefined
+  }
+}
+
+/**
+ * GET, STRLEN, EXISTS and MGET answered from `lookup` (the engine's getNow, or the values one
+ * getMany fetched); undefined for any other read.
+ */
+export const executeReadWith = (getNow: (key: Uint8Array) => Uint8Array | undefined, argv: Argv): Reply | undefined => {
   switch (commandName(argv[0])) {
     case "get":
       return bulk(getNow(argv[1]) ?? null)

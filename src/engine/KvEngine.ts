@@ -44,6 +44,13 @@ export interface KvEngineService {
    * hot path). Must agree with `get` at every moment.
    */
   readonly getNow?: (key: Uint8Array) => Uint8Array | undefined
+  /**
+   * Optional: many reads in one call, in the order of `keys`. An engine whose reads wait on I/O
+   * provides it (LevelDB: one round trip to its thread pool instead of one per key), and the node
+   * then serves the GETs, MGETs, EXISTS and STRLENs that are due together with one call. Must
+   * agree with `get` for every key.
+   */
+  readonly getMany?: (keys: ReadonlyArray<Uint8Array>) => Effect.Effect<ReadonlyArray<Uint8Array | undefined>, EngineError>
   /** Keys and values in ascending bytewise key order. */
   readonly iterate: (range: KeyRange) => Stream.Stream<readonly [Uint8Array, Uint8Array], EngineError>
   /**

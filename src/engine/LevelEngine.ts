@@ -95,6 +95,8 @@ export const makeLevelEngine = (directory: string) =>
       // Gets are asynchronous (libuv's thread pool): overlap the reads of one applier turn.
       readConcurrency: 64,
       get: (key) => attempt("get", () => db.get(dataKey(key))),
+      // One thread-pool round trip for every key of an applier turn's reads.
+      getMany: (keys) => attempt("get", () => db.getMany(keys.map(dataKey))),
       iterate: (range) => pairs(range),
       write: (ops: ReadonlyArray<WriteOp>, appliedIndex: number) =>
         Effect.gen(function* () {

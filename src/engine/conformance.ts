@@ -88,6 +88,20 @@ export const runEngineConformance = (name: string, options: ConformanceOptions) 
       })
     )
 
+    scenario("getMany, where provided, agrees with get, in the order asked, repeats and misses included", (engine) =>
+      Effect.gen(function* () {
+        const getMany = engine.getMany
+        if (getMany === undefined) return
+        yield* engine.write([put(b("a"), b("1")), put(b(""), b("empty key")), put(Buffer.from([0xff, 0x00]), b("bin"))], 1)
+        const keys = [b("a"), b("missing"), b(""), Buffer.from([0xff, 0x00]), b("a")]
+        const many = yield* getMany(keys)
+        const single = yield* Effect.forEach(keys, (key) => engine.get(key))
+        expect(many.map(hexOrNone)).toEqual(single.map(hexOrNone))
+        expect(many.map(hexOrNone)).toEqual([hex(b("1")), hexOrNone(undefined), hex(b("empty key")), hex(b("bin")), hex(b("1"))])
+        expect(yield* getMany([])).toEqual([])
+      })
+    )
+
     scenario("iterates in unsigned bytewise order, binary keys included", (engine) =>
       Effect.gen(function* () {
         const keys = [b("b"), b("a"), Buffer.from([0xff]), Buffer.from([0x00]), b("a\u0000"), b("ab"), Buffer.from([0x7f, 0x80])]

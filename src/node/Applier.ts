@@ -7,7 +7,8 @@
  */
 import { Effect, Queue, Scope } from "effect"
 import { decodeCommand } from "../commands/CommandCodec.js"
-import { applyWrites, executeRead, executeReadNow } from "../commands/StateMachine.js"
+import { latin1 } from "../commands/errors.js"
+import { applyWrites, executeRead, executeReadNow, executeReadWith, keysRead } from "../commands/StateMachine.js"
 import { KvEngine } from "../engine/KvEngine.js"
 import { EntryKind, type Entry } from "../raft/types.js"
 import { OK } from "../resp/Reply.js"
@@ -134,6 +135,29 @@ export const runApplier = Effect.gen(function* () {
       }
     })
 
+  /** Answer the due GET/STRLEN/EXISTS/MGETs with one engine call; returns the other reads. */
+  const serveWithGetMany = (getMany: NonNullable<typeof engine.getMany>, due: ReadonlyArray<WaitingRead>) =>
+    Effect.gen(function* () {
+      const batched: Array<WaitingRead> = []
+      const rest: Array<WaitingRead> = []
+      const keys: Array<Uint8Array> = []
+      for (const read of due) {
+        const readKeys = keysRead(read.request.argv)
+        if (readKeys === undefined) rest.push(read)
+        else {
+          batched.push(read)
+          for (const key of readKeys) keys.push(key)
+        }
+      }
+      if (batched.length === 0) return rest
+      const values = yield* getMany(keys)
+      const found = new Map<string, Uint8Array | undefined>()
+      for (let i = 0; i < keys.length; i++) found.set(latin1(keys[i]), values[i])
+      const lookup = (key: Uint8Array) => found.get(latin1(key))
+      for (const read of batched) read.request.replyTo(executeReadWith(lookup, read.request.argv)!)
+      return rest
+    })
+
   const serveReads = Effect.gen(function* () {
     if (waitingReads.length === 0) return
     const stillWaiting: Array<WaitingRead> = []
@@ -149,10 +173,11 @@ export const runApplier = Effect.gen(function* () {
     }
     waitingReads = stillWaiting
     if (due.length === 0) return
+    const rest = engine.getMany === undefined ? due : yield* serveWithGetMany(engine.getMany, due)
     // Reads change nothing, so an engine whose gets wait on I/O (LevelDB) serves them in
     // parallel; all finish before the next batch is applied.
     yield* Effect.forEach(
-      due,
+      rest,
       (read) => Effect.map(executeRead(read.request.argv), (reply) => read.request.replyTo(reply)),
       { concurrency: engine.readConcurrency ?? 1, discard: true }
     )
