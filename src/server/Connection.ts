@@ -1,8 +1,8 @@
 /**
  * One client connection: bytes in → argv → classify → answered locally, or handed to consensus
  * through KvService; replies leave in request order through the ReplyQueue. Reading pauses while
- * too many replies are outstanding, so a pipelining client cannot grow the server's memory
- * without bound.
+ * too many replies are outstanding or the commands in flight hold too many bytes, so a
+ * pipelining client cannot grow the server's memory without bound.
  */
 import type * as net from "node:net"
 import { classify, type ConnectionContext } from "../commands/classify.js"
@@ -16,6 +16,14 @@ const BACKGROUND_SAVE = simple("Background saving started")
 
 /** Outstanding replies per connection before we stop reading from it. */
 const MAX_PENDING_REPLIES = 4096
+/** Argument bytes held by one connection's commands in flight before we stop reading from it. */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024
+
+const argvBytes = (argv: ReadonlyArray<Uint8Array>): number => {
+  let bytes = 0
+  for (const arg of argv) bytes += arg.length
+  return bytes
+}
 
 export const serveConnection = (
   socket: net.Socket,
@@ -26,6 +34,7 @@ export const serveConnection = (
   /** The client shut down its side: nothing more will arrive, close once every reply is out. */
   let clientEnded = false
   let paused = false
+  let pendingBytes = 0
   const replies = new ReplyQueue(
     (bytes) => {
       if (!socket.destroyed) socket.write(bytes)
@@ -34,7 +43,7 @@ export const serveConnection = (
       // After QUIT or a protocol error the connection closes, as Redis closes it, once the reply is out.
       if (closing && replies.pending === 0) socket.end(() => socket.destroy())
       else if (clientEnded && replies.pending === 0) socket.end()
-      else if (paused && replies.pending < MAX_PENDING_REPLIES / 2) {
+      else if (paused && replies.pending < MAX_PENDING_REPLIES / 2 && pendingBytes < MAX_PENDING_BYTES / 2) {
         paused = false
         socket.resume()
       }
@@ -62,9 +71,16 @@ export const serveConnection = (
         }
         break
       case "write":
-      case "read":
-        order.submit(classified.kind, classified.argv, replies.reserve())
+      case "read": {
+        const bytes = argvBytes(classified.argv)
+        const reply = replies.reserve()
+        pendingBytes += bytes
+        order.submit(classified.kind, classified.argv, (answer) => {
+          pendingBytes -= bytes
+          reply(answer)
+        })
         break
+      }
     }
   }
 
@@ -78,7 +94,7 @@ export const serveConnection = (
   const parser = new RequestParser(onCommand, onProtocolError)
   socket.on("data", (chunk: Buffer) => {
     parser.push(chunk)
-    if (!paused && replies.pending >= MAX_PENDING_REPLIES) {
+    if (!paused && (replies.pending >= MAX_PENDING_REPLIES || pendingBytes >= MAX_PENDING_BYTES)) {
       paused = true
       socket.pause()
     }

@@ -18,6 +18,8 @@ describe("large values", () => {
   beforeAll(() => cluster.startAll(), 60_000)
   afterAll(() => cluster.shutdown())
 
+  // 72 MiB in one pipeline is also more than a connection may hold in flight (64 MiB): reading
+  // pauses and resumes as the first values commit, and every SET is answered.
   it("lets a follower stopped during 72 MiB of writes catch up, with no election", async () => {
     const leader = await cluster.waitForLeader()
     const follower = cluster.ids.find((id) => id !== leader)!
