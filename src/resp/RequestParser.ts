@@ -20,6 +20,8 @@ const DOLLAR = 0x24
 
 /** Redis's limit for an inline line and for a length line (PROTO_INLINE_MAX_SIZE). */
 const MAX_LINE_BYTES = 64 * 1024
+/** An argument at least this large is read into a buffer of its exact size (redis-server: PROTO_MBULK_BIG_ARG). */
+const BIG_ARGUMENT_BYTES = 32 * 1024
 /** Redis rejects a multibulk count above INT_MAX. */
 const MAX_ARGUMENTS = 2 ** 31 - 1
 /**
@@ -109,11 +111,18 @@ export class RequestParser {
   /** Unconsumed bytes start at `pos` in `buf`. */
   private buf: Buffer = Buffer.alloc(0)
   private pos = 0
-  /** Chunks received while waiting for a large argument, joined once it is complete. */
+  /**
+   * Chunks received while waiting (for the end of a line, or for an argument below
+   * BIG_ARGUMENT_BYTES), joined with the rest of `buf` once parsing can progress: each byte is
+   * copied once, however small the chunks.
+   */
   private parts: Array<Buffer> = []
   private partsBytes = 0
-  /** Bytes needed from `pos` before parsing can progress (the current argument and its CRLF). */
+  /** Bytes needed from `pos` before parsing can progress (an argument and its CRLF); 0 while waiting for a line end. */
   private need = 0
+  /** A large argument (and its CRLF) being filled in place, and how much of it has arrived. */
+  private big: Buffer | undefined
+  private bigFilled = 0
   /** The array being read: arguments still to come, the current one's length (-1: its header is next). */
   private argumentsLeft = 0
   private bulkLength = -1
@@ -128,14 +137,29 @@ export class RequestParser {
 
   push(chunk: Buffer): void {
     if (this.failed) return
-    if (this.pos >= this.buf.length) {
+    if (this.big !== undefined) {
+      const used = Math.min(chunk.length, this.big.length - this.bigFilled)
+      chunk.copy(this.big, this.bigFilled, 0, used)
+      this.bigFilled += used
+      if (this.bigFilled < this.big.length) return
+      const argument = this.big.subarray(0, this.bulkLength)
+      this.big = undefined
+      this.takeArgument(argument)
+      chunk = chunk.subarray(used)
+      this.buf = chunk
+      this.pos = 0
+    } else if (this.pos >= this.buf.length) {
       this.buf = chunk
       this.pos = 0
     } else {
       this.parts.push(chunk)
       this.partsBytes += chunk.length
-      // A large argument arrives over many chunks: join them once, not once per chunk.
-      if (this.buf.length - this.pos + this.partsBytes < this.need) return
+      const waiting = this.buf.length - this.pos + this.partsBytes
+      const progress =
+        this.need > 0
+          ? waiting >= this.need
+          : chunk.includes(CR) || chunk.includes(NEWLINE) || waiting > MAX_LINE_BYTES
+      if (!progress) return
       this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.parts])
       this.pos = 0
       this.parts = []
@@ -143,6 +167,16 @@ export class RequestParser {
     }
     this.need = 0
     this.parse()
+  }
+
+  private takeArgument(argument: Buffer): void {
+    this.argv.push(argument)
+    this.bulkLength = -1
+    if (--this.argumentsLeft === 0) {
+      const argv = this.argv
+      this.argv = []
+      this.onCommand(argv)
+    }
   }
 
   private parse(): void {
@@ -153,19 +187,19 @@ export class RequestParser {
         continue
       }
       if (this.bulkLength < 0 && !this.readBulkHeader()) return
-      if (this.buf.length - this.pos < this.bulkLength + 2) {
-        this.need = this.bulkLength + 2
+      const available = this.buf.length - this.pos
+      if (available < this.bulkLength + 2) {
+        if (this.bulkLength + 2 >= BIG_ARGUMENT_BYTES) {
+          this.big = Buffer.allocUnsafe(this.bulkLength + 2)
+          this.bigFilled = this.buf.copy(this.big, 0, this.pos)
+          this.pos = this.buf.length
+        } else this.need = this.bulkLength + 2
         return
       }
       // Like redis-server, the two bytes after the argument are skipped unchecked.
-      this.argv.push(this.buf.subarray(this.pos, this.pos + this.bulkLength))
+      const argument = this.buf.subarray(this.pos, this.pos + this.bulkLength)
       this.pos += this.bulkLength + 2
-      this.bulkLength = -1
-      if (--this.argumentsLeft === 0) {
-        const argv = this.argv
-        this.argv = []
-        this.onCommand(argv)
-      }
+      this.takeArgument(argument)
     }
   }
 

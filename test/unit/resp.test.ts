@@ -118,6 +118,15 @@ describe("request parsing", () => {
     expect(commands).toEqual([["SET", "qk", "qv"], ["SET", "a b", "c d"], ["ECHO", 'A\n"q"', "it's"], ["ECHO", "a", "b"], ["SET", "key", "v"]])
   })
 
+  it("parses the same commands when every byte arrives alone, a large argument included", () => {
+    const large = "L".repeat(40_000) // over the size read into a buffer of its own
+    const bytes = Buffer.from(resp("SET", "k", "v") + 'SET "a b" c\r\n' + resp("SET", "big", large) + resp("GET", "k"), "latin1")
+    const commands: Array<Array<string>> = []
+    const parser = new RequestParser((argv) => commands.push(argv.map((a) => a.toString("latin1"))), (message) => expect.fail(message))
+    for (let i = 0; i < bytes.length; i++) parser.push(bytes.subarray(i, i + 1))
+    expect(commands).toEqual([["SET", "k", "v"], ["SET", "a b", "c"], ["SET", "big", large], ["GET", "k"]])
+  })
+
   it("joins a large argument once it has arrived in many small chunks", () => {
     const value = Buffer.alloc(1_000_000, 0x78)
     value[0] = 0x2a // a '*' inside a value is data, not a header
