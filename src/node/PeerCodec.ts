@@ -137,13 +137,13 @@ export const encodeFrames = (messages: ReadonlyArray<Message>, targetBytes = FRA
   for (let i = 0; i < messages.length; i++) {
     const messageSize = ENVELOPE + bodySize(messages[i])
     if (i > start && size + messageSize > targetBytes) {
-      frames.push(encodeFrame(messages.slice(start, i)))
+      frames.push(writeFrame(messages, start, i, size))
       start = i
       size = 4
     }
     size += messageSize
   }
-  if (start < messages.length) frames.push(start === 0 ? encodeFrame(messages) : encodeFrame(messages.slice(start)))
+  if (start < messages.length) frames.push(writeFrame(messages, start, messages.length, size))
   return frames
 }
 
@@ -151,10 +151,16 @@ export const encodeFrames = (messages: ReadonlyArray<Message>, targetBytes = FRA
 export const encodeFrame = (messages: ReadonlyArray<Message>): Buffer => {
   let size = 4
   for (const m of messages) size += ENVELOPE + bodySize(m)
+  return writeFrame(messages, 0, messages.length, size)
+}
+
+/** Messages `start` to `end` (exclusive) as one frame of `size` bytes, length prefix included. */
+const writeFrame = (messages: ReadonlyArray<Message>, start: number, end: number, size: number): Buffer => {
   const out = Buffer.allocUnsafe(size)
   out.writeUInt32BE(size - 4, 0)
   let o = 4
-  for (const m of messages) {
+  for (let i = start; i < end; i++) {
+    const m = messages[i]
     out[o] = TAG_OF.get(m.type)!
     out.writeUInt16BE(m.from, o + 1)
     out.writeUInt16BE(m.to, o + 3)

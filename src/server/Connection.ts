@@ -16,8 +16,13 @@ const BACKGROUND_SAVE = simple("Background saving started")
 
 /** Outstanding replies per connection before we stop reading from it. */
 const MAX_PENDING_REPLIES = 4096
-/** Argument bytes held by one connection's commands in flight before we stop reading from it. */
+/**
+ * Bytes held by one connection's large commands in flight before we stop reading from it.
+ * Commands under LARGE_COMMAND_BYTES are not counted (no bookkeeping on the hot path): at most
+ * MAX_PENDING_REPLIES of them, 16 MiB, can be outstanding anyway.
+ */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024
+const LARGE_COMMAND_BYTES = 4096
 
 const argvBytes = (argv: ReadonlyArray<Uint8Array>): number => {
   let bytes = 0
@@ -73,6 +78,10 @@ export const serveConnection = (
       case "write":
       case "read": {
         const bytes = argvBytes(classified.argv)
+        if (bytes < LARGE_COMMAND_BYTES) {
+          order.submit(classified.kind, classified.argv, replies.reserve())
+          break
+        }
         const reply = replies.reserve()
         pendingBytes += bytes
         order.submit(classified.kind, classified.argv, (answer) => {
