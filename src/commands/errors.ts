@@ -3,12 +3,11 @@ import { error, type Reply } from "../resp/Reply.js"
 
 const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1")
 
+/** As redis-server words it: the arguments are quoted until about 128 characters are shown. */
 export const unknownCommand = (argv: ReadonlyArray<Uint8Array>): Reply => {
-  const args = argv
-    .slice(1)
-    .map((arg) => `'${latin1(arg).slice(0, 128)}' `)
-    .join("")
-  return error(`ERR unknown command '${latin1(argv[0]).slice(0, 128)}', with args beginning with: ${args}`)
+  let args = ""
+  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${latin1(argv[i].subarray(0, 128 - args.length))}' `
+  return error(`ERR unknown command '${latin1(argv[0].subarray(0, 128))}', with args beginning with: ${args}`)
 }
 
 export const wrongArity = (name: string): Reply => error(`ERR wrong number of arguments for '${name}' command`)

@@ -3,7 +3,7 @@
  * introspection (PING, ECHO, SELECT, COMMAND, CONFIG GET, CLIENT, HELLO, INFO).
  */
 import { array, bulk, error, integer, NIL, OK, PONG, type Reply } from "../resp/Reply.js"
-import { DB_OUT_OF_RANGE, latin1, NOT_AN_INTEGER, unknownSubcommand, wrongArity } from "./errors.js"
+import { DB_OUT_OF_RANGE, latin1, NOT_AN_INTEGER, SYNTAX_ERROR, unknownSubcommand, wrongArity } from "./errors.js"
 import { globMatch } from "./glob.js"
 import { parseInt64 } from "./integers.js"
 import { commandTable } from "./table.js"
@@ -30,6 +30,17 @@ const isValidClientName = (name: Uint8Array): boolean => name.every((byte) => by
 const AUTH_WITHOUT_PASSWORD = error(
   "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
 )
+/**
+ * AUTH as a redis-server without passwords answers it: its only user, "default", takes any
+ * password (clients configured with `redis://default:secret@host` connect); any other is refused.
+ */
+const authenticate = (user: Uint8Array, _password: Uint8Array): Reply | undefined =>
+  latin1(user) === "default" ? undefined : error("WRONGPASS invalid username-password pair or user is disabled.")
+const auth = (argv: ReadonlyArray<Uint8Array>): Reply => {
+  if (argv.length === 2) return AUTH_WITHOUT_PASSWORD
+  if (argv.length > 3) return SYNTAX_ERROR
+  return authenticate(argv[1], argv[2]) ?? OK
+}
 
 /** Parameters CONFIG GET reports, so redis-benchmark and friends learn what they ask. */
 const configParameters: ReadonlyArray<readonly [string, string]> = [
@@ -85,14 +96,20 @@ const hello = (argv: ReadonlyArray<Uint8Array>, context: ConnectionContext): Rep
     if (version === undefined) return error("ERR Protocol version is not an integer or out of range")
     if (version !== 2n) return error("NOPROTO unsupported protocol version")
   }
+  // Every option is checked before any takes effect, as redis-server does.
+  let name: Uint8Array | undefined
   for (let i = 2; i < argv.length; i++) {
     const option = latin1(argv[i]).toUpperCase()
     if (option === "SETNAME" && i + 1 < argv.length) {
-      if (!isValidClientName(argv[++i])) return INVALID_CLIENT_NAME
-      context.clientName = Buffer.from(argv[i])
-    } else if (option === "AUTH" && i + 2 < argv.length) return AUTH_WITHOUT_PASSWORD
-    else return error(`ERR Syntax error in HELLO option '${latin1(argv[i])}'`)
+      name = argv[++i]
+      if (!isValidClientName(name)) return INVALID_CLIENT_NAME
+    } else if (option === "AUTH" && i + 2 < argv.length) {
+      const refused = authenticate(argv[i + 1], argv[i + 2])
+      if (refused !== undefined) return refused
+      i += 2
+    } else return error(`ERR Syntax error in HELLO option '${latin1(argv[i])}'`)
   }
+  if (name !== undefined) context.clientName = name.length === 0 ? null : Buffer.from(name)
   return array([
     text("server"), text("redis"),
     text("version"), text(REDIS_COMPAT_VERSION),
@@ -182,7 +199,7 @@ export const runLocal = (name: string, argv: ReadonlyArray<Uint8Array>, context:
     case "info":
       return info(argv, context)
     case "auth":
-      return AUTH_WITHOUT_PASSWORD
+      return auth(argv)
     default:
       // Only the table's "local" commands reach here; a new one must be given a case above.
       return error(`ERR internal: no handler for local command '${name}'`)

@@ -129,22 +129,24 @@ const writeBody = (m: Message, out: Buffer, o: number): number => {
   }
 }
 
-/** `messages` in order, as frames of at most `targetBytes` each (a larger message alone in its frame). */
-export const encodeFrames = (messages: ReadonlyArray<Message>, targetBytes = FRAME_TARGET_BYTES): Array<Buffer> => {
-  const frames: Array<Buffer> = []
+/**
+ * `messages` in order, as frames of at most `targetBytes` each (a larger message alone in its
+ * frame), each built only when the previous one has been taken (a backlog of appends is not
+ * encoded all at once).
+ */
+export function* encodeFrames(messages: ReadonlyArray<Message>, targetBytes = FRAME_TARGET_BYTES): Generator<Buffer> {
   let start = 0
   let size = 4
   for (let i = 0; i < messages.length; i++) {
     const messageSize = ENVELOPE + bodySize(messages[i])
     if (i > start && size + messageSize > targetBytes) {
-      frames.push(writeFrame(messages, start, i, size))
+      yield writeFrame(messages, start, i, size)
       start = i
       size = 4
     }
     size += messageSize
   }
-  if (start < messages.length) frames.push(writeFrame(messages, start, messages.length, size))
-  return frames
+  if (start < messages.length) yield writeFrame(messages, start, messages.length, size)
 }
 
 /** One frame carrying `messages`, sized exactly and written into a single buffer. */

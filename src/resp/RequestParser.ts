@@ -30,6 +30,13 @@ const MAX_ARGUMENTS = 2 ** 31 - 1
  * redis-server's own limit is 512 MB per argument (proto-max-bulk-len).
  */
 export const MAX_COMMAND_BYTES = 32 * 1024 * 1024
+/**
+ * What one argument costs in memory beyond its bytes (a Buffer view and its array slot: ~106 B
+ * measured), counted against MAX_COMMAND_BYTES so that millions of empty arguments cannot hold
+ * twenty times the command's wire size.
+ */
+export const ARGUMENT_OVERHEAD_BYTES = 128
+export const COMMAND_TOO_LARGE = `Protocol error: command too large (over ${MAX_COMMAND_BYTES} bytes, counting ${ARGUMENT_OVERHEAD_BYTES} per argument; each command is replicated as one log entry)`
 
 /**
  * A length as redis-server's string2ll reads it: optional '-', then digits with no leading zero
@@ -155,10 +162,8 @@ export class RequestParser {
       this.parts.push(chunk)
       this.partsBytes += chunk.length
       const waiting = this.buf.length - this.pos + this.partsBytes
-      const progress =
-        this.need > 0
-          ? waiting >= this.need
-          : chunk.includes(CR) || chunk.includes(NEWLINE) || waiting > MAX_LINE_BYTES
+      const lineEnd = this.argumentsLeft === 0 && this.buf[this.pos] !== STAR ? NEWLINE : CR // inline line, or a length line
+      const progress = this.need > 0 ? waiting >= this.need : chunk.includes(lineEnd) || waiting > MAX_LINE_BYTES
       if (!progress) return
       this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.parts])
       this.pos = 0
@@ -190,7 +195,11 @@ export class RequestParser {
       const available = this.buf.length - this.pos
       if (available < this.bulkLength + 2) {
         if (this.bulkLength + 2 >= BIG_ARGUMENT_BYTES) {
-          this.big = Buffer.allocUnsafe(this.bulkLength + 2)
+          try {
+            this.big = Buffer.allocUnsafe(this.bulkLength + 2)
+          } catch {
+            return void this.fail(`Protocol error: cannot allocate ${this.bulkLength} bytes for an argument`)
+          }
           this.bigFilled = this.buf.copy(this.big, 0, this.pos)
           this.pos = this.buf.length
         } else this.need = this.bulkLength + 2
@@ -232,10 +241,8 @@ export class RequestParser {
     if (first !== DOLLAR) return this.fail(`Protocol error: expected '$', got '${String.fromCharCode(first)}'`)
     const length = parseLength(this.buf, this.pos + 1, cr, MAX_COMMAND_BYTES)
     if (length === undefined || length < 0) return this.fail("Protocol error: invalid bulk length")
-    this.commandBytes += cr + 2 - this.pos + length + 2
-    if (this.commandBytes > MAX_COMMAND_BYTES) {
-      return this.fail(`Protocol error: command larger than ${MAX_COMMAND_BYTES} bytes (each command is replicated as one log entry)`)
-    }
+    this.commandBytes += cr + 2 - this.pos + length + 2 + ARGUMENT_OVERHEAD_BYTES
+    if (this.commandBytes > MAX_COMMAND_BYTES) return this.fail(COMMAND_TOO_LARGE)
     this.pos = cr + 2
     this.bulkLength = length
     return true

@@ -3,7 +3,7 @@
  * writes and reads complete whenever consensus answers, but Redis clients expect replies in
  * the order they sent the commands. Completed replies at the head are flushed in one write.
  */
-import { encodeReplies } from "../resp/encode.js"
+import { encodeReplyChunks } from "../resp/encode.js"
 import type { Reply } from "../resp/Reply.js"
 
 export class ReplyQueue {
@@ -15,7 +15,8 @@ export class ReplyQueue {
   private flushScheduled = false
 
   constructor(
-    private readonly write: (bytes: Buffer) => void,
+    /** Called with the encoding of every reply ready at a flush, in order (one buffer, or more for large replies). */
+    private readonly write: (chunks: ReadonlyArray<Buffer>) => void,
     private readonly onDrained: () => void
   ) {}
 
@@ -57,7 +58,7 @@ export class ReplyQueue {
       this.base = this.head
     }
     if (ready.length > 0) {
-      this.write(encodeReplies(ready))
+      this.write(encodeReplyChunks(ready))
       this.onDrained()
     }
   }

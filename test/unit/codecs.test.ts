@@ -79,13 +79,13 @@ describe("PeerCodec", () => {
       entries: [{ index: first, term: 1, kind: 0, data: new Uint8Array(bytes).fill(first) }]
     })
     const messages = [append(1, 300), append(2, 300), append(3, 300), append(4, 2000), append(5, 10)]
-    const frames = encodeFrames(messages, 1000)
+    const frames = [...encodeFrames(messages, 1000)]
     expect(frames.map((frame) => frame.length <= 1000 || new FrameDecoder().push(frame).length === 1)).toEqual(frames.map(() => true))
     // Each 300-byte append is ~360 bytes framed: two fit in 1000, the 2000-byte one goes alone.
     const decoder = new FrameDecoder()
     const firstIndexes = frames.map((frame) => decoder.push(frame).map((m) => (m as Extract<Message, { type: "Append" }>).entries[0].index))
     expect(firstIndexes).toEqual([[1, 2], [3], [4], [5]])
-    expect(encodeFrames(messages.slice(0, 2), 1000)).toEqual([encodeFrame(messages.slice(0, 2))])
+    expect([...encodeFrames(messages.slice(0, 2), 1000)]).toEqual([encodeFrame(messages.slice(0, 2))])
   })
 
   it("skips an empty frame, also as the last bytes of a read", () => {

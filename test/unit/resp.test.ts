@@ -1,7 +1,7 @@
 /** RESP2: reply encoding and request parsing (pipelining, split chunks, inline, protocol errors). */
 import { describe, expect, it } from "vitest"
-import { encodeReplies } from "../../src/resp/encode.js"
-import { MAX_COMMAND_BYTES, RequestParser } from "../../src/resp/RequestParser.js"
+import { encodeReplies, encodeReplyChunks } from "../../src/resp/encode.js"
+import { ARGUMENT_OVERHEAD_BYTES, COMMAND_TOO_LARGE, MAX_COMMAND_BYTES, RequestParser } from "../../src/resp/RequestParser.js"
 import { ReplyQueue } from "../../src/server/ReplyQueue.js"
 import { array, bulk, error, integer, NIL, OK, simple } from "../../src/resp/Reply.js"
 
@@ -19,6 +19,20 @@ const parse = (...chunks: Array<Buffer | string>) => {
 const resp = (...argv: Array<string>) => `*${argv.length}\r\n${argv.map((a) => `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`).join("")}`
 
 describe("reply encoding", () => {
+  it("passes large values on as their own buffers instead of copying every reply into one", () => {
+    const large = Buffer.alloc(1024 * 1024, 0x61)
+    const replies = [OK, bulk(large), array([bulk(large), integer(3)]), bulk(Buffer.from("small"))]
+    const chunks = encodeReplyChunks(replies)
+    expect(chunks.filter((chunk) => chunk === large)).toHaveLength(2) // the very buffers, not copies
+    expect(Buffer.concat(chunks).equals(encodeReplies(replies))).toBe(true)
+    const expected = `+OK\r\n$${large.length}\r\n${large}\r\n*2\r\n$${large.length}\r\n${large}\r\n:3\r\n$5\r\nsmall\r\n`
+    expect(Buffer.concat(chunks).toString()).toBe(expected)
+    // Many small replies are grouped into buffers of about a megabyte, not one per reply.
+    const many = encodeReplyChunks(Array.from({ length: 100_000 }, () => bulk(Buffer.from("0123456789012345678901234567890"))))
+    expect(many.length).toBeGreaterThan(1)
+    expect(many.length).toBeLessThan(10)
+  })
+
   it("encodes every reply type", () => {
     const encoded = encodeReplies([
       OK, simple("PONG"), error("ERR bad\r\nthing"), integer(-5), integer(2n ** 63n - 1n),
@@ -93,7 +107,19 @@ describe("request parsing", () => {
     const half = MAX_COMMAND_BYTES / 2
     const { commands, errors } = parse(`*4\r\n$4\r\nMSET\r\n$1\r\nk\r\n$${half}\r\n`, Buffer.alloc(half + 2, 0x61), `$${half}\r\n`)
     expect(commands.length).toBe(0)
-    expect(errors).toEqual([`Protocol error: command larger than ${MAX_COMMAND_BYTES} bytes (each command is replicated as one log entry)`])
+    expect(errors).toEqual([COMMAND_TOO_LARGE])
+  })
+
+  it("counts a fixed overhead per argument, so millions of empty arguments are refused too", () => {
+    const emptyArguments = (count: number) => [`*${count}\r\n`, Buffer.from("$0\r\n\r\n".repeat(count))] as const
+    const perArgument = 6 + ARGUMENT_OVERHEAD_BYTES
+    const fits = Math.floor((MAX_COMMAND_BYTES - 16) / perArgument)
+    const accepted = parse(...emptyArguments(fits))
+    expect(accepted.errors).toEqual([])
+    expect(accepted.commands.map((argv) => argv.length)).toEqual([fits])
+    const refused = parse(...emptyArguments(fits + 10))
+    expect(refused.commands.length).toBe(0)
+    expect(refused.errors).toEqual([COMMAND_TOO_LARGE])
   })
 
   it("reports a length line or an inline line that never ends once it passes 64 KiB", () => {
@@ -145,7 +171,7 @@ describe("request parsing", () => {
 describe("reply ordering", () => {
   it("answers thousands of pipelined commands in request order whatever order they finish in", async () => {
     const written: Array<string> = []
-    const queue = new ReplyQueue((bytes) => written.push(bytes.toString()), () => {})
+    const queue = new ReplyQueue((chunks) => written.push(Buffer.concat(chunks).toString()), () => {})
     const count = 10_000
     const fills = Array.from({ length: count }, () => queue.reserve())
     // Finish the first half in order (flushed as it goes), the rest in a scrambled order.
