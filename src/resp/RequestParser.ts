@@ -159,11 +159,13 @@ export class RequestParser {
       this.buf = chunk
       this.pos = 0
     } else {
+      const previous = this.parts.length > 0 ? this.parts[this.parts.length - 1] : this.buf
+      const endedWithCr = previous[previous.length - 1] === CR // a length line needs one byte after its '\r'
       this.parts.push(chunk)
       this.partsBytes += chunk.length
       const waiting = this.buf.length - this.pos + this.partsBytes
       const lineEnd = this.argumentsLeft === 0 && this.buf[this.pos] !== STAR ? NEWLINE : CR // inline line, or a length line
-      const progress = this.need > 0 ? waiting >= this.need : chunk.includes(lineEnd) || waiting > MAX_LINE_BYTES
+      const progress = this.need > 0 ? waiting >= this.need : endedWithCr || chunk.includes(lineEnd) || waiting > MAX_LINE_BYTES
       if (!progress) return
       this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.parts])
       this.pos = 0

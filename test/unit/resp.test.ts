@@ -144,6 +144,11 @@ describe("request parsing", () => {
     expect(commands).toEqual([["SET", "qk", "qv"], ["SET", "a b", "c d"], ["ECHO", 'A\n"q"', "it's"], ["ECHO", "a", "b"], ["SET", "key", "v"]])
   })
 
+  it("completes a length line whose '\\r' ended one read as soon as the next byte arrives", () => {
+    expect(parse("*1\r\n$4\r", "\n", "PING\r\n").commands).toEqual([["PING"]])
+    expect(parse("*1\r", "\n", "$4\r\nPING\r\n").commands).toEqual([["PING"]])
+  })
+
   it("parses the same commands when every byte arrives alone, a large argument included", () => {
     const large = "L".repeat(40_000) // over the size read into a buffer of its own
     const bytes = Buffer.from(resp("SET", "k", "v") + 'SET "a b" c\r\n' + resp("SET", "big", large) + resp("GET", "k"), "latin1")
