@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ProcessCluster } from "../support/processCluster.js"
 import { redisCli } from "../support/redisCli.js"
 import { RespClient } from "../support/respClient.js"
+import { TEST_HOST } from "../support/testHost.js"
 
 /**
  * Send raw bytes on a new connection (then shut down our side if `end`) and collect everything
@@ -15,7 +16,7 @@ import { RespClient } from "../support/respClient.js"
 const exchange = (port: number, bytes: string, { end }: { end: boolean }): Promise<string> =>
   new Promise((resolve, reject) => {
     const chunks: Array<Buffer> = []
-    const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }, () => {
+    const socket = net.connect({ host: TEST_HOST, port, allowHalfOpen: true }, () => {
       if (end) socket.end(bytes, "latin1")
       else socket.write(bytes, "latin1")
     })
@@ -67,7 +68,7 @@ describe("bad input", () => {
     for (let round = 0; round < 20; round++) {
       const bytes = Buffer.from(Array.from({ length: 200 }, () => Math.floor(random() * 256)))
       await new Promise<void>((resolve) => {
-        const socket = net.connect({ host: "127.0.0.1", port }, () => socket.end(bytes))
+        const socket = net.connect({ host: TEST_HOST, port }, () => socket.end(bytes))
         socket.on("error", () => resolve())
         socket.on("close", () => resolve())
         socket.resume()
@@ -122,7 +123,7 @@ describe("bad input", () => {
       timeout: 20_000
     })
     expect(second.status).toBe(1)
-    expect(second.stderr).toMatch(/^raft-kv node 1 stopped: cannot listen for (clients|peers) on 127\.0\.0\.1:\d+: listen EADDRINUSE/m)
+    expect(second.stderr).toMatch(new RegExp(`^raft-kv node 1 stopped: cannot listen for (clients|peers) on ${TEST_HOST.replaceAll(".", "\\.")}:\\d+: listen EADDRINUSE`, "m"))
   })
 
   it("refuses a second node on the same data directory", () => {

@@ -9,6 +9,7 @@ import { ProcessCluster } from "../support/processCluster.js"
 import { info, redisCli } from "../support/redisCli.js"
 import { RespClient } from "../support/respClient.js"
 import { waitFor } from "../support/waitFor.js"
+import { TEST_HOST } from "../support/testHost.js"
 
 const VALUE_BYTES = 8 * 1024 * 1024
 const VALUES = 9 // 72 MiB: more than one peer frame may carry (64 MiB)
@@ -47,7 +48,7 @@ describe("large values", () => {
   it("refuses a command over 32 MiB at its header, before the bytes are sent", async () => {
     const reply = await new Promise<string>((resolve, reject) => {
       let received = ""
-      const socket = net.connect({ host: "127.0.0.1", port: cluster.clientPort(1) }, () =>
+      const socket = net.connect({ host: TEST_HOST, port: cluster.clientPort(1) }, () =>
         socket.write(`*3\r\n$3\r\nSET\r\n$4\r\nhuge\r\n$${32 * 1024 * 1024 + 1}\r\n`)
       )
       const timer = setTimeout(() => reject(new Error(`no reply and close; received ${JSON.stringify(received)}`)), 10_000)

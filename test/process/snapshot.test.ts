@@ -11,6 +11,7 @@ import { ProcessCluster } from "../support/processCluster.js"
 import { info, redisCli } from "../support/redisCli.js"
 import { RespClient } from "../support/respClient.js"
 import { waitFor } from "../support/waitFor.js"
+import { TEST_HOST } from "../support/testHost.js"
 
 const SNAPSHOT_ENTRIES = 10_000
 
@@ -86,7 +87,7 @@ describe.each([
     const port = cluster.clientPort(leader)
     const commands = Array.from({ length: 2000 }, (_, i) => `SET piped:${i} v${i}\r\n`).join("")
     const piped = await new Promise<string>((resolve, reject) => {
-      const child = execFile("redis-cli", ["-p", String(port), "--pipe"], { timeout: 30_000 }, (error, stdout) =>
+      const child = execFile("redis-cli", ["-h", TEST_HOST, "-p", String(port), "--pipe"], { timeout: 30_000 }, (error, stdout) =>
         error ? reject(error) : resolve(stdout)
       )
       child.stdin!.end(commands)

@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { info } from "./redisCli.js"
+import { TEST_HOST } from "./testHost.js"
 import { waitFor } from "./waitFor.js"
 
 const MAIN = path.resolve("dist/src/main.js")
@@ -53,9 +54,9 @@ export class ProcessCluster {
   }
 
   args(id: number): Array<string> {
-    const cluster = this.ids.map((i) => `http://127.0.0.1:${this.peerPort(i)}`).join(",")
+    const cluster = this.ids.map((i) => `http://${TEST_HOST}:${this.peerPort(i)}`).join(",")
     return [
-      this.options.main === undefined ? MAIN : path.resolve(this.options.main), "--id", String(id), "--cluster", cluster, "--port", String(this.clientPort(id)),
+      this.options.main === undefined ? MAIN : path.resolve(this.options.main), "--id", String(id), "--cluster", cluster, "--port", String(this.clientPort(id)), "--host", TEST_HOST,
       "--data-dir", path.join(this.root, `node${id}`), "--engine", this.options.engine ?? "memory",
       ...(this.options.extraArgs ?? [])
     ]

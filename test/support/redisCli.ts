@@ -1,9 +1,10 @@
 /** The real `redis-cli`, as a user would run it, with a timeout so a hung server fails the test. */
 import { execFile } from "node:child_process"
+import { TEST_HOST } from "./testHost.js"
 
 export const redisCli = (port: number, ...args: Array<string>): Promise<string> =>
   new Promise((resolve, reject) => {
-    execFile("redis-cli", ["-p", String(port), ...args], { timeout: 15_000 }, (error, stdout, stderr) => {
+    execFile("redis-cli", ["-h", TEST_HOST, "-p", String(port), ...args], { timeout: 15_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`redis-cli -p ${port} ${args.join(" ")} failed: ${error.message} ${stderr}`))
       else resolve(stdout.replace(/\n+$/, ""))
     })

@@ -4,6 +4,7 @@
  */
 import * as net from "node:net"
 import RedisParser from "redis-parser"
+import { TEST_HOST } from "./testHost.js"
 
 export type RespValue = string | number | null | Error | Array<RespValue>
 
@@ -26,7 +27,7 @@ export class RespClient {
 
   static connect(port: number): Promise<RespClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: "127.0.0.1", port }, () => resolve(new RespClient(socket)))
+      const socket = net.connect({ host: TEST_HOST, port }, () => resolve(new RespClient(socket)))
       socket.once("error", reject)
     })
   }
