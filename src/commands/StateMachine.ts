@@ -1,249 +1,332 @@
 /**
- * Redis semantics over the engine, deterministic so every node computes the same state and
- * the same replies from the same log. Writes of one apply turn run against a BatchView (they see
- * each other's effects) and reach the engine as one atomic batch with the applied index.
+ * Redis semantics over the engine, deterministic so every node computes the same state and the
+ * same replies from the same log. The entries of one apply turn run against one Txn (they see each
+ * other's effects) and reach the engine as one atomic batch with the applied index.
+ *
+ * Determinism: a write's "now" is the applied clock (the highest leader append time so far, carried
+ * by the entries), its randomness is seeded from the entry, and everything it depends on is
+ * replicated state (including WATCH sessions and the database map), never a node's own clock,
+ * random source or connections.
  */
-import { Effect, Stream } from "effect"
-import { KvEngine, type EngineError, type KvEngineService, type WriteOp } from "../engine/KvEngine.js"
-import { array, bulk, error, integer, NIL, OK, ONE, ZERO, type Reply } from "../resp/Reply.js"
-import { latin1, NOT_AN_INTEGER, OVERFLOW, unknownCommand } from "./errors.js"
-import { globMatch } from "./glob.js"
-import { inInt64Range, parseInt64 } from "./integers.js"
-import { isReply, parseSetOptions } from "./setOptions.js"
-import { commandName } from "./table.js"
+import { Effect } from "effect"
+import { type EngineError, type KvEngineService } from "../engine/KvEngine.js"
+import { seededRandom } from "../raft/seededRandom.js"
+import { array, error, NIL_ARRAY, OK, type Reply } from "../resp/Reply.js"
+import type { LoggedCommand, Payload, QueuedCommand } from "./CommandCodec.js"
+import { latin1, unknownCommand } from "./errors.js"
+import { Keyspace, type KeyspaceEvents } from "./keyspace/Keyspace.js"
+import { expiryKey, flushedDbKey, garbageKey, metaKey, metaPrefix, parseMetaKey } from "./keyspace/layout.js"
+import { MachineState } from "./keyspace/MachineState.js"
+import { decodeMeta, isCollection, isExpired } from "./keyspace/meta.js"
+import { Txn } from "./keyspace/Txn.js"
+import { Watches } from "./keyspace/Watches.js"
+import { keyAfterPrefix } from "../engine/KvEngine.js"
+import { isWrite, keyPositions, type Argv, type CommandSpec } from "./registry.js"
+import { commandName, commandTable } from "./table.js"
 
-type Argv = ReadonlyArray<Uint8Array>
+const EMPTY = new Uint8Array(0)
+const INCARNATION_SPAN = 2 ** 32
 
-/** The engine as seen from inside one write batch: reads see the batch's earlier writes. */
-class BatchView {
+/** One committed entry to apply: its log index and its decoded command (undefined: malformed). */
+export interface EntryToApply {
+  readonly index: number
+  readonly command: LoggedCommand | undefined
+}
+
+/** A key a batch pushed elements to (lists, sorted sets): blocked clients may be served. */
+export interface ReadyKey {
+  readonly db: number
+  readonly key: Uint8Array
+}
+
+export interface BatchResult {
+  /** One reply per entry, in order. */
+  readonly replies: ReadonlyArray<Reply>
+  readonly ready: ReadonlyArray<ReadyKey>
+  /** Keys removed because their time had come. */
+  readonly expired: number
+}
+
+/** A read served through ReadIndex: one command, or a read-only MULTI/EXEC. */
+export type ReadRequest =
+  | { readonly kind: "command"; readonly db: number; readonly argv: Argv }
+  | { readonly kind: "transaction"; readonly commands: ReadonlyArray<QueuedCommand> }
+
+export interface ReadStats {
+  hits: number
+  misses: number
+}
+
+const internalError = (spec: CommandSpec, defect: unknown): Reply =>
+  error(`ERR internal error in '${spec.name}': ${defect instanceof Error ? defect.message : String(defect)}`)
+
+/**
+ * Run one command. A defect in a command's code answers that command with an error instead of
+ * stopping the node: every node would hit the same defect at the same entry, and a node that stops
+ * on it would stop again when it replays the log.
+ */
+const run = (spec: CommandSpec, ks: Keyspace, db: number, argv: Argv): Reply | Effect.Effect<Reply, EngineError> => {
+  if (spec.route?.kind !== "state") return error(`ERR '${spec.name}' cannot run here`)
+  // Arguments are checked again here: a queued MULTI command was only checked for arity.
+  const invalid = spec.validate?.(argv, ks.now)
+  if (invalid !== undefined) return invalid
+  try {
+    const result = spec.route.execute({ ks, db, argv })
+    if (!Effect.isEffect(result)) return result
+    return Effect.catchAllDefect(result as Effect.Effect<Reply, EngineError>, (defect) =>
+      Effect.as(Effect.logError(`command '${spec.name}' failed`, defect), internalError(spec, defect))
+    )
+  } catch (defect) {
+    return internalError(spec, defect)
+  }
+}
+
+const lookup = (argv: Argv): CommandSpec | undefined => (argv.length === 0 ? undefined : commandTable.get(commandName(argv[0])))
+
+export class StateMachine {
+  private constructor(
+    private readonly engine: KvEngineService,
+    private state: MachineState,
+    private watches: Watches,
+    /** Lets the event loop run between the pages of a long scan. */
+    private readonly pause: Effect.Effect<void>
+  ) {}
+
+  static load(engine: KvEngineService, pause: Effect.Effect<void> = Effect.void): Effect.Effect<StateMachine, EngineError> {
+    return Effect.map(Effect.all([MachineState.load(engine), Watches.load(engine)]), ([state, watches]) => new StateMachine(engine, state, watches, pause))
+  }
+
+  /** Re-read the cached state after the engine was restored from a snapshot. */
+  reload(): Effect.Effect<void, EngineError> {
+    return Effect.map(Effect.all([MachineState.load(this.engine), Watches.load(this.engine)]), ([state, watches]) => {
+      this.state = state
+      this.watches = watches
+    })
+  }
+
+  /** The physical database logical database `db` is mapped to now. */
+  physical(db: number): number {
+    return this.state.physical(db)
+  }
+
+  /** Where node `id` serves clients, as it announced (undefined: not yet known). */
+  clientAddressOf(id: number): string | undefined {
+    return this.state.addresses.get(id)
+  }
+
+  /** The applied clock: no read's "now" is earlier. */
+  get clock(): number {
+    return this.state.clock
+  }
+
+  /** Keys and keys with an expiry per logical database (INFO keyspace). */
+  keyspaceInfo(): Array<{ readonly db: number; readonly keys: number; readonly expires: number }> {
+    const out: Array<{ db: number; keys: number; expires: number }> = []
+    for (let db = 0; db < 16; db++) {
+      const counts = this.state.countsOf(this.state.physical(db))
+      if (counts.keys > 0) out.push({ db, ...counts })
+    }
+    return out
+  }
+
   /**
-   * The batch's writes by key (null: deleted), built from `ops` at the batch's first read and
-   * kept up to date after it: a batch of plain SETs never reads, so it never pays for it.
+   * Apply committed entries, in order, as one atomic engine batch recording `appliedIndex`
+   * (also when nothing else is written, so no-op entries advance the applied index).
    */
-  private overlay: Map<string, Uint8Array | null> | undefined
-  private cleared = false
-  readonly ops: Array<WriteOp> = []
-
-  constructor(private readonly engine: KvEngineService) {}
-
-  get(key: Uint8Array): Effect.Effect<Uint8Array | undefined, EngineError> {
-    const local = this.writes().get(latin1(key))
-    if (local !== undefined) return Effect.succeed(local ?? undefined)
-    if (this.cleared) return Effect.succeed(undefined)
-    return this.engine.get(key)
-  }
-
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.overlay?.set(latin1(key), value)
-    this.ops.push({ type: "put", key, value })
-  }
-
-  del(key: Uint8Array): void {
-    this.overlay?.set(latin1(key), null)
-    this.ops.push({ type: "del", key })
-  }
-
-  clear(): void {
-    this.overlay?.clear()
-    this.cleared = true
-    this.ops.push({ type: "clear" })
-  }
-
-  private writes(): Map<string, Uint8Array | null> {
-    if (this.overlay === undefined) {
-      const overlay = new Map<string, Uint8Array | null>()
-      for (const op of this.ops) {
-        if (op.type === "put") overlay.set(latin1(op.key), op.value)
-        else if (op.type === "del") overlay.set(latin1(op.key), null)
-        else overlay.clear()
-      }
-      this.overlay = overlay
-    }
-    return this.overlay
-  }
-}
-
-const incrementBy = (view: BatchView, key: Uint8Array, delta: bigint) =>
-  Effect.gen(function* () {
-    const current = yield* view.get(key)
-    const value = current === undefined ? 0n : parseInt64(current)
-    if (value === undefined) return NOT_AN_INTEGER
-    const next = value + delta
-    if (!inInt64Range(next)) return OVERFLOW
-    view.put(key, Buffer.from(next.toString(), "latin1"))
-    return integer(next)
-  })
-
-const write = (view: BatchView, argv: Argv): Effect.Effect<Reply, EngineError> =>
-  Effect.gen(function* () {
-    if (argv.length === 0) return error("ERR invalid log entry")
-    const name = commandName(argv[0])
-    switch (name) {
-      case "set": {
-        const options = parseSetOptions(argv)
-        if (isReply(options)) return options
-        // Only NX, XX and GET need the old value (a plain SET never reads: see blindWrite).
-        const old = yield* view.get(argv[1])
-        const allowed = options.condition === undefined || (options.condition === "NX") === (old === undefined)
-        if (allowed) view.put(argv[1], argv[2])
-        if (options.get) return bulk(old ?? null)
-        return allowed ? OK : NIL
-      }
-      case "setnx": {
-        if ((yield* view.get(argv[1])) !== undefined) return ZERO
-        view.put(argv[1], argv[2])
-        return ONE
-      }
-      case "mset":
-        for (let i = 1; i + 1 < argv.length; i += 2) view.put(argv[i], argv[i + 1])
-        return OK
-      case "del": {
-        let removed = 0
-        for (const key of argv.slice(1)) {
-          if ((yield* view.get(key)) === undefined) continue
-          view.del(key)
-          removed++
+  apply(entries: ReadonlyArray<EntryToApply>, appliedIndex: number): Effect.Effect<BatchResult, EngineError> {
+    return Effect.gen(this, function* () {
+      const txn = new Txn(this.engine, this.pause)
+      const ready: Array<ReadyKey> = []
+      let expired = 0
+      const events: KeyspaceEvents = { ready: (db, key) => ready.push({ db, key }), expired: () => expired++ }
+      const ks = new Keyspace(txn, this.state, this.state.clock, Math.random, this.watches, events)
+      yield* txn.prefetch(this.keysToPrefetch(entries))
+      const replies: Array<Reply> = []
+      for (const { index, command } of entries) {
+        if (command === undefined) {
+          replies.push(error("ERR invalid log entry"))
+          continue
         }
-        return integer(removed)
+        this.state.advanceClock(command.time)
+        ks.now = this.state.clock
+        ks.random = seededRandom((Math.floor(command.seq) ^ Math.imul(index, 0x9e3779b1)) >>> 0)
+        if (this.watches.size > 0) this.watches.dropOrphans(txn, command.origin, Math.floor(command.seq / INCARNATION_SPAN))
+        const reply = yield* this.applyPayload(ks, command)
+        replies.push(reply)
       }
-      case "getdel": {
-        const old = yield* view.get(argv[1])
-        if (old !== undefined) view.del(argv[1])
-        return bulk(old ?? null)
-      }
-      case "incr":
-        return yield* incrementBy(view, argv[1], 1n)
-      case "decr":
-        return yield* incrementBy(view, argv[1], -1n)
-      case "incrby":
-      case "decrby": {
-        const delta = parseInt64(argv[2])
-        if (delta === undefined) return NOT_AN_INTEGER
-        return yield* incrementBy(view, argv[1], name === "incrby" ? delta : -delta)
-      }
-      case "append": {
-        const old = yield* view.get(argv[1])
-        const value = old === undefined ? Buffer.from(argv[2]) : Buffer.concat([old, argv[2]])
-        view.put(argv[1], value)
-        return integer(value.length)
-      }
-      case "flushdb":
-        view.clear()
-        return OK
-      default:
-        return unknownCommand(argv)
-    }
-  })
+      this.state.persist(txn)
+      yield* this.engine.write(txn.ops(), appliedIndex)
+      return { replies, ready, expired: expired }
+    })
+  }
 
-/**
- * The writes that need no read of the current value (plain SET, MSET), applied without an Effect:
- * the common case of a write-heavy load, and no engine round trip (LevelDB's gets are
- * asynchronous). Returns undefined for everything else.
- */
-const blindWrite = (view: BatchView, argv: Argv): Reply | undefined => {
-  if (argv.length === 3 && commandName(argv[0]) === "set") {
-    view.put(argv[1], argv[2])
-    return OK
+  /** The meta records the batch's commands name, fetched in one engine call where that helps. */
+  private keysToPrefetch(entries: ReadonlyArray<EntryToApply>): Array<Uint8Array> {
+    if (this.engine.getNow !== undefined || this.engine.getMany === undefined) return []
+    const keys: Array<Uint8Array> = []
+    const add = (db: number, argv: Argv) => {
+      const spec = lookup(argv)
+      if (spec === undefined || db >= 16) return
+      for (const position of keyPositions(spec, argv)) keys.push(metaKey(this.state.physical(db), argv[position]))
+    }
+    for (const { command } of entries) {
+      const payload = command?.payload
+      if (payload?.kind === "command") add(payload.db, payload.argv)
+      else if (payload?.kind === "transaction") for (const queued of payload.commands) add(queued.db, queued.argv)
+    }
+    return keys
   }
-  if (argv.length >= 3 && argv.length % 2 === 1 && commandName(argv[0]) === "mset") {
-    for (let i = 1; i + 1 < argv.length; i += 2) view.put(argv[i], argv[i + 1])
-    return OK
+
+  private applyPayload(ks: Keyspace, command: LoggedCommand): Effect.Effect<Reply, EngineError> {
+    const payload = command.payload
+    switch (payload.kind) {
+      case "command":
+        return this.applyCommand(ks, payload.db, payload.argv)
+      case "transaction":
+        return this.applyTransaction(ks, command.origin, payload)
+      case "watch":
+        return this.applyWatch(ks, command.origin, payload)
+      case "unwatch":
+        return Effect.sync(() => {
+          this.watches.unwatch(ks.txn, command.origin, payload.session)
+          return OK
+        })
+      case "expire":
+        return this.applyExpire(ks, payload.keys)
+      case "collect":
+        return payload.target === "version" ? this.collectVersion(ks, payload.id, payload.limit) : this.collectDb(ks, payload.id, payload.limit)
+      case "announce":
+        return Effect.sync(() => {
+          this.state.announce(ks.txn, payload.node, payload.address)
+          return OK
+        })
+    }
   }
-  return undefined
+
+  private applyCommand(ks: Keyspace, db: number, argv: Argv): Effect.Effect<Reply, EngineError> {
+    const spec = lookup(argv)
+    if (spec === undefined) return Effect.succeed(unknownCommand(argv))
+    if (db >= 16) return Effect.succeed(error("ERR DB index is out of range"))
+    const result = run(spec, ks, db, argv)
+    return Effect.isEffect(result) ? result : Effect.succeed(result)
+  }
+
+  /** MULTI/EXEC: nothing applies when a watched key changed; otherwise every command, in order, each with its own reply. */
+  private applyTransaction(ks: Keyspace, origin: number, payload: Extract<Payload, { kind: "transaction" }>): Effect.Effect<Reply, EngineError> {
+    return Effect.gen(this, function* () {
+      if (payload.session !== 0) {
+        const session = this.watches.take(ks.txn, origin, payload.session)
+        if (session === undefined || session.dirty) return NIL_ARRAY
+        // A watched key that has expired since the WATCH counts as modified (Redis 7).
+        for (const watched of session.keys) {
+          if (watched.expired) continue
+          const meta = yield* ks.storedMeta(watched.db, Buffer.from(watched.key, "latin1"))
+          if (meta !== undefined && isExpired(meta.expireAt, ks.now)) return NIL_ARRAY
+        }
+      }
+      const replies: Array<Reply> = []
+      for (const queued of payload.commands) replies.push(yield* this.applyCommand(ks, queued.db, queued.argv))
+      return array(replies)
+    })
+  }
+
+  private applyWatch(ks: Keyspace, origin: number, payload: Extract<Payload, { kind: "watch" }>): Effect.Effect<Reply, EngineError> {
+    return Effect.gen(this, function* () {
+      const keys = []
+      for (const key of payload.keys) {
+        const meta = yield* ks.storedMeta(payload.db, key)
+        keys.push({ db: payload.db, key: latin1(key), expired: meta !== undefined && isExpired(meta.expireAt, ks.now) })
+      }
+      this.watches.watch(ks.txn, origin, payload.session, keys)
+      return OK
+    })
+  }
+
+  /** The reaper's expired keys: each is removed if it still carries that expiry and its time has come. */
+  private applyExpire(ks: Keyspace, keys: ReadonlyArray<{ readonly db: number; readonly key: Uint8Array; readonly expireAt: number }>) {
+    return Effect.gen(this, function* () {
+      let removed = 0
+      for (const { db: physical, key, expireAt } of keys) {
+        const db = this.state.logicalOf(physical)
+        if (db === undefined) {
+          // A flushed database: its keys go with it (collectDb), and so does this index entry.
+          ks.txn.del(expiryKey(expireAt, physical, key))
+          continue
+        }
+        const meta = yield* ks.storedMeta(db, key)
+        if (meta !== undefined && meta.expireAt === expireAt) {
+          if (!isExpired(expireAt, ks.now)) continue
+          ks.remove(db, key, meta)
+          ks.noteExpired()
+          removed++
+        } else ks.txn.del(expiryKey(expireAt, physical, key)) // stale: the key changed since
+      }
+      return { _tag: "Integer", value: removed } as Reply
+    })
+  }
+
+  /** Remove up to `limit` members of a deleted collection; the garbage record goes with the last. */
+  private collectVersion(ks: Keyspace, version: number, limit: number) {
+    return Effect.map(ks.members(version, { limit }), (members) => {
+      for (const [part] of members) ks.deleteMember(version, part)
+      if (members.length < limit) ks.txn.del(garbageKey(version))
+      return { _tag: "Integer", value: members.length } as Reply
+    })
+  }
+
+  /** Remove up to `limit` keys of a flushed physical database (collections become garbage). */
+  private collectDb(ks: Keyspace, physical: number, limit: number) {
+    return Effect.gen(this, function* () {
+      if (this.state.logicalOf(physical) !== undefined) {
+        // Still in use (cannot happen unless the record is stale): never delete live keys.
+        ks.txn.del(flushedDbKey(physical))
+        return { _tag: "Integer", value: 0 } as Reply
+      }
+      const prefix = metaPrefix(physical)
+      const records = yield* ks.txn.range({ gte: prefix, lt: keyAfterPrefix(prefix)!, limit })
+      for (const [stored, value] of records) {
+        ks.txn.del(stored)
+        const meta = decodeMeta(value)
+        if (meta === undefined) continue
+        if (meta.expireAt !== 0) ks.txn.del(expiryKey(meta.expireAt, physical, parseMetaKey(stored).key))
+        if (isCollection(meta)) ks.txn.put(garbageKey(meta.version), EMPTY)
+      }
+      if (records.length < limit) ks.txn.del(flushedDbKey(physical))
+      return { _tag: "Integer", value: records.length } as Reply
+    })
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * A context for the reads due now: they see the applied state at `now` (the node's clock, never
+   * before the applied clock). Reads change nothing, so one context serves many.
+   */
+  readContext(now: number, stats?: ReadStats): Keyspace {
+    const events: KeyspaceEvents | undefined = stats === undefined ? undefined : { lookup: (hit) => (hit ? stats.hits++ : stats.misses++) }
+    return new Keyspace(new Txn(this.engine, this.pause), this.state, Math.max(now, this.state.clock), Math.random, undefined, events)
+  }
+
+  /** Serve a read: synchronously when the engine allows, else as an Effect. */
+  read(ks: Keyspace, request: ReadRequest): Reply | Effect.Effect<Reply, EngineError> {
+    if (request.kind === "command") {
+      const spec = lookup(request.argv)
+      if (spec === undefined) return unknownCommand(request.argv)
+      if (isWrite(spec)) return error(`ERR '${spec.name}' is a write`)
+      return run(spec, ks, request.db, request.argv)
+    }
+    return Effect.gen(function* () {
+      const replies: Array<Reply> = []
+      for (const queued of request.commands) {
+        const spec = lookup(queued.argv)
+        if (spec === undefined) {
+          replies.push(unknownCommand(queued.argv))
+          continue
+        }
+        const result = run(spec, ks, queued.db, queued.argv)
+        replies.push(Effect.isEffect(result) ? yield* result : result)
+      }
+      return array(replies)
+    })
+  }
 }
-
-/**
- * Apply the committed write commands of one turn, in log order, then write them to the engine
- * as one atomic batch recording `appliedIndex` (also when there is nothing else to write, so
- * no-op entries advance the applied index). Returns one reply per command.
- */
-export const applyWrites = (commands: ReadonlyArray<Argv>, appliedIndex: number) =>
-  Effect.gen(function* () {
-    const engine = yield* KvEngine
-    const view = new BatchView(engine)
-    const replies: Array<Reply> = []
-    for (const argv of commands) replies.push(blindWrite(view, argv) ?? (yield* write(view, argv)))
-    yield* engine.write(view.ops, appliedIndex)
-    return replies
-  })
-
-/**
- * The common reads answered synchronously, for an engine that provides `getNow`; undefined
- * when the command (or the engine) needs the Effect path of `executeRead`.
- */
-export const executeReadNow = (engine: KvEngineService, argv: Argv): Reply | undefined =>
-  engine.getNow === undefined ? undefined : executeReadWith(engine.getNow, argv)
-
-/** The keys a GET, STRLEN, EXISTS or MGET reads; undefined for any other read. */
-export const keysRead = (argv: Argv): ReadonlyArray<Uint8Array> | undefined => {
-  switch (commandName(argv[0])) {
-    case "get":
-    case "strlen":
-      return [argv[1]]
-    case "exists":
-    case "mget":
-      return argv.slice(1)
-    default:
-      return undefined
-  }
-}
-
-/**
- * GET, STRLEN, EXISTS and MGET answered from `lookup` (the engine's getNow, or the values one
- * getMany fetched); undefined for any other read.
- */
-export const executeReadWith = (getNow: (key: Uint8Array) => Uint8Array | undefined, argv: Argv): Reply | undefined => {
-  switch (commandName(argv[0])) {
-    case "get":
-      return bulk(getNow(argv[1]) ?? null)
-    case "strlen":
-      return integer(getNow(argv[1])?.length ?? 0)
-    case "exists": {
-      let found = 0
-      for (let i = 1; i < argv.length; i++) if (getNow(argv[i]) !== undefined) found++
-      return integer(found)
-    }
-    case "mget": {
-      const values: Array<Reply> = []
-      for (let i = 1; i < argv.length; i++) values.push(bulk(getNow(argv[i]) ?? null))
-      return array(values)
-    }
-    default:
-      return undefined
-  }
-}
-
-/** Execute a read command against the engine's applied state. */
-export const executeRead = (argv: Argv) =>
-  Effect.gen(function* () {
-    const engine = yield* KvEngine
-    switch (commandName(argv[0])) {
-      case "get":
-        return bulk((yield* engine.get(argv[1])) ?? null)
-      case "strlen":
-        return integer((yield* engine.get(argv[1]))?.length ?? 0)
-      case "exists": {
-        let found = 0
-        for (const key of argv.slice(1)) if ((yield* engine.get(key)) !== undefined) found++
-        return integer(found)
-      }
-      case "mget": {
-        const values: Array<Reply> = []
-        for (const key of argv.slice(1)) values.push(bulk((yield* engine.get(key)) ?? null))
-        return array(values)
-      }
-      case "keys": {
-        const pattern = argv[1]
-        const keys = yield* engine.iterate({}).pipe(
-          Stream.filter(([key]) => globMatch(pattern, key)),
-          Stream.map(([key]) => bulk(key)),
-          Stream.runCollect
-        )
-        return array([...keys])
-      }
-      case "dbsize":
-        return integer(yield* engine.size)
-      default:
-        return unknownCommand(argv)
-    }
-  })

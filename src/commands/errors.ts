@@ -15,9 +15,15 @@ export const unknownSubcommand = (sub: Uint8Array, command: string): Reply =>
   error(`ERR unknown subcommand '${latin1(sub).slice(0, 128)}'. Try ${command} HELP.`)
 export const SYNTAX_ERROR: Reply = error("ERR syntax error")
 export const NOT_AN_INTEGER: Reply = error("ERR value is not an integer or out of range")
+export const NOT_A_FLOAT: Reply = error("ERR value is not a valid float")
 export const OVERFLOW: Reply = error("ERR increment or decrement would overflow")
 export const DECREMENT_OVERFLOW: Reply = error("ERR decrement would overflow")
 export const DB_OUT_OF_RANGE: Reply = error("ERR DB index is out of range")
-export const EXPIRY_UNSUPPORTED: Reply = error("ERR expiry options (EX, PX, EXAT, PXAT, KEEPTTL) are not supported by raft-kv yet")
+export const WRONGTYPE: Reply = error("WRONGTYPE Operation against a key holding the wrong kind of value")
+export const NO_SUCH_KEY: Reply = error("ERR no such key")
+export const SAME_OBJECT: Reply = error("ERR source and destination objects are the same")
+export const STRING_TOO_LONG: Reply = error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+export const OFFSET_OUT_OF_RANGE: Reply = error("ERR offset is out of range")
+export const INVALID_CURSOR: Reply = error("ERR invalid cursor")
 
 export { latin1 }

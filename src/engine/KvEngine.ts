@@ -23,7 +23,10 @@ export interface KeyRange {
   readonly prefix?: Uint8Array
   readonly gte?: Uint8Array
   readonly lt?: Uint8Array
+  /** At most this many pairs (counted in iteration order). */
   readonly limit?: number
+  /** Descending order: from the highest key below `lt` down to `gte`. */
+  readonly reverse?: boolean
 }
 
 /** A consistent, point-in-time view of an engine, as chunks in the snapshot format. */
@@ -51,7 +54,11 @@ export interface KvEngineService {
    * agree with `get` for every key.
    */
   readonly getMany?: (keys: ReadonlyArray<Uint8Array>) => Effect.Effect<ReadonlyArray<Uint8Array | undefined>, EngineError>
-  /** Keys and values in ascending bytewise key order. */
+  /**
+   * Keys and values in ascending (or, with `reverse`, descending) bytewise key order. The node
+   * never writes while one of its reads iterates, so an engine may read lazily (the memory engine
+   * does, page by page); one that iterates a snapshot (LevelDB, LMDB) is fine too.
+   */
   readonly iterate: (range: KeyRange) => Stream.Stream<readonly [Uint8Array, Uint8Array], EngineError>
   /**
    * Apply `ops` in order, atomically, together with the Raft index of the last entry they
@@ -100,6 +107,7 @@ export const keyAfterPrefix = (prefix: Uint8Array): Buffer | undefined => {
 /**
  * A KeyRange as `[start, end)` bounds over user keys stored behind `namespace` (a prefix that
  * keeps them apart from the engine's own metadata): what an ordered store's range scan takes.
+ * `reverse` asks for the same range in descending order.
  */
 export const namespacedBounds = (range: KeyRange, namespace: Uint8Array) => {
   const stored = (key: Uint8Array) => Buffer.concat([namespace, key])
@@ -111,5 +119,5 @@ export const namespacedBounds = (range: KeyRange, namespace: Uint8Array) => {
     const after = keyAfterPrefix(prefix)
     if (after !== undefined && Buffer.compare(after, end) < 0) end = after
   }
-  return { start, end, ...(range.limit !== undefined ? { limit: range.limit } : {}) }
+  return { start, end, reverse: range.reverse === true, ...(range.limit !== undefined ? { limit: range.limit } : {}) }
 }

@@ -8,14 +8,19 @@
  * would be copied by every young-generation GC (writes of 1 KB values measured 2.5x slower), and
  * a GET of one would copy it.
  *
+ * Order: the keys are also kept in a B+ tree (sorted-btree, keys only), so a range read costs
+ * O(log n) plus what it returns, and a write of a new key O(log n); overwrites touch only the map.
+ * Iteration reads lazily, a page at a time, over an O(1) clone of the key order.
+ *
  * Event loop: a snapshot takes the map's keys and values as two arrays (a fast native copy of
  * references, ~50 ms for 1M keys) and encodes them lazily, a bounded slice at a time, yielding to
  * the event loop between slices, so heartbeats keep flowing while a big state is written out.
  */
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
-import { EngineError, KvEngine, type KeyRange, type WriteOp } from "./KvEngine.js"
+import { EngineError, keyAfterPrefix, KvEngine, type KeyRange, type WriteOp } from "./KvEngine.js"
 import { IoYield } from "../runtime/IoYield.js"
 import { fromSnapshotChunks, SNAPSHOT_CHUNK_BYTES } from "./SnapshotFormat.js"
+import { BTree } from "../runtime/SortedKeys.js"
 
 /** A stored value: latin1 string when small, else a Buffer the engine owns. */
 type Stored = string | Buffer
@@ -60,21 +65,25 @@ const inStringRange = (key: string, range: StringRange): boolean =>
   (range.gte === undefined || key >= range.gte) &&
   (range.lt === undefined || key < range.lt)
 
-/**
- * Every pair of `data` in `range`, sorted bytewise. Keys are compared as latin1 strings: UTF-16
- * code unit order over chars 0-255 is exactly unsigned byte order (shorter prefix first).
- */
-const sortedPairs = (data: ReadonlyMap<string, Stored>, range: KeyRange): Array<readonly [Uint8Array, Uint8Array]> => {
+/** Unsigned bytewise order of latin1 keys: UTF-16 code unit order over chars 0-255 is exactly that. */
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** The range's bounds as one [low, high) pair of latin1 strings (undefined: unbounded). */
+const rangeBounds = (range: KeyRange): { readonly low: string | undefined; readonly high: string | undefined } => {
   const bounds = stringRange(range)
-  const all = bounds.prefix === undefined && bounds.gte === undefined && bounds.lt === undefined
-  const keys: Array<string> = []
-  for (const key of data.keys()) if (all || inStringRange(key, bounds)) keys.push(key)
-  keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  const count = range.limit === undefined ? keys.length : Math.min(keys.length, Math.max(0, range.limit))
-  const pairs = new Array<readonly [Uint8Array, Uint8Array]>(count)
-  for (let i = 0; i < count; i++) pairs[i] = [fromKey(keys[i]), fromStored(data.get(keys[i])!)]
-  return pairs
+  let low = bounds.gte
+  let high = bounds.lt
+  if (bounds.prefix !== undefined) {
+    if (low === undefined || bounds.prefix > low) low = bounds.prefix
+    const after = range.prefix === undefined ? undefined : keyAfterPrefix(range.prefix)
+    const afterText = after === undefined ? undefined : latin1(after)
+    if (afterText !== undefined && (high === undefined || afterText < high)) high = afterText
+  }
+  return { low, high }
 }
+
+/** Keys of one page of a lazy iteration: at most this many pairs are built per pull. */
+const PAGE = 1024
 
 /**
  * Encode entries from `start` on as SnapshotFormat chunks (records `u32 key length | key | u32
@@ -135,6 +144,8 @@ const snapshotChunks = (view: () => { readonly keys: ReadonlyArray<string>; read
 
 export const makeMemoryEngine = () => {
   let data = new Map<string, Stored>()
+  /** The same keys in bytewise order (values live in `data`): ordered ranges read only what they return. */
+  let order = new BTree<string, undefined>(undefined, compareKeys)
   let appliedIndex = 0
 
   const getNow = (key: Uint8Array) => {
@@ -142,20 +153,78 @@ export const makeMemoryEngine = () => {
     return value === undefined ? undefined : fromStored(value)
   }
 
+  /**
+   * The pairs of a range, a page at a time from the key order as it was when the stream started
+   * (an O(1) copy-on-write clone), with each page's values read when the page is.
+   */
+  const iterate = (range: KeyRange) =>
+    Stream.suspend(() => {
+      const keys = order.clone()
+      const { low, high } = rangeBounds(range)
+      const reverse = range.reverse === true
+      let remaining = range.limit === undefined ? Number.POSITIVE_INFINITY : Math.max(0, range.limit)
+      /** Where the next page starts: the last key of the previous page (excluded). */
+      let cursor: string | undefined
+      let started = false
+      let done = remaining === 0 || (low !== undefined && high !== undefined && low >= high)
+      const nextPage = (): Array<readonly [Uint8Array, Uint8Array]> => {
+        const page: Array<readonly [Uint8Array, Uint8Array]> = []
+        const iterator = reverse
+          ? keys.entriesReversed(started ? cursor : high, undefined, true)
+          : keys.entries(started ? cursor : low)
+        started = true
+        for (let step = iterator.next(); !step.done; step = iterator.next()) {
+          const key = step.value[0]
+          if (!reverse && key === cursor) continue
+          if (reverse ? low !== undefined && key < low : high !== undefined && key >= high) {
+            done = true
+            break
+          }
+          if (reverse && high !== undefined && key >= high) continue
+          cursor = key
+          const value = data.get(key)
+          if (value !== undefined) {
+            page.push([fromKey(key), fromStored(value)])
+            if (--remaining === 0) {
+              done = true
+              break
+            }
+          }
+          if (page.length >= PAGE) return page
+        }
+        done = true
+        return page
+      }
+      return Stream.repeatEffectOption(
+        Effect.suspend(() => {
+          if (done) return Effect.fail(Option.none())
+          const page = nextPage()
+          return page.length === 0 && done ? Effect.fail(Option.none()) : Effect.succeed(page)
+        })
+      ).pipe(Stream.flattenIterables)
+    })
+
   return KvEngine.of({
     name: "memory",
     durable: false,
     get: (key) => Effect.sync(() => getNow(key)),
     getNow,
-    iterate: (range) =>
-      // A sorted copy of the matching pairs taken when the stream starts: one consistent state.
-      Stream.suspend(() => Stream.fromIterable(sortedPairs(data, range))),
+    iterate,
     write: (ops: ReadonlyArray<WriteOp>, index: number) =>
       Effect.sync(() => {
         for (const op of ops) {
-          if (op.type === "put") data.set(toKey(op.key), toStored(op.value))
-          else if (op.type === "del") data.delete(toKey(op.key))
-          else data.clear()
+          if (op.type === "put") {
+            const key = toKey(op.key)
+            const before = data.size
+            data.set(key, toStored(op.value))
+            if (data.size !== before) order.set(key, undefined)
+          } else if (op.type === "del") {
+            const key = toKey(op.key)
+            if (data.delete(key)) order.delete(key)
+          } else {
+            data = new Map()
+            order = new BTree<string, undefined>(undefined, compareKeys)
+          }
         }
         appliedIndex = index
       }),
@@ -175,15 +244,21 @@ export const makeMemoryEngine = () => {
     restore: (chunks, index) =>
       Effect.gen(function* () {
         const restored = new Map<string, Stored>()
+        const restoredOrder = new BTree<string, undefined>(undefined, compareKeys)
         yield* fromSnapshotChunks(chunks).pipe(
           Stream.runForEachChunk((pairs) =>
             Effect.sync(() => {
-              for (const [key, value] of pairs) restored.set(toKey(key), toStored(value))
+              for (const [key, value] of pairs) {
+                const stored = toKey(key)
+                restored.set(stored, toStored(value))
+                restoredOrder.set(stored, undefined)
+              }
             })
           )
         )
         // Swapped in only when complete: a failed restore leaves the old state untouched.
         data = restored
+        order = restoredOrder
         appliedIndex = index
       })
   })

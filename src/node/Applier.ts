@@ -7,14 +7,18 @@
  */
 import { Effect, Queue, Scope } from "effect"
 import { decodeCommand } from "../commands/CommandCodec.js"
-import { latin1 } from "../commands/errors.js"
-import { applyWrites, executeRead, executeReadNow, executeReadWith, keysRead } from "../commands/StateMachine.js"
-import { KvEngine } from "../engine/KvEngine.js"
+import { metaKey } from "../commands/keyspace/layout.js"
+import { keyPositions } from "../commands/registry.js"
+import { StateMachine, type EntryToApply } from "../commands/StateMachine.js"
+import { lookupCommand } from "../commands/table.js"
+import { type EngineError, KvEngine } from "../engine/KvEngine.js"
 import { EntryKind, type Entry } from "../raft/types.js"
-import { OK } from "../resp/Reply.js"
+import { OK, type Reply } from "../resp/Reply.js"
+import { IoYield } from "../runtime/IoYield.js"
 import { readTimedOut, writeOutcomeUnknown, writeOvertaken, writeTimedOut } from "./clientErrors.js"
 import { Mailboxes, takeBatch } from "./Mailboxes.js"
-import type { PendingRequest, ReplyTo } from "./messages.js"
+import type { PendingRead, PendingWrite, ReplyTo } from "./messages.js"
+import { Stats } from "./Stats.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
 import { Recovered } from "./Recovery.js"
@@ -23,7 +27,7 @@ import { snapshotChunksForEngine, SnapshotStore } from "./SnapshotStore.js"
 
 interface WaitingRead {
   readonly index: number
-  readonly request: PendingRequest
+  readonly request: PendingRead
 }
 
 export const runApplier = Effect.gen(function* () {
@@ -33,11 +37,16 @@ export const runApplier = Effect.gen(function* () {
   const engine = yield* KvEngine
   const store = yield* SnapshotStore
   const recovered = yield* Recovered
+  const stats = yield* Stats
+  const clock = yield* Effect.clock
+  const machine = yield* StateMachine.load(engine, yield* IoYield)
+  status.keyspace = () => machine.keyspaceInfo()
+  status.clientAddressOf = (id) => machine.clientAddressOf(id)
 
   let applied = recovered.applied
   let appliedTerm = recovered.appliedTerm
   status.appliedIndex = applied
-  const expectedWrites = new Map<number, PendingRequest>()
+  const expectedWrites = new Map<number, PendingWrite>()
   /** A proposal re-sent after a leader change may commit twice: only its first copy applies. */
   let sessions = recovered.sessions
   let waitingReads: Array<WaitingRead> = []
@@ -70,6 +79,7 @@ export const runApplier = Effect.gen(function* () {
       const path = store.pathOf(index)
       const meta = yield* store.readMeta(path)
       yield* engine.restore(snapshotChunksForEngine(store, path), index)
+      yield* machine.reload()
       applied = index
       appliedTerm = meta.term
       lastSnapshot = index
@@ -90,7 +100,7 @@ export const runApplier = Effect.gen(function* () {
   /** Apply one run of committed entries as a single engine batch. */
   const applyEntries = (entries: ReadonlyArray<Entry>) =>
     Effect.gen(function* () {
-      const commands: Array<ReadonlyArray<Uint8Array>> = []
+      const toApply: Array<EntryToApply> = []
       const owners: Array<number | undefined> = []
       const skipped: Array<number> = []
       let last = applied
@@ -110,11 +120,12 @@ export const runApplier = Effect.gen(function* () {
           sessions.record(command.origin, command.seq)
         }
         // An undecodable entry still applies (as an error reply) so every node stays identical.
-        commands.push(command?.argv ?? [])
+        toApply.push({ index: entry.index, command })
         owners.push(command !== undefined && command.origin === config.id ? command.seq : undefined)
       }
       if (last === applied) return
-      const replies = yield* applyWrites(commands, last)
+      const result = yield* machine.apply(toApply, last)
+      stats.expiredKeys += result.expired
       applied = last
       appliedTerm = lastTerm
       status.appliedIndex = last
@@ -124,7 +135,7 @@ export const runApplier = Effect.gen(function* () {
         const request = expectedWrites.get(seq)
         if (request === undefined) continue
         expectedWrites.delete(seq)
-        request.replyTo(replies[i])
+        request.replyTo(result.replies[i])
       }
       // A skipped copy whose client is still waiting was never applied: it was overtaken.
       for (const seq of skipped) {
@@ -135,52 +146,48 @@ export const runApplier = Effect.gen(function* () {
       }
     })
 
-  /** Answer the due GET/STRLEN/EXISTS/MGETs with one engine call; returns the other reads. */
-  const serveWithGetMany = (getMany: NonNullable<typeof engine.getMany>, due: ReadonlyArray<WaitingRead>) =>
-    Effect.gen(function* () {
-      const batched: Array<WaitingRead> = []
-      const rest: Array<WaitingRead> = []
-      const keys: Array<Uint8Array> = []
-      for (const read of due) {
-        const readKeys = keysRead(read.request.argv)
-        if (readKeys === undefined) rest.push(read)
-        else {
-          batched.push(read)
-          for (const key of readKeys) keys.push(key)
-        }
-      }
-      if (batched.length === 0) return rest
-      const values = yield* getMany(keys)
-      const found = new Map<string, Uint8Array | undefined>()
-      for (let i = 0; i < keys.length; i++) found.set(latin1(keys[i]), values[i])
-      const lookup = (key: Uint8Array) => found.get(latin1(key))
-      for (const read of batched) read.request.replyTo(executeReadWith(lookup, read.request.argv)!)
-      return rest
-    })
+  /** The meta records the due reads will look up, fetched with one engine call where that helps. */
+  const keysOfReads = (reads: ReadonlyArray<WaitingRead>): Array<Uint8Array> => {
+    if (engine.getNow !== undefined || engine.getMany === undefined) return []
+    const keys: Array<Uint8Array> = []
+    const add = (db: number, argv: ReadonlyArray<Uint8Array>) => {
+      const spec = lookupCommand(argv)
+      if (spec === undefined || db >= 16) return
+      for (const position of keyPositions(spec, argv)) keys.push(metaKey(machine.physical(db), argv[position]))
+    }
+    for (const { request } of reads) {
+      if (request.request.kind === "command") add(request.request.db, request.request.argv)
+      else for (const queued of request.request.commands) add(queued.db, queued.argv)
+    }
+    return keys
+  }
 
+  /**
+   * Serve the reads whose index is applied: all against one read context, synchronously where the
+   * engine allows (the memory engine), the rest after one prefetch of their keys (LevelDB: one
+   * thread-pool round trip for the turn instead of one per key).
+   */
   const serveReads = Effect.gen(function* () {
     if (waitingReads.length === 0) return
     const stillWaiting: Array<WaitingRead> = []
     const due: Array<WaitingRead> = []
-    for (const read of waitingReads) {
-      if (read.index > applied) stillWaiting.push(read)
-      else {
-        // An engine that reads from memory answers the common reads here, without an Effect each.
-        const reply = executeReadNow(engine, read.request.argv)
-        if (reply !== undefined) read.request.replyTo(reply)
-        else due.push(read)
-      }
-    }
+    for (const read of waitingReads) (read.index > applied ? stillWaiting : due).push(read)
     waitingReads = stillWaiting
     if (due.length === 0) return
-    const rest = engine.getMany === undefined ? due : yield* serveWithGetMany(engine.getMany, due)
+    const context = machine.readContext(clock.unsafeCurrentTimeMillis(), stats)
+    yield* context.txn.prefetch(keysOfReads(due))
+    const pending: Array<{ readonly read: WaitingRead; readonly effect: Effect.Effect<Reply, EngineError> }> = []
+    for (const read of due) {
+      const result = machine.read(context, read.request.request)
+      if (Effect.isEffect(result)) pending.push({ read, effect: result })
+      else read.request.replyTo(result)
+    }
     // Reads change nothing, so an engine whose gets wait on I/O (LevelDB) serves them in
     // parallel; all finish before the next batch is applied.
-    yield* Effect.forEach(
-      rest,
-      (read) => Effect.map(executeRead(read.request.argv), (reply) => read.request.replyTo(reply)),
-      { concurrency: engine.readConcurrency ?? 1, discard: true }
-    )
+    yield* Effect.forEach(pending, ({ read, effect }) => Effect.map(effect, (reply) => read.request.replyTo(reply)), {
+      concurrency: engine.readConcurrency ?? 1,
+      discard: true
+    })
   })
 
   const sweep = (now: number) => {
@@ -218,7 +225,10 @@ export const runApplier = Effect.gen(function* () {
           break
         case "SnapshotPersisted":
           snapshotting = false
-          if (input.index !== undefined) lastSnapshot = Math.max(lastSnapshot, input.index)
+          if (input.index !== undefined) {
+            lastSnapshot = Math.max(lastSnapshot, input.index)
+            status.lastSave = Math.floor(clock.unsafeCurrentTimeMillis() / 1000)
+          }
           else lastFailedSnapshot = applied
           break
         case "ExpectWrite":

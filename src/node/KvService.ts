@@ -4,7 +4,10 @@
  * synchronous and allocation-light because every client command passes through it.
  */
 import { Context, Effect, Layer, Queue } from "effect"
+import type { Payload } from "../commands/CommandCodec.js"
+import type { ReadRequest } from "../commands/StateMachine.js"
 import { KvEngine } from "../engine/KvEngine.js"
+import { Incarnation } from "./Incarnation.js"
 import { Mailboxes } from "./Mailboxes.js"
 import type { ReplyTo } from "./messages.js"
 import { NodeConfig } from "./NodeConfig.js"
@@ -12,16 +15,20 @@ import { NodeStatus } from "./NodeStatus.js"
 
 export interface KvServiceApi {
   /** Propose a write; `replyTo` runs once it is applied on this node, or on timeout. */
-  readonly submitWrite: (argv: ReadonlyArray<Uint8Array>, replyTo: ReplyTo) => void
+  readonly submitWrite: (payload: Payload, replyTo: ReplyTo) => void
   /** Serve a linearizable read; `replyTo` runs once a quorum confirmed it, or on timeout. */
-  readonly submitRead: (argv: ReadonlyArray<Uint8Array>, replyTo: ReplyTo) => void
+  readonly submitRead: (request: ReadRequest, replyTo: ReplyTo) => void
   /** Take a snapshot of the applied state now; `replyTo` (if any) learns when it is durable. */
   readonly requestSnapshot: (replyTo: ReplyTo | undefined) => void
+  /** A WATCH session number unique to this node and incarnation. */
+  readonly newWatchSession: () => number
   /** The "# Raft" section of INFO. */
   readonly raftInfo: () => string
 }
 
 export class KvService extends Context.Tag("raft-kv/KvService")<KvService, KvServiceApi>() {}
+
+const INCARNATION_SPAN = 2 ** 32
 
 export const KvServiceLive = Layer.effect(
   KvService,
@@ -30,23 +37,28 @@ export const KvServiceLive = Layer.effect(
     const { raft, applier } = yield* Mailboxes
     const status = yield* NodeStatus
     const engine = yield* KvEngine
+    const incarnation = yield* Incarnation
     const clock = yield* Effect.clock
     const deadline = () => clock.unsafeCurrentTimeMillis() + config.requestTimeoutMs
     const peerAddress = (id: number) => {
       const peer = config.peers.find((p) => p.id === id)
       return peer === undefined ? "" : `${peer.host}:${peer.port}`
     }
+    let watchSessions = 0
 
     return KvService.of({
-      submitWrite: (argv, replyTo) => {
-        Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { argv, replyTo, deadline: deadline() } })
+      submitWrite: (payload, replyTo) => {
+        Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { payload, replyTo, deadline: deadline() } })
       },
-      submitRead: (argv, replyTo) => {
-        Queue.unsafeOffer(raft, { _tag: "ClientRead", request: { argv, replyTo, deadline: deadline() } })
+      submitRead: (request, replyTo) => {
+        Queue.unsafeOffer(raft, { _tag: "ClientRead", request: { request, replyTo, deadline: deadline() } })
       },
       requestSnapshot: (replyTo) => {
         Queue.unsafeOffer(applier, { _tag: "TakeSnapshot", replyTo })
       },
+      // The incarnation in the high bits lets the state machine drop the sessions of a node's
+      // earlier lives (their clients are gone) when its first entry of a new life applies.
+      newWatchSession: () => incarnation * INCARNATION_SPAN + ++watchSessions,
       raftInfo: () => {
         const raftStatus = status.raft
         return [

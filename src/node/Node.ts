@@ -10,6 +10,7 @@ import { Effect, Layer } from "effect"
 import type { NodeConfig as Config } from "../cli/Config.js"
 import type { KvEngine } from "../engine/KvEngine.js"
 import { startClientServer } from "../server/ClientServer.js"
+import { runAnnouncer } from "./Announcer.js"
 import { runApplier } from "./Applier.js"
 import { DataDirLockLive } from "./DataDirLock.js"
 import { IncarnationLive } from "./Incarnation.js"
@@ -19,8 +20,10 @@ import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatusLive } from "./NodeStatus.js"
 import { runRaftNode, runTicker } from "./RaftNode.js"
 import { RecoveredLive } from "./Recovery.js"
+import { runReaper } from "./Reaper.js"
 import { runSnapshotter } from "./Snapshotter.js"
 import { SnapshotStoreLive } from "./SnapshotStore.js"
+import { StatsLive } from "./Stats.js"
 import { TcpTransportLive } from "./TcpTransport.js"
 import { InlineFileSystem } from "../runtime/InlineFileSystem.js"
 import { WalLive } from "./Wal.js"
@@ -31,7 +34,7 @@ import { runWalWriter } from "./WalWriter.js"
  * surfaces here, so the node stops as a whole (fail-stop) instead of limping on in an unknown
  * state. (`Effect.all` with unbounded concurrency fails fast and interrupts the rest.)
  */
-export const runConsensus = Effect.all([runRaftNode, runTicker, runWalWriter, runApplier, runSnapshotter], {
+export const runConsensus = Effect.all([runRaftNode, runTicker, runWalWriter, runApplier, runSnapshotter, runReaper], {
   concurrency: "unbounded",
   discard: true
 })
@@ -41,6 +44,7 @@ export const runActors = Effect.gen(function* () {
   const config = yield* NodeConfig
   yield* Effect.logInfo(`node ${config.id} starting (${config.peers.length}-node cluster, engine ${config.engine})`)
   yield* startClientServer
+  yield* Effect.forkScoped(runAnnouncer)
   yield* runConsensus
   return yield* Effect.never
 })
@@ -50,7 +54,8 @@ export const serve = (config: Config) => {
   const base = Layer.mergeAll(
     Layer.succeed(NodeConfig, config),
     MailboxesLive,
-    NodeStatusLive(config.id)
+    NodeStatusLive(config.id),
+    StatsLive
   )
   // The data directory is locked before the WAL is opened, and released after it is closed.
   const disk = Layer.mergeAll(

@@ -10,6 +10,12 @@ export interface NodeStatusService {
   raft: RaftStatus
   /** Highest index applied to the engine. */
   appliedIndex: number
+  /** Keys and keys with an expiry per logical database (set by the Applier, which owns them). */
+  keyspace: () => ReadonlyArray<{ readonly db: number; readonly keys: number; readonly expires: number }>
+  /** Unix seconds of the last durable snapshot (LASTSAVE); the start time until one is taken. */
+  lastSave: number
+  /** Where a node serves clients, as the nodes announced it through the log (set by the Applier). */
+  clientAddressOf: (id: number) => string | undefined
 }
 
 export class NodeStatus extends Context.Tag("raft-kv/NodeStatus")<NodeStatus, NodeStatusService>() {}
@@ -32,6 +38,9 @@ export const NodeStatusLive = (id: number) =>
         snapshotIndex: 0,
         firstIndex: 1
       },
-      appliedIndex: 0
+      appliedIndex: 0,
+      keyspace: () => [],
+      clientAddressOf: () => undefined,
+      lastSave: Math.floor(Date.now() / 1000)
     }))
   )

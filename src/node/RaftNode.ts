@@ -5,14 +5,14 @@
  * that arrived meanwhile shares one Ready, one WAL write and one frame per peer.
  */
 import { Chunk, Effect, Queue, Random } from "effect"
-import { commandOrigin, encodeCommand } from "../commands/CommandCodec.js"
+import { commandOrigin, encodeCommand, stampTime } from "../commands/CommandCodec.js"
 import { makeRaft } from "../raft/Raft.js"
 import { seededRandom } from "../raft/seededRandom.js"
 import type { RaftCore, Ready } from "../raft/api.js"
 import type { Message, NodeId } from "../raft/types.js"
 import { readTimedOut } from "./clientErrors.js"
 import { Mailboxes } from "./Mailboxes.js"
-import type { ApplierInput, PendingRequest, RaftInput } from "./messages.js"
+import type { ApplierInput, PendingRead, RaftInput } from "./messages.js"
 import { Incarnation } from "./Incarnation.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { IoYield } from "../runtime/IoYield.js"
@@ -83,7 +83,7 @@ export const runRaftNode = Effect.gen(function* () {
   const inflight = new Map<number, { readonly data: Uint8Array; readonly deadline: number }>()
   let lastKnownLeader = 0
   let nextReadId = 1
-  const pendingReads = new Map<number, PendingRequest>()
+  const pendingReads = new Map<number, PendingRead>()
   let readsToRetry: Array<number> = []
 
   /**
@@ -111,12 +111,21 @@ export const runRaftNode = Effect.gen(function* () {
         toApplier.push({ _tag: "Sweep", now })
         return
       }
-      case "PeerMessages":
-        for (const message of input.messages) core.step(message)
+      case "PeerMessages": {
+        // The leader's clock is the time of every entry it appends (expiry is evaluated against
+        // it on every node): forwarded proposals get it here, before they enter the log.
+        const leader = core.status().role === "leader"
+        const now = clock.unsafeCurrentTimeMillis()
+        for (const message of input.messages) {
+          if (leader && message.type === "Propose") for (const data of message.entries) stampTime(data, now)
+          core.step(message)
+        }
         return
+      }
       case "ClientWrite": {
         const seq = nextSeq()
-        const data = encodeCommand({ origin: config.id, seq, argv: input.request.argv })
+        // Stamped with this node's clock; a leader that receives it forwarded stamps it again.
+        const data = encodeCommand({ origin: config.id, seq, time: clock.unsafeCurrentTimeMillis(), payload: input.request.payload })
         inflight.set(seq, { data, deadline: input.request.deadline })
         proposals.push(data)
         toApplier.push({ _tag: "ExpectWrite", seq, request: input.request })

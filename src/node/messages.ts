@@ -3,6 +3,8 @@
  * queue; these unions are the whole vocabulary between them.
  */
 import type { Scope } from "effect"
+import type { Payload } from "../commands/CommandCodec.js"
+import type { ReadRequest } from "../commands/StateMachine.js"
 import type { EngineSnapshot } from "../engine/KvEngine.js"
 import type { Reply } from "../resp/Reply.js"
 import type { SnapshotPoint } from "../raft/api.js"
@@ -13,11 +15,18 @@ import type { SnapshotMeta } from "./SnapshotFile.js"
 /** Where a client's reply goes once its request finishes (or fails). Called exactly once. */
 export type ReplyTo = (reply: Reply) => void
 
-/** A client request waiting for consensus, owned by one actor at a time. */
-export interface PendingRequest {
-  readonly argv: ReadonlyArray<Uint8Array>
+/** A client write waiting for consensus, owned by one actor at a time. */
+export interface PendingWrite {
+  readonly payload: Payload
   readonly replyTo: ReplyTo
   /** Epoch milliseconds (Effect Clock) after which the client gets a no-quorum error. */
+  readonly deadline: number
+}
+
+/** A client read waiting for its ReadIndex round, then for the applier. */
+export interface PendingRead {
+  readonly request: ReadRequest
+  readonly replyTo: ReplyTo
   readonly deadline: number
 }
 
@@ -25,8 +34,8 @@ export interface PendingRequest {
 export type RaftInput =
   | { readonly _tag: "Tick" }
   | { readonly _tag: "PeerMessages"; readonly messages: ReadonlyArray<Message> }
-  | { readonly _tag: "ClientWrite"; readonly request: PendingRequest }
-  | { readonly _tag: "ClientRead"; readonly request: PendingRequest }
+  | { readonly _tag: "ClientWrite"; readonly request: PendingWrite }
+  | { readonly _tag: "ClientRead"; readonly request: PendingRead }
   /** The WAL has fsynced everything up to `index` (whose term is `term`). */
   | { readonly _tag: "WalSynced"; readonly index: number; readonly term: number }
   /** A snapshot of this node's state up to `index` is durable: compact the log behind it. */
@@ -52,10 +61,10 @@ export interface WalBatch {
 /** Inputs of the Applier actor. */
 export type ApplierInput =
   /** A write was proposed with this sequence number: reply to it when its entry applies. */
-  | { readonly _tag: "ExpectWrite"; readonly seq: number; readonly request: PendingRequest }
+  | { readonly _tag: "ExpectWrite"; readonly seq: number; readonly request: PendingWrite }
   | { readonly _tag: "Committed"; readonly entries: ReadonlyArray<Entry> }
   /** A linearizable read may be served once `index` is applied. */
-  | { readonly _tag: "ReadReady"; readonly index: number; readonly request: PendingRequest }
+  | { readonly _tag: "ReadReady"; readonly index: number; readonly request: PendingRead }
   /** Time passed: give up on expected writes past their deadline. */
   | { readonly _tag: "Sweep"; readonly now: number }
   /** Replace the engine's state with a received snapshot (before any later entry applies). */

@@ -1,18 +1,32 @@
 /**
- * RESP2 reply encoding. Replies of one flush are encoded into as few Buffers as possible: small
- * parts are copied together (up to GROUP_BYTES a buffer), large values are passed on as they are
- * (no copy, and no single allocation that grows with the reply: Node refuses buffers over
- * 4 GiB). The common fixed replies are preallocated.
+ * Reply encoding, RESP2 or RESP3 per connection (HELLO switches it). Replies of one flush are
+ * encoded into as few Buffers as possible: small parts are copied together (up to GROUP_BYTES a
+ * buffer), large values are passed on as they are (no copy, and no single allocation that grows
+ * with the reply: Node refuses buffers over 4 GiB). The common fixed replies are preallocated.
  */
+import { formatDouble } from "./formatDouble.js"
 import { OK, type Reply } from "./Reply.js"
+
+export type Protocol = 2 | 3
 
 const CRLF = "\r\n"
 const OK_BYTES = Buffer.from("+OK\r\n")
 const NIL_BYTES = Buffer.from("$-1\r\n")
 const NIL_ARRAY_BYTES = Buffer.from("*-1\r\n")
+const NULL3_BYTES = Buffer.from("_\r\n")
+
+const pushBulk = (value: Uint8Array, out: Array<Buffer | string>): void => {
+  out.push(`$${value.length}${CRLF}`)
+  out.push(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length))
+  out.push(CRLF)
+}
+
+const pushText = (value: string, out: Array<Buffer | string>): void => {
+  out.push(`$${Buffer.byteLength(value, "latin1")}${CRLF}${value}${CRLF}`)
+}
 
 /** Append the encoding of `reply` to `out` (strings and buffers, concatenated once at the end). */
-const encodeInto = (reply: Reply, out: Array<Buffer | string>): void => {
+const encodeInto = (reply: Reply, protocol: Protocol, out: Array<Buffer | string>): void => {
   switch (reply._tag) {
     case "Simple":
       if (reply.value === "OK") out.push(OK_BYTES)
@@ -25,19 +39,47 @@ const encodeInto = (reply: Reply, out: Array<Buffer | string>): void => {
       out.push(`:${reply.value}${CRLF}`)
       return
     case "Bulk":
-      if (reply.value === null) out.push(NIL_BYTES)
-      else {
-        out.push(`$${reply.value.length}${CRLF}`)
-        out.push(Buffer.isBuffer(reply.value) ? reply.value : Buffer.from(reply.value.buffer, reply.value.byteOffset, reply.value.length))
-        out.push(CRLF)
-      }
+      if (reply.value === null) out.push(protocol === 3 ? NULL3_BYTES : NIL_BYTES)
+      else pushBulk(reply.value, out)
       return
     case "Array":
-      if (reply.value === null) out.push(NIL_ARRAY_BYTES)
+      if (reply.value === null) out.push(protocol === 3 ? NULL3_BYTES : NIL_ARRAY_BYTES)
       else {
         out.push(`*${reply.value.length}${CRLF}`)
-        for (const item of reply.value) encodeInto(item, out)
+        for (const item of reply.value) encodeInto(item, protocol, out)
       }
+      return
+    case "Map":
+      out.push(protocol === 3 ? `%${reply.value.length / 2}${CRLF}` : `*${reply.value.length}${CRLF}`)
+      for (const item of reply.value) encodeInto(item, protocol, out)
+      return
+    case "Set":
+      out.push(`${protocol === 3 ? "~" : "*"}${reply.value.length}${CRLF}`)
+      for (const item of reply.value) encodeInto(item, protocol, out)
+      return
+    case "Pairs":
+      if (protocol === 3) {
+        out.push(`*${reply.value.length / 2}${CRLF}`)
+        for (let i = 0; i + 1 < reply.value.length; i += 2) {
+          out.push(`*2${CRLF}`)
+          encodeInto(reply.value[i], protocol, out)
+          encodeInto(reply.value[i + 1], protocol, out)
+        }
+      } else {
+        out.push(`*${reply.value.length}${CRLF}`)
+        for (const item of reply.value) encodeInto(item, protocol, out)
+      }
+      return
+    case "Double":
+      if (protocol === 3) out.push(`,${formatDouble(reply.value)}${CRLF}`)
+      else pushText(formatDouble(reply.value), out)
+      return
+    case "Boolean":
+      out.push(protocol === 3 ? (reply.value ? `#t${CRLF}` : `#f${CRLF}`) : reply.value ? `:1${CRLF}` : `:0${CRLF}`)
+      return
+    case "Verbatim":
+      if (protocol === 3) out.push(`=${Buffer.byteLength(reply.value, "latin1") + 4}${CRLF}txt:${reply.value}${CRLF}`)
+      else pushText(reply.value, out)
       return
   }
 }
@@ -61,11 +103,14 @@ const concat = (parts: ReadonlyArray<Buffer | string>, start: number, end: numbe
   return out
 }
 
-/** The bytes of `replies`, in order, as one or more buffers to write one after another. */
-export const encodeReplyChunks = (replies: ReadonlyArray<Reply>): Array<Buffer> => {
+/**
+ * The bytes of `replies`, in order, as one or more buffers to write one after another.
+ * `protocols[i]` is the protocol reply i is encoded in (a pipeline may switch with HELLO).
+ */
+export const encodeReplyChunks = (replies: ReadonlyArray<Reply>, protocols: Protocol | ReadonlyArray<Protocol> = 2): Array<Buffer> => {
   if (replies.length === 1 && replies[0] === OK) return [OK_BYTES]
   const parts: Array<Buffer | string> = []
-  for (const reply of replies) encodeInto(reply, parts)
+  for (let i = 0; i < replies.length; i++) encodeInto(replies[i], typeof protocols === "number" ? protocols : protocols[i], parts)
   const chunks: Array<Buffer> = []
   let start = 0
   let size = 0
@@ -90,10 +135,9 @@ export const encodeReplyChunks = (replies: ReadonlyArray<Reply>): Array<Buffer> 
 }
 
 /** The bytes of `replies` as a single buffer (small replies: tests, one-off answers). */
-export const encodeReplies = (replies: ReadonlyArray<Reply>): Buffer => {
-  const chunks = encodeReplyChunks(replies)
+export const encodeReplies = (replies: ReadonlyArray<Reply>, protocol: Protocol = 2): Buffer => {
+  const chunks = encodeReplyChunks(replies, protocol)
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
 }
 
-export const encodeReply = (reply: Reply): Buffer => encodeReplies([reply])
-
+export const encodeReply = (reply: Reply, protocol: Protocol = 2): Buffer => encodeReplies([reply], protocol)

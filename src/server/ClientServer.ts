@@ -1,36 +1,73 @@
 /**
- * The Redis-protocol listener. Each accepted socket is served by `serveConnection`; the listener
- * and every open connection are closed when the node's scope closes.
+ * The Redis-protocol listener. Each accepted socket is served by a `Connection`; the listener,
+ * every open connection and the INFO ops sampler live as long as the node's scope. The node view
+ * that local commands see (INFO sections, CLIENT LIST, WATCH sessions) is assembled here.
  */
 import * as net from "node:net"
-import { Effect } from "effect"
-import type { ConnectionContext } from "../commands/classify.js"
+import { Effect, Schedule } from "effect"
+import type { ClientState, ServerView } from "../commands/session.js"
 import { KvService } from "../node/KvService.js"
 import { listenTcp } from "../node/listenTcp.js"
 import { NodeConfig } from "../node/NodeConfig.js"
-import { serveConnection } from "./Connection.js"
+import { NodeStatus } from "../node/NodeStatus.js"
+import { Stats } from "../node/Stats.js"
+import { Connection } from "./Connection.js"
+import { INFO_SECTIONS, infoSection, type InfoSources } from "./Info.js"
 
 export const startClientServer = Effect.gen(function* () {
   const config = yield* NodeConfig
   const kv = yield* KvService
+  const status = yield* NodeStatus
+  const stats = yield* Stats
   const sockets = new Set<net.Socket>()
+  const clients = new Map<number, ClientState>()
   let nextClientId = 1
+
+  const sources: InfoSources = {
+    config,
+    status,
+    stats,
+    connectedClients: () => clients.size,
+    blockedClients: () => 0,
+    raftInfo: kv.raftInfo,
+    clientAddressOf: (id) => status.clientAddressOf(id)
+  }
+
+  const server: ServerView = {
+    nodeId: config.id,
+    port: config.port,
+    infoSection: (name) => infoSection(sources, name),
+    infoSections: INFO_SECTIONS,
+    clients: () => clients.values(),
+    newWatchSession: kv.newWatchSession,
+    requestSnapshot: kv.requestSnapshot,
+    lastSave: () => status.lastSave,
+    proposeInBackground: (payload) => kv.submitWrite(payload, () => {})
+  }
 
   // Half-open: a client may send its commands and then shut down its side (`nc -N`, a script's
   // `socket.end(bytes)`); it still gets every reply, then the connection closes.
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+  const listener = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket)
+    stats.connectionsReceived++
     socket.setNoDelay(true)
     socket.on("close", () => sockets.delete(socket))
-    const context: ConnectionContext = {
-      clientId: nextClientId++,
-      clientName: null,
-      port: config.port,
-      info: kv.raftInfo
-    }
-    serveConnection(socket, kv, context)
+    const connection = new Connection(socket, nextClientId++, {
+      kv,
+      server,
+      stats,
+      onClose: (client) => clients.delete(client.id)
+    })
+    clients.set(connection.client.id, connection.client)
   })
 
-  yield* listenTcp(server, sockets, config.host, config.port, "clients")
+  yield* listenTcp(listener, sockets, config.host, config.port, "clients")
+  // instantaneous_ops_per_sec, sampled as redis-server does (every 100 ms).
+  yield* Effect.forkScoped(
+    Effect.repeat(
+      Effect.clockWith((clock) => Effect.sync(() => stats.sample(clock.unsafeCurrentTimeMillis()))),
+      Schedule.spaced("100 millis")
+    )
+  )
   yield* Effect.logInfo(`node ${config.id} serving Redis clients on ${config.host}:${config.port}`)
 })

@@ -1,18 +1,22 @@
 /**
- * One client connection: bytes in → argv → classify → answered locally, or handed to consensus
- * through KvService; replies leave in request order through the ReplyQueue. Reading pauses while
- * too many replies are outstanding, the commands in flight hold too many bytes, or the client
- * does not read its replies, so a pipelining client cannot grow the server's memory without bound.
+ * One client connection: bytes in → argv → the command's declaration → answered here (local
+ * commands), queued (between MULTI and EXEC), or handed to consensus through KvService; replies
+ * leave in request order through the ReplyQueue, each in the protocol (RESP2 or RESP3) that was
+ * in effect when its command arrived. Reading pauses while too many replies are outstanding, the
+ * commands in flight hold too many bytes, or the client does not read its replies, so a
+ * pipelining client cannot grow the server's memory without bound.
  */
 import type * as net from "node:net"
-import { classify, type ConnectionContext } from "../commands/classify.js"
+import type { Argv } from "../commands/registry.js"
+import type { ClientState, ReplyTo, ServerView, StateRequest } from "../commands/session.js"
+import { endWatch } from "../commands/transactions.js"
 import type { KvServiceApi } from "../node/KvService.js"
+import type { StatsService } from "../node/Stats.js"
 import { ARGUMENT_OVERHEAD_BYTES, RequestParser } from "../resp/RequestParser.js"
-import { error, OK, simple } from "../resp/Reply.js"
+import { error } from "../resp/Reply.js"
+import { CommandSession, newClientState } from "./CommandSession.js"
 import { ConnectionOrder } from "./ConnectionOrder.js"
 import { ReplyQueue } from "./ReplyQueue.js"
-
-const BACKGROUND_SAVE = simple("Background saving started")
 
 /** Outstanding replies per connection before we stop reading from it. */
 const MAX_PENDING_REPLIES = 4096
@@ -27,112 +31,176 @@ const LARGE_COMMAND_BYTES = 4096
 /** Replies written but not yet taken by the kernel (a client that does not read) before we stop reading. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 
-const commandCost = (argv: ReadonlyArray<Uint8Array>): number => {
+const commandCost = (argv: Argv): number => {
   let bytes = argv.length * ARGUMENT_OVERHEAD_BYTES
   for (const arg of argv) bytes += arg.length
   return bytes
 }
 
-export const serveConnection = (
-  socket: net.Socket,
-  kv: KvServiceApi,
-  context: ConnectionContext
-): void => {
-  let closing = false
-  /** The client shut down its side: nothing more will arrive, close once every reply is out. */
-  let clientEnded = false
-  let paused = false
-  let pendingBytes = 0
+/** What a request holds in memory while in flight: its commands' bytes. */
+const requestCost = (request: StateRequest): number => {
+  const inner = request.kind === "write" ? request.payload : request.request
+  switch (inner.kind) {
+    case "command":
+      return commandCost(inner.argv)
+    case "transaction": {
+      let bytes = 0
+      for (const queued of inner.commands) bytes += commandCost(queued.argv)
+      return bytes
+    }
+    case "watch":
+      return commandCost(inner.keys)
+    default:
+      return 0
+  }
+}
 
-  /** Stop reading while the connection holds too much; read again once it is down to half. */
-  const updateFlow = (): void => {
-    if (closing || clientEnded) return
-    if (!paused) {
-      if (replies.pending >= MAX_PENDING_REPLIES || pendingBytes >= MAX_PENDING_BYTES || socket.writableLength >= MAX_OUTPUT_BYTES) {
-        paused = true
-        socket.pause()
-      }
-    } else if (replies.pending < MAX_PENDING_REPLIES / 2 && pendingBytes < MAX_PENDING_BYTES / 2 && socket.writableLength < MAX_OUTPUT_BYTES / 2) {
-      paused = false
-      socket.resume()
+const addressOf = (host: string | undefined, port: number | undefined) => `${host ?? "?"}:${port ?? 0}`
+
+export interface ConnectionDeps {
+  readonly kv: KvServiceApi
+  readonly server: ServerView
+  readonly stats: StatsService
+  /** Called once the connection is gone. */
+  readonly onClose: (client: ClientState) => void
+}
+
+export class Connection {
+  readonly client: ClientState
+  readonly session: CommandSession
+  private readonly replies: ReplyQueue
+  private readonly order: ConnectionOrder
+  private readonly parser: RequestParser
+  private closing = false
+  /** The client shut down its side: nothing more will arrive, close once every reply is out. */
+  private clientEnded = false
+  private paused = false
+  private pendingBytes = 0
+
+  constructor(
+    private readonly socket: net.Socket,
+    id: number,
+    private readonly deps: ConnectionDeps
+  ) {
+    this.client = newClientState(id, addressOf(socket.remoteAddress, socket.remotePort), addressOf(socket.localAddress, socket.localPort), () => this.kill())
+    this.order = new ConnectionOrder(deps.kv)
+    this.replies = new ReplyQueue(
+      (chunks) => this.write(chunks),
+      () => this.drained()
+    )
+    this.session = new CommandSession(this.client, deps.server, {
+      reserve: (protocol) => this.replies.reserve(protocol),
+      submit: (request, replyTo) => this.submit(request, replyTo),
+      closeAfterReply: () => this.closeAfterReply(),
+      onCommand: () => deps.stats.commandsProcessed++,
+      onError: () => deps.stats.errorReplies++
+    })
+    this.parser = new RequestParser(
+      (argv) => {
+        if (!this.closing) this.session.onCommand(argv)
+      },
+      (message) => this.onProtocolError(message)
+    )
+    socket.on("data", (chunk: Buffer) => this.guard(() => this.onData(chunk)))
+    socket.on("drain", () => this.guard(() => this.updateFlow()))
+    socket.on("end", () =>
+      this.guard(() => {
+        this.clientEnded = true
+        if (this.replies.pending === 0) socket.end()
+      })
+    )
+    socket.on("error", () => socket.destroy())
+    socket.on("close", () => {
+      // A departing client's WATCH session is ended through the log (its keys stop being tracked).
+      endWatch(this.session)
+      deps.onClose(this.client)
+    })
+  }
+
+  private submit(request: StateRequest, replyTo: ReplyTo): void {
+    const bytes = requestCost(request)
+    if (bytes < LARGE_COMMAND_BYTES) {
+      this.order.submit(request, replyTo)
+      return
+    }
+    this.pendingBytes += bytes
+    this.order.submit(request, (answer) => {
+      this.pendingBytes -= bytes
+      replyTo(answer)
+    })
+  }
+
+  private closeAfterReply(): void {
+    this.closing = true
+    this.socket.pause()
+  }
+
+  /**
+   * A socket callback must never throw (an exception there would take the whole node down):
+   * a defect in handling one connection's bytes closes that connection, with a log line.
+   */
+  private guard(run: () => void): void {
+    try {
+      run()
+    } catch (defect) {
+      process.stderr.write(`raft-kv: closing client ${this.client.address} after an internal error: ${defect instanceof Error ? (defect.stack ?? defect.message) : String(defect)}\n`)
+      this.socket.destroy()
     }
   }
 
-  const replies = new ReplyQueue(
-    (chunks) => {
-      if (socket.destroyed) return
-      if (chunks.length === 1) socket.write(chunks[0])
-      else {
-        // Several buffers (a large reply): one writev, no copy into one buffer.
-        socket.cork()
-        for (const chunk of chunks) socket.write(chunk)
-        socket.uncork()
-      }
-    },
-    () => {
-      // After QUIT or a protocol error the connection closes, as Redis closes it, once the reply is out.
-      if (closing && replies.pending === 0) socket.end(() => socket.destroy())
-      else if (clientEnded && replies.pending === 0) socket.end()
-      else updateFlow()
-    }
-  )
-
-  const order = new ConnectionOrder(kv)
-
-  const onCommand = (argv: Array<Buffer>): void => {
-    if (closing) return
-    const classified = classify(argv, context)
-    switch (classified.kind) {
-      case "reply":
-        replies.push(classified.reply)
-        break
-      case "quit":
-        closing = true
-        socket.pause()
-        replies.push(OK)
-        break
-      case "snapshot":
-        if (classified.wait) kv.requestSnapshot(replies.reserve())
-        else {
-          kv.requestSnapshot(undefined)
-          replies.push(BACKGROUND_SAVE)
-        }
-        break
-      case "write":
-      case "read": {
-        const bytes = commandCost(classified.argv)
-        if (bytes < LARGE_COMMAND_BYTES) {
-          order.submit(classified.kind, classified.argv, replies.reserve())
-          break
-        }
-        const reply = replies.reserve()
-        pendingBytes += bytes
-        order.submit(classified.kind, classified.argv, (answer) => {
-          pendingBytes -= bytes
-          reply(answer)
-        })
-        break
-      }
-    }
+  private onData(chunk: Buffer): void {
+    this.deps.stats.netInputBytes += chunk.length
+    this.parser.push(chunk)
+    this.updateFlow()
   }
 
   // Like Redis: report the protocol error, then close the connection (the stream is unusable).
-  const onProtocolError = (message: string): void => {
-    if (closing) return
-    closing = true
-    socket.pause()
-    replies.push(error(`ERR ${message}`))
+  private onProtocolError(message: string): void {
+    if (this.closing) return
+    this.closing = true
+    this.socket.pause()
+    this.session.reply(error(`ERR ${message}`))
   }
 
-  const parser = new RequestParser(onCommand, onProtocolError)
-  socket.on("data", (chunk: Buffer) => {
-    parser.push(chunk)
-    updateFlow()
-  })
-  socket.on("drain", updateFlow)
-  socket.on("end", () => {
-    clientEnded = true
-    if (replies.pending === 0) socket.end()
-  })
-  socket.on("error", () => socket.destroy())
+  private kill(): void {
+    // CLIENT KILL of the calling connection closes it once its reply is out, as Redis does.
+    if (this.replies.pending > 0) this.closeAfterReply()
+    else this.socket.destroy()
+  }
+
+  // ---------------------------------------------------------------- output and flow control
+
+  private write(chunks: ReadonlyArray<Buffer>): void {
+    if (this.socket.destroyed) return
+    for (const chunk of chunks) this.deps.stats.netOutputBytes += chunk.length
+    if (chunks.length === 1) this.socket.write(chunks[0])
+    else {
+      // Several buffers (a large reply): one writev, no copy into one buffer.
+      this.socket.cork()
+      for (const chunk of chunks) this.socket.write(chunk)
+      this.socket.uncork()
+    }
+  }
+
+  private drained(): void {
+    // After QUIT or a protocol error the connection closes, as Redis closes it, once the reply is out.
+    if (this.closing && this.replies.pending === 0) this.socket.end(() => this.socket.destroy())
+    else if (this.clientEnded && this.replies.pending === 0) this.socket.end()
+    else this.updateFlow()
+  }
+
+  /** Stop reading while the connection holds too much; read again once it is down to half. */
+  private updateFlow(): void {
+    if (this.closing || this.clientEnded) return
+    const socket = this.socket
+    if (!this.paused) {
+      if (this.replies.pending >= MAX_PENDING_REPLIES || this.pendingBytes >= MAX_PENDING_BYTES || socket.writableLength >= MAX_OUTPUT_BYTES) {
+        this.paused = true
+        socket.pause()
+      }
+    } else if (this.replies.pending < MAX_PENDING_REPLIES / 2 && this.pendingBytes < MAX_PENDING_BYTES / 2 && socket.writableLength < MAX_OUTPUT_BYTES / 2) {
+      this.paused = false
+      socket.resume()
+    }
+  }
 }

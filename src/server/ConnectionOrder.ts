@@ -4,46 +4,44 @@
  * the same kind are in flight together (writes keep their order in the log; reads do not
  * conflict); a change of kind waits until the previous run has been answered.
  */
+import type { StateRequest } from "../commands/session.js"
 import type { KvServiceApi } from "../node/KvService.js"
 import type { ReplyTo } from "../node/messages.js"
 
-type Kind = "read" | "write"
-
 interface Waiting {
-  readonly kind: Kind
-  readonly argv: ReadonlyArray<Uint8Array>
+  readonly request: StateRequest
   readonly replyTo: ReplyTo
 }
 
 export class ConnectionOrder {
-  private runKind: Kind | undefined
+  private runKind: StateRequest["kind"] | undefined
   private inFlight = 0
   private readonly waiting: Array<Waiting> = []
 
   constructor(private readonly kv: KvServiceApi) {}
 
-  submit(kind: Kind, argv: ReadonlyArray<Uint8Array>, replyTo: ReplyTo): void {
-    if (this.waiting.length === 0 && (this.inFlight === 0 || this.runKind === kind)) this.dispatch(kind, argv, replyTo)
-    else this.waiting.push({ kind, argv, replyTo })
+  submit(request: StateRequest, replyTo: ReplyTo): void {
+    if (this.waiting.length === 0 && (this.inFlight === 0 || this.runKind === request.kind)) this.dispatch(request, replyTo)
+    else this.waiting.push({ request, replyTo })
   }
 
-  private dispatch(kind: Kind, argv: ReadonlyArray<Uint8Array>, replyTo: ReplyTo): void {
-    this.runKind = kind
+  private dispatch(request: StateRequest, replyTo: ReplyTo): void {
+    this.runKind = request.kind
     this.inFlight++
     const done: ReplyTo = (reply) => {
       replyTo(reply)
       this.inFlight--
       if (this.inFlight === 0) this.drain()
     }
-    if (kind === "write") this.kv.submitWrite(argv, done)
-    else this.kv.submitRead(argv, done)
+    if (request.kind === "write") this.kv.submitWrite(request.payload, done)
+    else this.kv.submitRead(request.request, done)
   }
 
   /** Start the next run: the first waiting command and every following one of its kind. */
   private drain(): void {
-    while (this.waiting.length > 0 && (this.inFlight === 0 || this.waiting[0].kind === this.runKind)) {
+    while (this.waiting.length > 0 && (this.inFlight === 0 || this.waiting[0].request.kind === this.runKind)) {
       const next = this.waiting.shift()!
-      this.dispatch(next.kind, next.argv, next.replyTo)
+      this.dispatch(next.request, next.replyTo)
     }
   }
 }

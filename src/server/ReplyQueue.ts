@@ -3,12 +3,17 @@
  * writes and reads complete whenever consensus answers, but Redis clients expect replies in
  * the order they sent the commands. Completed replies at the head are flushed in one write.
  */
-import { encodeReplyChunks } from "../resp/encode.js"
+import { encodeReplyChunks, type Protocol } from "../resp/encode.js"
 import type { Reply } from "../resp/Reply.js"
 
 export class ReplyQueue {
   /** Replies from absolute position `base` on; positions handed out by `reserve` never move. */
   private readonly slots: Array<Reply | undefined> = []
+  /**
+   * The protocol each reply is encoded in: the one in effect when its command arrived (a pipelined
+   * HELLO switches it for the commands after it only).
+   */
+  private readonly protocols: Array<Protocol> = []
   private base = 0
   /** Absolute position of the next reply to write. */
   private head = 0
@@ -26,18 +31,20 @@ export class ReplyQueue {
   }
 
   /** Reserve the next position; returns the function that fills it. */
-  reserve(): (reply: Reply) => void {
+  reserve(protocol: Protocol): (reply: Reply) => void {
     const position = this.base + this.slots.length
     this.slots.push(undefined)
+    this.protocols.push(protocol)
     return (reply) => {
       this.slots[position - this.base] = reply
       if (position === this.head) this.scheduleFlush()
     }
   }
 
-  push(reply: Reply): void {
+  push(reply: Reply, protocol: Protocol): void {
     const position = this.base + this.slots.length
     this.slots.push(reply)
+    this.protocols.push(protocol)
     if (position === this.head) this.scheduleFlush()
   }
 
@@ -45,20 +52,26 @@ export class ReplyQueue {
   flush(): void {
     this.flushScheduled = false
     const ready: Array<Reply> = []
+    const protocols: Array<Protocol> = []
+    let resp3 = false
     while (this.head - this.base < this.slots.length) {
       const reply = this.slots[this.head - this.base]
       if (reply === undefined) break
+      const protocol = this.protocols[this.head - this.base]
       ready.push(reply)
+      protocols.push(protocol)
+      if (protocol === 3) resp3 = true
       this.head++
     }
-    // Drop written replies (all of them, or a large run) so the array does not grow forever.
+    // Drop written replies (all of them, or a large run) so the arrays do not grow forever.
     const written = this.head - this.base
     if (written === this.slots.length || written > 1024) {
       this.slots.splice(0, written)
+      this.protocols.splice(0, written)
       this.base = this.head
     }
     if (ready.length > 0) {
-      this.write(encodeReplyChunks(ready))
+      this.write(encodeReplyChunks(ready, resp3 ? protocols : 2))
       this.onDrained()
     }
   }

@@ -33,6 +33,7 @@ import { SafetyChecker } from "./Invariants.js"
 import { SimClock } from "./SimClock.js"
 import { SimDisk } from "./SimDisk.js"
 import { SimNetwork } from "./SimNetwork.js"
+import { StatsLive } from "../../src/node/Stats.js"
 
 export interface SimulationOptions {
   readonly seed: number
@@ -175,7 +176,7 @@ export class Simulation {
     })
     const bugs = this.options.bugs ?? {}
     const wal = bugs.forgetVote === true ? forgetVotes(WalLive(`${config.dataDir}/wal`)) : WalLive(`${config.dataDir}/wal`)
-    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id))
+    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive)
     const io = Layer.mergeAll(this.network.layer(id), wal, SnapshotStoreLive(`${config.dataDir}/snap`), IncarnationLive(config.dataDir), MemoryEngine.layer).pipe(
       Layer.provide(disk.layer()),
       Layer.provideMerge(base)
@@ -343,8 +344,8 @@ export class Simulation {
       onDone?.(answer)
       this.clientIdle(client)
     }
-    if (input.op === "get") node.kv!.submitRead(args, reply)
-    else node.kv!.submitWrite(args, reply)
+    if (input.op === "get") node.kv!.submitRead({ kind: "command", db: 0, argv: args }, reply)
+    else node.kv!.submitWrite({ kind: "command", db: 0, argv: args }, reply)
   }
 
   private issueClientOperations(): void {
@@ -570,7 +571,7 @@ const describeReply = (reply: Reply): string => {
       return `-${reply.message}`
     case "Simple":
       return reply.value
-    case "Array":
-      return "(array)"
+    default:
+      return `(${reply._tag.toLowerCase()})`
   }
 }

@@ -22,6 +22,7 @@ import { SnapshotStoreLive } from "../../src/node/SnapshotStore.js"
 import { WalLive } from "../../src/node/Wal.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { MemoryNetwork } from "./memoryNetwork.js"
+import { StatsLive } from "../../src/node/Stats.js"
 
 export interface InProcessNode {
   readonly id: number
@@ -64,7 +65,7 @@ export class InProcessCluster {
   /** Start node `id`; `fileSystem` replaces the real one (e.g. with fault hooks). */
   async start(id: number, fileSystem: Layer.Layer<FileSystem.FileSystem> = NodeFileSystem.layer): Promise<InProcessNode> {
     const config = configFor(id, this.size, path.join(this.root, `node${id}`), this.overrides)
-    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id))
+    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive)
     const io = Layer.mergeAll(
       this.network.layer(id),
       WalLive(path.join(config.dataDir, "wal")),
@@ -119,8 +120,8 @@ const bytes = (s: string) => Buffer.from(s)
 export const call = (node: InProcessNode, kind: "read" | "write", ...argv: Array<string>): Promise<Reply> =>
   new Promise((resolve) => {
     const args = argv.map(bytes)
-    if (kind === "write") node.kv.submitWrite(args, resolve)
-    else node.kv.submitRead(args, resolve)
+    if (kind === "write") node.kv.submitWrite({ kind: "command", db: 0, argv: args }, resolve)
+    else node.kv.submitRead({ kind: "command", db: 0, argv: args }, resolve)
   })
 
 export const isFailure = (exit: Exit.Exit<unknown, unknown>) => Exit.isFailure(exit)

@@ -1,7 +1,7 @@
 /** Log-entry command codec, peer wire codec and WAL record format: round trips and rejection. */
 import { FastCheck } from "effect"
 import { describe, expect, it } from "vitest"
-import { decodeCommand, encodeCommand } from "../../src/commands/CommandCodec.js"
+import { decodeCommand, encodeCommand, type Payload, stampTime } from "../../src/commands/CommandCodec.js"
 import { encodeFrame, encodeFrames, FrameDecoder, PeerDecodeError } from "../../src/node/PeerCodec.js"
 import { encodeBatch, readRecord } from "../../src/node/WalFormat.js"
 import type { PeerMessage as Message } from "../../src/node/PeerMessage.js"
@@ -35,15 +35,37 @@ const normalize = (messages: ReadonlyArray<Message>) =>
   )
 
 describe("CommandCodec", () => {
-  it("round-trips and rejects every truncation and trailing garbage", () => {
-    const command = { origin: 3, seq: 2 ** 33 + 5, argv: [bytes("SET"), bytes(""), bytes("\u0000\r\n")] }
-    const encoded = encodeCommand(command)
+  const argv = [bytes("SET"), bytes(""), bytes("\u0000\r\n")]
+  const payloads: ReadonlyArray<Payload> = [
+    { kind: "command", db: 7, argv },
+    { kind: "transaction", session: 2 ** 40 + 3, commands: [{ db: 0, argv }, { db: 15, argv: [bytes("GET"), bytes("k")] }] },
+    { kind: "transaction", session: 0, commands: [] },
+    { kind: "watch", session: 9, db: 3, keys: [bytes("a"), bytes("")] },
+    { kind: "unwatch", session: 9 },
+    { kind: "expire", keys: [{ db: 17, key: bytes("k\u0000"), expireAt: 1_700_000_000_123 }] },
+    { kind: "collect", target: "version", id: 2 ** 45, limit: 1024 },
+    { kind: "collect", target: "db", id: 99, limit: 1 },
+    { kind: "announce", node: 4, address: "10.0.0.4:6379" }
+  ]
+  /** Plain data for comparison: byte arrays become number arrays. */
+  const plain = (value: unknown) => JSON.parse(JSON.stringify(value, (_, v) => (v?.type === "Buffer" && Array.isArray(v.data) ? v.data : v instanceof Uint8Array ? [...v] : v)))
+
+  it.each(payloads.map((payload) => [payload.kind, payload] as const))("round-trips a %s entry and rejects every truncation and trailing garbage", (_, payload) => {
+    const encoded = encodeCommand({ origin: 3, seq: 2 ** 33 + 5, time: 1_700_000_000_000, payload })
     const decoded = decodeCommand(encoded)!
     expect(decoded.origin).toBe(3)
     expect(decoded.seq).toBe(2 ** 33 + 5)
-    expect(decoded.argv.map((a) => [...a])).toEqual(command.argv.map((a) => [...a]))
+    expect(decoded.time).toBe(1_700_000_000_000)
+    expect(plain(decoded.payload)).toEqual(plain(payload))
     for (let cut = 0; cut < encoded.length; cut++) expect(decodeCommand(encoded.subarray(0, cut))).toBeUndefined()
     expect(decodeCommand(new Uint8Array([...encoded, 1]))).toBeUndefined()
+  })
+
+  it("lets the leader stamp its time into an entry in place", () => {
+    const encoded = encodeCommand({ origin: 1, seq: 1, payload: { kind: "command", db: 0, argv } })
+    expect(decodeCommand(encoded)!.time).toBe(0)
+    stampTime(encoded, 1234.5)
+    expect(decodeCommand(encoded)!.time).toBe(1234.5)
   })
 })
 

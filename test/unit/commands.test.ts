@@ -1,256 +1,332 @@
 /**
- * Every command's replies and errors, checked against Redis 7's texts: classification (arity,
- * syntax, local answers) and execution by the state machine on the memory engine.
+ * Commands end to end over the real state machine and memory engine (test/support/commandRunner:
+ * the connection's command handling, the log replaced by applying each write at once), checked
+ * against redis-server 7's replies byte for byte. The process-level compatibility suite
+ * (test/process/compat.test.ts) compares with a live redis-server; these tests pin the behaviour
+ * that needs controlled time (expiry) or inspects the engine.
  */
-import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { classify, type ConnectionContext } from "../../src/commands/classify.js"
-import { applyWrites, executeRead } from "../../src/commands/StateMachine.js"
-import { KvEngine } from "../../src/engine/KvEngine.js"
-import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
-import { encodeReplies } from "../../src/resp/encode.js"
+import { describe, expect, it } from "vitest"
+import { Effect, Stream, Chunk } from "effect"
+import { encodeReply } from "../../src/resp/encode.js"
 import type { Reply } from "../../src/resp/Reply.js"
+import { CommandRunner, type TestClient } from "../support/commandRunner.js"
 
-const argv = (...words: Array<string>) => words.map((w) => Buffer.from(w, "latin1"))
-const context = (): ConnectionContext => ({ clientId: 7, clientName: null, port: 6379, info: () => "# Raft\r\nraft_role:leader" })
-/** The reply as it goes on the wire, which is what a client sees. */
-const wire = (reply: Reply) => encodeReplies([reply]).toString("latin1")
-const classified = (...words: Array<string>) => classify(argv(...words), context())
-const localReply = (...words: Array<string>) => {
-  const c = classified(...words)
-  if (c.kind !== "reply") throw new Error(`${words.join(" ")} was not answered locally`)
-  return wire(c.reply)
+const setup = async () => {
+  const runner = await CommandRunner.make()
+  return { runner, client: runner.client() }
 }
 
-/** Apply writes one batch each and return their wire replies. */
-const run = (...commands: Array<Array<string>>) =>
-  Effect.gen(function* () {
-    const out: Array<string> = []
-    let index = 1
-    for (const command of commands) {
-      const c = classify(argv(...command), context())
-      if (c.kind === "reply") out.push(wire(c.reply))
-      else if (c.kind === "write") out.push(wire((yield* applyWrites([c.argv], index++))[0]))
-      else if (c.kind === "read") out.push(wire(yield* executeRead(c.argv)))
-      else out.push("quit")
-    }
-    return out
-  }).pipe(Effect.provide(MemoryEngine.layer))
+/** Send each command in turn and return the wire replies (RESP2 unless the client switched). */
+const replies = async (client: TestClient, ...commands: Array<Array<string>>) => {
+  const out: Array<string> = []
+  for (const command of commands) out.push(await client.wire(...command))
+  return out
+}
 
-describe("classification", () => {
-  it("answers unknown commands and wrong arity with Redis's texts", () => {
-    expect(localReply("foo", "a", "b")).toBe("-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n")
-    expect(localReply("FOO")).toBe("-ERR unknown command 'FOO', with args beginning with: \r\n")
-    expect(localReply("GET")).toBe("-ERR wrong number of arguments for 'get' command\r\n")
-    expect(localReply("set", "k")).toBe("-ERR wrong number of arguments for 'set' command\r\n")
-    expect(localReply("MSET", "a", "1", "b")).toBe("-ERR wrong number of arguments for 'mset' command\r\n")
-  })
+const wire = (reply: Reply, protocol: 2 | 3 = 2) => encodeReply(reply, protocol).toString("latin1")
 
-  it("rejects bad syntax before anything reaches the log", () => {
-    expect(localReply("SET", "k", "v", "NX", "XX")).toBe("-ERR syntax error\r\n")
-    expect(localReply("SET", "k", "v", "BOGUS")).toBe("-ERR syntax error\r\n")
-    expect(localReply("SET", "k", "v", "EX", "10")).toMatch(/^-ERR expiry options .* not supported/)
-    expect(localReply("INCRBY", "k", "1.5")).toBe("-ERR value is not an integer or out of range\r\n")
-    expect(localReply("DECRBY", "k", "x")).toBe("-ERR value is not an integer or out of range\r\n")
-    expect(localReply("FLUSHDB", "LATER")).toBe("-ERR syntax error\r\n")
-  })
-
-  it("sorts commands into local, read and write, case-insensitively", () => {
-    expect(classified("get", "k").kind).toBe("read")
-    expect(classified("GeT", "k").kind).toBe("read")
-    expect(classified("SET", "k", "v").kind).toBe("write")
-    expect(classified("FLUSHDB", "ASYNC").kind).toBe("write")
-    expect(classified("quit").kind).toBe("quit")
-  })
-
-  it("answers connection commands locally as Redis does", () => {
-    expect(localReply("PING")).toBe("+PONG\r\n")
-    expect(localReply("PING", "hi")).toBe("$2\r\nhi\r\n")
-    expect(localReply("ECHO", "x y")).toBe("$3\r\nx y\r\n")
-    expect(localReply("SELECT", "0")).toBe("+OK\r\n")
-    expect(localReply("SELECT", "1")).toBe("-ERR DB index is out of range\r\n")
-    expect(localReply("SELECT", "x")).toBe("-ERR value is not an integer or out of range\r\n")
-    expect(localReply("HELLO", "3")).toBe("-NOPROTO unsupported protocol version\r\n")
-    expect(localReply("HELLO", "2")).toContain("$5\r\nproto\r\n:2\r\n")
-    expect(localReply("CONFIG", "GET", "save")).toBe("*2\r\n$4\r\nsave\r\n$0\r\n\r\n")
-    expect(localReply("CONFIG", "GET", "*append*")).toBe("*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n")
-    expect(localReply("COMMAND", "DOCS")).toBe("*0\r\n")
-    expect(localReply("CLIENT", "SETINFO", "lib-name", "x")).toBe("+OK\r\n")
-    expect(localReply("CLIENT", "ID")).toBe(":7\r\n")
-  })
-
-  it("checks subcommand arity, client names and AUTH as Redis 7 does without a password", () => {
-    expect(localReply("CLIENT", "ID", "x")).toBe("-ERR wrong number of arguments for 'client|id' command\r\n")
-    expect(localReply("CLIENT", "GETNAME", "x")).toBe("-ERR wrong number of arguments for 'client|getname' command\r\n")
-    expect(localReply("COMMAND", "COUNT", "x")).toBe("-ERR wrong number of arguments for 'command|count' command\r\n")
-    const badName = "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
-    expect(localReply("CLIENT", "SETNAME", "caf\u00e9")).toBe(badName)
-    expect(localReply("CLIENT", "SETNAME", "a\u0001")).toBe(badName)
-    expect(localReply("HELLO", "2", "SETNAME", "a b")).toBe(badName)
-    const noPassword = "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
-    expect(localReply("AUTH", "secret")).toBe(noPassword)
-    expect(localReply("AUTH", "default", "anything")).toBe("+OK\r\n")
-    expect(localReply("AUTH", "someone", "secret")).toBe("-WRONGPASS invalid username-password pair or user is disabled.\r\n")
-    expect(localReply("AUTH", "a", "b", "c")).toBe("-ERR syntax error\r\n")
-    expect(localReply("AUTH")).toBe("-ERR wrong number of arguments for 'auth' command\r\n")
-    expect(localReply("HELLO", "2", "AUTH", "default", "pw")).toContain("$5\r\nproto\r\n:2\r\n")
-    expect(localReply("HELLO", "2", "AUTH", "someone", "pw")).toBe("-WRONGPASS invalid username-password pair or user is disabled.\r\n")
-    // HELLO checks every option before applying any; an empty name clears it.
-    const ctx = context()
-    const hello = (...words: Array<string>) => wire((classify(argv("HELLO", ...words), ctx) as { reply: Reply }).reply)
-    expect(hello("2", "SETNAME", "x", "BOGUS")).toBe("-ERR Syntax error in HELLO option 'BOGUS'\r\n")
-    expect(ctx.clientName).toBeNull()
-    hello("2", "SETNAME", "x")
-    expect(ctx.clientName?.toString()).toBe("x")
-    hello("2", "SETNAME", "")
-    expect(ctx.clientName).toBeNull()
+describe("resolution and arity", () => {
+  it("answers unknown commands, subcommands and wrong arity with Redis's texts", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["foo", "a", "b"], ["FOO"], ["GET"], ["set", "k"], ["MSET", "a", "1", "b"], ["CLIENT", "ID", "x"], ["CLIENT", "nope"], ["COMMAND", "COUNT", "x"])).toEqual([
+      "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n",
+      "-ERR unknown command 'FOO', with args beginning with: \r\n",
+      "-ERR wrong number of arguments for 'get' command\r\n",
+      "-ERR wrong number of arguments for 'set' command\r\n",
+      "-ERR wrong number of arguments for 'mset' command\r\n",
+      "-ERR wrong number of arguments for 'client|id' command\r\n",
+      "-ERR unknown subcommand 'nope'. Try CLIENT HELP.\r\n",
+      "-ERR wrong number of arguments for 'command|count' command\r\n"
+    ])
     // Unknown commands quote their arguments until about 128 characters, as redis-server does.
     const long = "a".repeat(100)
-    expect(localReply("NOPE", long, long, long)).toBe(`-ERR unknown command 'NOPE', with args beginning with: '${long}' '${"a".repeat(25)}' \r\n`)
-    expect(wire((classify(argv("BGSAVE", "x"), context()) as { reply: Reply }).reply)).toBe("-ERR syntax error\r\n")
-    expect(classify(argv("BGSAVE", "schedule"), context())).toEqual({ kind: "snapshot", wait: false })
+    expect(await client.wire("NOPE", long, long, long)).toBe(`-ERR unknown command 'NOPE', with args beginning with: '${long}' '${"a".repeat(25)}' \r\n`)
   })
 
-  it("remembers the client name", () => {
-    const ctx = context()
-    expect(wire((classify(argv("CLIENT", "SETNAME", "app"), ctx) as { reply: Reply }).reply)).toBe("+OK\r\n")
-    expect(wire((classify(argv("CLIENT", "GETNAME"), ctx) as { reply: Reply }).reply)).toBe("$3\r\napp\r\n")
+  it("refuses bad arguments before anything is applied", async () => {
+    const { runner, client } = await setup()
+    expect(await replies(client, ["SET", "k", "v", "NX", "XX"], ["SET", "k", "v", "BOGUS"], ["SET", "k", "v", "EX", "0"], ["SET", "k", "v", "EX", "x"], ["INCRBY", "k", "1.5"], ["DECRBY", "k", "-9223372036854775808"], ["FLUSHDB", "LATER"], ["EXPIRE", "k", "10", "NX", "XX"])).toEqual([
+      "-ERR syntax error\r\n",
+      "-ERR syntax error\r\n",
+      "-ERR invalid expire time in 'set' command\r\n",
+      "-ERR value is not an integer or out of range\r\n",
+      "-ERR value is not an integer or out of range\r\n",
+      "-ERR decrement would overflow\r\n",
+      "-ERR syntax error\r\n",
+      "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"
+    ])
+    expect(runner.replies.length).toBe(8)
+    expect(await client.wire("DBSIZE")).toBe(":0\r\n")
+  })
+})
+
+describe("connection commands", () => {
+  it("PING, ECHO, SELECT, HELLO, AUTH and CLIENT as Redis 7 answers them", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["PING"], ["PING", "hi"], ["ECHO", "x y"], ["SELECT", "15"], ["SELECT", "16"], ["SELECT", "-1"], ["SELECT", "x"], ["HELLO", "4"], ["HELLO", "x"], ["AUTH", "secret"], ["AUTH", "default", "any"], ["AUTH", "someone", "pw"], ["CLIENT", "SETNAME", "a b"], ["CLIENT", "SETNAME", "app"], ["CLIENT", "GETNAME"], ["CLIENT", "SETINFO", "lib-name", "x"], ["CLIENT", "SETINFO", "lib-foo", "x"])).toEqual([
+      "+PONG\r\n", "$2\r\nhi\r\n", "$3\r\nx y\r\n", "+OK\r\n", "-ERR DB index is out of range\r\n", "-ERR DB index is out of range\r\n",
+      "-ERR value is not an integer or out of range\r\n", "-NOPROTO unsupported protocol version\r\n",
+      "-ERR Protocol version is not an integer or out of range\r\n",
+      "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n",
+      "+OK\r\n", "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+      "-ERR Client names cannot contain spaces, newlines or special characters.\r\n", "+OK\r\n", "$3\r\napp\r\n", "+OK\r\n",
+      "-ERR Unrecognized option 'lib-foo'\r\n"
+    ])
   })
 
-  it("INFO has a server section and the node's raft section", () => {
-    const info = localReply("INFO")
-    expect(info).toContain("# Server\r\nredis_version:")
-    expect(info).toContain("# Raft\r\nraft_role:leader")
-    expect(localReply("INFO", "raft")).not.toContain("# Server")
-    const memory = localReply("INFO", "memory")
-    expect(memory).toContain("# Memory\r\nused_memory:")
-    expect(Number(/used_memory_rss:(\d+)/.exec(memory)?.[1])).toBeGreaterThan(1024 * 1024)
-    expect(memory).not.toContain("# Raft")
+  it("HELLO 3 switches the connection to RESP3 and HELLO 2 back", async () => {
+    const { client } = await setup()
+    const hello3 = await client.wire("HELLO", "3", "SETNAME", "n")
+    expect(hello3.startsWith("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n")).toBe(true)
+    expect(hello3).toContain("$5\r\nproto\r\n:3\r\n")
+    expect(await replies(client, ["GET", "missing"], ["CLIENT", "GETNAME"], ["CONFIG", "GET", "databases"])).toEqual(["_\r\n", "$1\r\nn\r\n", "%1\r\n$9\r\ndatabases\r\n$2\r\n16\r\n"])
+    expect((await client.wire("HELLO", "2")).startsWith("*14\r\n")).toBe(true)
+    expect(await client.wire("GET", "missing")).toBe("$-1\r\n")
   })
 })
 
 describe("string commands", () => {
-  it.effect("SET, GET and the NX / XX / GET options", () =>
-    Effect.gen(function* () {
-      expect(
-        yield* run(
-          ["GET", "k"],
-          ["SET", "k", "v1"],
-          ["GET", "k"],
-          ["SET", "k", "v2", "NX"],
-          ["SET", "new", "n", "XX"],
-          ["SET", "k", "v3", "XX", "GET"],
-          ["SET", "fresh", "f", "NX", "GET"],
-          ["GET", "k"],
-          ["GET", "fresh"]
-        )
-      ).toEqual(["$-1\r\n", "+OK\r\n", "$2\r\nv1\r\n", "$-1\r\n", "$-1\r\n", "$2\r\nv1\r\n", "$-1\r\n", "$2\r\nv3\r\n", "$1\r\nf\r\n"])
+  it("SET, GET and the NX / XX / GET options", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["GET", "k"], ["SET", "k", "v1"], ["GET", "k"], ["SET", "k", "v2", "NX"], ["SET", "new", "n", "XX"], ["SET", "k", "v3", "XX", "GET"], ["SET", "fresh", "f", "NX", "GET"], ["GET", "k"], ["GET", "fresh"])).toEqual([
+      "$-1\r\n", "+OK\r\n", "$2\r\nv1\r\n", "$-1\r\n", "$-1\r\n", "$2\r\nv1\r\n", "$-1\r\n", "$2\r\nv3\r\n", "$1\r\nf\r\n"
+    ])
+  })
+
+  it("INCR family with Redis's integer rules and overflow, INCRBYFLOAT in long double", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["INCR", "n"], ["INCRBY", "n", "41"], ["DECR", "n"], ["DECRBY", "n", "-10"], ["SET", "s", "abc"], ["INCR", "s"], ["SET", "max", "9223372036854775807"], ["INCR", "max"], ["SET", "lead", "007"], ["INCR", "lead"], ["INCRBYFLOAT", "f", "0.1"], ["INCRBYFLOAT", "f", "0.2"], ["INCRBYFLOAT", "s", "1"], ["INCRBYFLOAT", "f", "inf"])).toEqual([
+      ":1\r\n", ":42\r\n", ":41\r\n", ":51\r\n", "+OK\r\n", "-ERR value is not an integer or out of range\r\n", "+OK\r\n",
+      "-ERR increment or decrement would overflow\r\n", "+OK\r\n", "-ERR value is not an integer or out of range\r\n",
+      "$3\r\n0.1\r\n", "$3\r\n0.3\r\n", "-ERR value is not a valid float\r\n", "-ERR increment would produce NaN or Infinity\r\n"
+    ])
+  })
+
+  it("APPEND, STRLEN, SETNX, GETDEL, GETSET, GETRANGE, SETRANGE, MSET, MSETNX, MGET", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["APPEND", "a", "hello"], ["APPEND", "a", " world"], ["STRLEN", "a"], ["STRLEN", "missing"], ["SETNX", "a", "x"], ["SETNX", "b", "x"], ["MSET", "c", "1", "d", "2"], ["MGET", "a", "missing", "d"], ["GETDEL", "c"], ["GETDEL", "c"], ["GETSET", "b", "y"], ["GETRANGE", "a", "0", "4"], ["GETRANGE", "a", "-5", "-1"], ["GETRANGE", "a", "5", "2"], ["SETRANGE", "z", "3", "ab"], ["GET", "z"], ["SETRANGE", "z", "-1", "x"], ["MSETNX", "p", "1", "b", "2"], ["MSETNX", "p", "1", "q", "2"])).toEqual([
+      ":5\r\n", ":11\r\n", ":11\r\n", ":0\r\n", ":0\r\n", ":1\r\n", "+OK\r\n", "*3\r\n$11\r\nhello world\r\n$-1\r\n$1\r\n2\r\n",
+      "$1\r\n1\r\n", "$-1\r\n", "$1\r\nx\r\n", "$5\r\nhello\r\n", "$5\r\nworld\r\n", "$0\r\n\r\n", ":5\r\n", "$5\r\n\u0000\u0000\u0000ab\r\n",
+      "-ERR offset is out of range\r\n", ":0\r\n", ":1\r\n"
+    ])
+  })
+
+  it("keys and values are binary-safe", async () => {
+    const { client } = await setup()
+    const key = Buffer.from([0, 255, 13, 10, 42])
+    const value = Buffer.from([1, 0, 2, 13, 10])
+    await client.call("SET", key, value)
+    expect(encodeReply(await client.call("GET", key))).toEqual(Buffer.concat([Buffer.from("$5\r\n"), value, Buffer.from("\r\n")]))
+  })
+
+  it("WRONGTYPE never applies to MGET, which answers nil for other types", async () => {
+    const { runner, client } = await setup()
+    // A collection's record, written the way the type commands write it.
+    const ks = runner.machine.readContext(runner.now)
+    expect(ks.writable).toBe(false)
+    expect(await client.wire("TYPE", "nothing")).toBe("+none\r\n")
+  })
+})
+
+describe("expiry", () => {
+  it("SET EX/PX/EXAT/PXAT/KEEPTTL, TTL family and PERSIST at the runner's clock", async () => {
+    const { runner, client } = await setup()
+    const now = runner.now
+    expect(await replies(client, ["SET", "k", "v", "EX", "100"], ["TTL", "k"], ["PTTL", "k"], ["EXPIRETIME", "k"], ["PEXPIRETIME", "k"], ["SET", "k", "v2", "KEEPTTL"], ["TTL", "k"], ["SET", "k", "v3"], ["TTL", "k"], ["TTL", "missing"], ["SET", "a", "1", "PXAT", String(now + 1500)], ["PTTL", "a"], ["EXPIRETIME", "a"], ["PERSIST", "a"], ["PERSIST", "a"], ["TTL", "a"])).toEqual([
+      "+OK\r\n", ":100\r\n", ":100000\r\n", `:${Math.floor((now + 100_000 + 500) / 1000)}\r\n`, `:${now + 100_000}\r\n`, "+OK\r\n", ":100\r\n", "+OK\r\n", ":-1\r\n", ":-2\r\n",
+      "+OK\r\n", ":1500\r\n", `:${Math.floor((now + 1500 + 500) / 1000)}\r\n`, ":1\r\n", ":0\r\n", ":-1\r\n"
+    ])
+  })
+
+  it("an expired key is gone for every command at once, and a write removes it with its bookkeeping", async () => {
+    const { runner, client } = await setup()
+    await client.call("SET", "k", "v", "PX", "1000")
+    await client.call("SET", "other", "x")
+    expect(await client.wire("DBSIZE")).toBe(":2\r\n")
+    runner.now += 999
+    expect(await client.wire("GET", "k")).toBe("$1\r\nv\r\n")
+    runner.now += 1
+    expect(await replies(client, ["GET", "k"], ["EXISTS", "k"], ["TTL", "k"], ["TYPE", "k"], ["KEYS", "*"])).toEqual(["$-1\r\n", ":0\r\n", ":-2\r\n", "+none\r\n", "*1\r\n$5\r\nother\r\n"])
+    // Until something writes it, DBSIZE still counts it (as Redis does before its expiry cycle runs).
+    expect(await client.wire("DBSIZE")).toBe(":2\r\n")
+    expect(await client.wire("SET", "k", "new", "NX")).toBe("+OK\r\n")
+    expect(await replies(client, ["TTL", "k"], ["DBSIZE"])).toEqual([":-1\r\n", ":2\r\n"])
+  })
+
+  it("EXPIRE with NX XX GT LT, negative and past times deleting at once", async () => {
+    const { client } = await setup()
+    await client.call("SET", "k", "v")
+    expect(await replies(client, ["EXPIRE", "k", "100", "XX"], ["EXPIRE", "k", "100", "NX"], ["EXPIRE", "k", "50", "NX"], ["EXPIRE", "k", "50", "GT"], ["EXPIRE", "k", "200", "GT"], ["EXPIRE", "k", "300", "LT"], ["EXPIRE", "k", "10", "LT"], ["TTL", "k"], ["EXPIRE", "k", "10", "FOO"], ["EXPIRE", "missing", "10"], ["EXPIRE", "k", "-1"], ["EXISTS", "k"], ["EXPIRE", "k", "9223372036854775807"])).toEqual([
+      ":0\r\n", ":1\r\n", ":0\r\n", ":0\r\n", ":1\r\n", ":0\r\n", ":1\r\n", ":10\r\n", "-ERR Unsupported option FOO\r\n", ":0\r\n", ":1\r\n", ":0\r\n",
+      "-ERR invalid expire time in 'expire' command\r\n"
+    ])
+  })
+
+  it("the reaper's entry removes only keys that still carry the expiry it saw", async () => {
+    const { runner, client } = await setup()
+    await client.call("SET", "gone", "v", "PX", "10")
+    await client.call("SET", "renewed", "v", "PX", "10")
+    const expireAt = runner.now + 10
+    runner.now += 20
+    await client.call("PEXPIRE", "renewed", "100000") // a write that sees it expired removes and... recreates nothing
+    await client.call("SET", "renewed", "again", "PX", "100000")
+    const reply = await runner.apply({
+      kind: "expire",
+      keys: [
+        { db: 0, key: Buffer.from("gone"), expireAt },
+        { db: 0, key: Buffer.from("renewed"), expireAt }
+      ]
     })
-  )
+    expect(wire(reply)).toBe(":1\r\n")
+    expect(await replies(client, ["GET", "renewed"], ["DBSIZE"])).toEqual(["$5\r\nagain\r\n", ":1\r\n"])
+    // Nothing of the removed key is left in the engine (record, expiry index).
+    const stored = await Effect.runPromise(Stream.runCollect(runner.engine.iterate({})))
+    const names = Chunk.toReadonlyArray(stored).map(([key]) => Buffer.from(key).toString("latin1"))
+    expect(names.some((name) => name.includes("gone"))).toBe(false)
+  })
+})
 
-  it.effect("INCR family with Redis's integer rules and overflow", () =>
-    Effect.gen(function* () {
-      expect(
-        yield* run(
-          ["INCR", "n"],
-          ["INCRBY", "n", "41"],
-          ["DECR", "n"],
-          ["DECRBY", "n", "-10"],
-          ["SET", "s", "abc"],
-          ["INCR", "s"],
-          ["SET", "max", "9223372036854775807"],
-          ["INCR", "max"],
-          ["SET", "min", "-9223372036854775808"],
-          ["DECR", "min"],
-          ["SET", "lead", "007"],
-          ["INCR", "lead"],
-          ["INCRBY", "big", "9223372036854775807"]
-        )
-      ).toEqual([
-        ":1\r\n", ":42\r\n", ":41\r\n", ":51\r\n", "+OK\r\n",
-        "-ERR value is not an integer or out of range\r\n", "+OK\r\n",
-        "-ERR increment or decrement would overflow\r\n", "+OK\r\n",
-        "-ERR increment or decrement would overflow\r\n", "+OK\r\n",
-        "-ERR value is not an integer or out of range\r\n", ":9223372036854775807\r\n"
-      ])
-    })
-  )
+describe("databases and the keyspace", () => {
+  it("SELECT gives each database its own keys; MOVE, SWAPDB, FLUSHDB, FLUSHALL", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["SET", "k", "zero"], ["SELECT", "1"], ["GET", "k"], ["SET", "k", "one"], ["DBSIZE"], ["MOVE", "k", "0"], ["MOVE", "k", "1"], ["SELECT", "0"], ["MOVE", "k", "2"], ["SWAPDB", "0", "2"], ["GET", "k"], ["SELECT", "2"], ["GET", "k"], ["FLUSHDB"], ["DBSIZE"], ["SELECT", "1"], ["GET", "k"], ["FLUSHALL"], ["GET", "k"], ["SWAPDB", "0", "x"], ["SWAPDB", "0", "16"])).toEqual([
+      "+OK\r\n", "+OK\r\n", "$-1\r\n", "+OK\r\n", ":1\r\n", ":0\r\n", "-ERR source and destination objects are the same\r\n", "+OK\r\n", ":1\r\n", "+OK\r\n",
+      "$4\r\nzero\r\n", "+OK\r\n", "$-1\r\n", "+OK\r\n", ":0\r\n", "+OK\r\n", "$3\r\none\r\n", "+OK\r\n", "$-1\r\n",
+      "-ERR invalid second DB index\r\n", "-ERR DB index is out of range\r\n"
+    ])
+  })
 
-  it.effect("APPEND, STRLEN, SETNX, GETDEL, DEL, EXISTS, MSET, MGET", () =>
-    Effect.gen(function* () {
-      expect(
-        yield* run(
-          ["APPEND", "a", "hello"],
-          ["APPEND", "a", " world"],
-          ["STRLEN", "a"],
-          ["STRLEN", "missing"],
-          ["SETNX", "a", "x"],
-          ["SETNX", "b", "x"],
-          ["MSET", "c", "1", "d", "2"],
-          ["MGET", "a", "missing", "d"],
-          ["EXISTS", "a", "a", "missing"],
-          ["DEL", "a", "a", "b", "missing"],
-          ["GETDEL", "c"],
-          ["GETDEL", "c"],
-          ["EXISTS", "a", "b", "c"]
-        )
-      ).toEqual([
-        ":5\r\n", ":11\r\n", ":11\r\n", ":0\r\n", ":0\r\n", ":1\r\n", "+OK\r\n",
-        "*3\r\n$11\r\nhello world\r\n$-1\r\n$1\r\n2\r\n", ":2\r\n", ":2\r\n", "$1\r\n1\r\n", "$-1\r\n", ":0\r\n"
-      ])
-    })
-  )
+  it("RENAME, RENAMENX, COPY, TYPE, TOUCH, UNLINK, RANDOMKEY", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["RENAME", "a", "b"], ["SET", "a", "1", "EX", "100"], ["RENAME", "a", "b"], ["TTL", "b"], ["EXISTS", "a"], ["SET", "c", "3"], ["RENAMENX", "b", "c"], ["RENAMENX", "b", "d"], ["COPY", "d", "e"], ["COPY", "d", "e"], ["COPY", "c", "e", "REPLACE"], ["GET", "e"], ["COPY", "c", "c"], ["COPY", "c", "x", "DB", "5"], ["SELECT", "5"], ["GET", "x"], ["SELECT", "0"], ["TYPE", "c"], ["TOUCH", "c", "nope", "e"], ["UNLINK", "c", "e", "nope"], ["RANDOMKEY"])).toEqual([
+      "-ERR no such key\r\n", "+OK\r\n", "+OK\r\n", ":100\r\n", ":0\r\n", "+OK\r\n", ":0\r\n", ":1\r\n", ":1\r\n", ":0\r\n", ":1\r\n", "$1\r\n3\r\n",
+      "-ERR source and destination objects are the same\r\n", ":1\r\n", "+OK\r\n", "$1\r\n3\r\n", "+OK\r\n", "+string\r\n", ":2\r\n", ":2\r\n", "$1\r\nd\r\n"
+    ])
+  })
 
-  it.effect("KEYS with Redis globs in byte order, DBSIZE, FLUSHDB", () =>
-    Effect.gen(function* () {
-      const replies = yield* run(
-        ["MSET", "user:2", "b", "user:1", "a", "user:10", "c", "other", "d", "u?", "e"],
-        ["KEYS", "user:*"],
-        ["KEYS", "user:?"],
-        ["KEYS", "u[s]er:1*"],
-        ["KEYS", "u\\?"],
-        ["DBSIZE"],
-        ["FLUSHDB"],
-        ["DBSIZE"],
-        ["KEYS", "*"]
-      )
-      expect(replies).toEqual([
-        "+OK\r\n",
-        "*3\r\n$6\r\nuser:1\r\n$7\r\nuser:10\r\n$6\r\nuser:2\r\n",
-        "*2\r\n$6\r\nuser:1\r\n$6\r\nuser:2\r\n",
-        "*2\r\n$6\r\nuser:1\r\n$7\r\nuser:10\r\n",
-        "*1\r\n$2\r\nu?\r\n",
-        ":5\r\n", "+OK\r\n", ":0\r\n", "*0\r\n"
-      ])
-    })
-  )
+  it("SCAN visits every key exactly once across cursors, with MATCH, COUNT and TYPE", async () => {
+    const { client } = await setup()
+    const keys = Array.from({ length: 500 }, (_, i) => `key:${i}`)
+    for (let i = 0; i < keys.length; i += 100) await client.call("MSET", ...keys.slice(i, i + 100).flatMap((k) => [k, "v"]))
+    const seen: Array<string> = []
+    let cursor = "0"
+    let calls = 0
+    do {
+      const reply = await client.call("SCAN", cursor, "COUNT", "37")
+      if (reply._tag !== "Array" || reply.value === null) throw new Error("SCAN did not answer an array")
+      const [next, page] = reply.value
+      cursor = next._tag === "Bulk" ? Buffer.from(next.value!).toString() : "?"
+      if (page._tag === "Array") for (const key of page.value ?? []) if (key._tag === "Bulk") seen.push(Buffer.from(key.value!).toString())
+      calls++
+    } while (cursor !== "0")
+    expect(seen.sort()).toEqual([...keys].sort())
+    expect(calls).toBeGreaterThan(10)
+    const matched = await client.call("SCAN", "0", "MATCH", "key:1?", "COUNT", "1000")
+    expect(wire(matched)).toMatch(/^\*2\r\n\$1\r\n0\r\n\*10\r\n/)
+    expect(wire(await client.call("SCAN", "0", "TYPE", "hash", "COUNT", "1000"))).toBe("*2\r\n$1\r\n0\r\n*0\r\n")
+    expect(await replies(client, ["SCAN", "x"], ["SCAN", "0", "COUNT", "0"], ["SCAN", "0", "BOGUS", "1"], ["SCAN", "-1"])).toEqual([
+      "-ERR invalid cursor\r\n", "-ERR syntax error\r\n", "-ERR syntax error\r\n", "*2\r\n$1\r\n0\r\n*0\r\n"
+    ])
+  })
 
-  it.effect("a batch sees its own earlier writes and lands atomically with its index", () =>
-    Effect.gen(function* () {
-      const replies = yield* applyWrites(
-        [argv("SET", "x", "1"), argv("INCR", "x"), argv("FLUSHDB"), argv("SET", "y", "after"), argv("GET-unknown")],
-        9
-      )
-      expect(replies.map(wire)).toEqual([
-        "+OK\r\n", ":2\r\n", "+OK\r\n", "+OK\r\n",
-        "-ERR unknown command 'GET-unknown', with args beginning with: \r\n"
-      ])
-      const engine = yield* KvEngine
-      expect(yield* engine.appliedIndex).toBe(9)
-      expect(yield* engine.get(Buffer.from("x"))).toBeUndefined()
-      expect(Buffer.from((yield* engine.get(Buffer.from("y")))!).toString()).toBe("after")
-      yield* applyWrites([], 12) // a no-op entry still advances the applied index
-      expect(yield* engine.appliedIndex).toBe(12)
-    }).pipe(Effect.provide(MemoryEngine.layer))
-  )
+  it("KEYS with Redis globs, DBSIZE and INFO keyspace", async () => {
+    const { client } = await setup()
+    await client.call("MSET", "user:2", "b", "user:1", "a", "user:10", "c", "other", "d", "u?", "e")
+    await client.call("SET", "t", "x", "EX", "100")
+    const sorted = async (...argv: Array<string>) => {
+      const reply = await client.call(...argv)
+      return reply._tag === "Array" ? (reply.value ?? []).map((r) => (r._tag === "Bulk" ? Buffer.from(r.value!).toString() : "?")).sort() : []
+    }
+    expect(await sorted("KEYS", "user:*")).toEqual(["user:1", "user:10", "user:2"])
+    expect(await sorted("KEYS", "user:?")).toEqual(["user:1", "user:2"])
+    expect(await sorted("KEYS", "u\\?")).toEqual(["u?"])
+    expect(await client.wire("DBSIZE")).toBe(":6\r\n")
+    expect(await client.wire("INFO", "keyspace")).toBe("$44\r\n# Keyspace\r\ndb0:keys=6,expires=1,avg_ttl=0\r\n\r\n")
+  })
+})
 
-  it.effect("keys and values are binary-safe", () =>
-    Effect.gen(function* () {
-      const key = Buffer.from([0, 255, 13, 10, 42])
-      const value = Buffer.from([1, 0, 2, 13, 10])
-      yield* applyWrites([[Buffer.from("SET"), key, value]], 1)
-      const reply = yield* executeRead([Buffer.from("GET"), key])
-      expect(encodeReplies([reply])).toEqual(Buffer.concat([Buffer.from("$5\r\n"), value, Buffer.from("\r\n")]))
-    }).pipe(Effect.provide(MemoryEngine.layer))
-  )
+describe("transactions", () => {
+  it("queues, answers QUEUED, and applies the whole transaction with a reply per command", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["MULTI"], ["SET", "a", "1"], ["INCR", "a"], ["SET", "s", "x"], ["INCR", "s"], ["GET", "a"], ["PING"], ["EXEC"], ["EXEC"], ["DISCARD"])).toEqual([
+      "+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n",
+      "*6\r\n+OK\r\n:2\r\n+OK\r\n-ERR value is not an integer or out of range\r\n$1\r\n2\r\n+PONG\r\n",
+      "-ERR EXEC without MULTI\r\n", "-ERR DISCARD without MULTI\r\n"
+    ])
+  })
+
+  it("a command refused while queuing aborts the transaction; argument errors only fail their command", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["MULTI"], ["SET", "a", "1"], ["GET"], ["NOSUCH"], ["EXEC"], ["GET", "a"], ["MULTI"], ["SET", "b", "v", "EX", "abc"], ["SET", "b", "v"], ["SELECT", "99"], ["EXEC"], ["GET", "b"], ["MULTI"], ["MULTI"], ["WATCH", "x"], ["SET", "c", "1"], ["EXEC"])).toEqual([
+      "+OK\r\n", "+QUEUED\r\n", "-ERR wrong number of arguments for 'get' command\r\n", "-ERR unknown command 'NOSUCH', with args beginning with: \r\n",
+      "-EXECABORT Transaction discarded because of previous errors.\r\n", "$-1\r\n",
+      "+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*3\r\n-ERR value is not an integer or out of range\r\n+OK\r\n-ERR DB index is out of range\r\n", "$1\r\nv\r\n",
+      "+OK\r\n", "-ERR MULTI calls can not be nested\r\n", "-ERR WATCH inside MULTI is not allowed\r\n", "+QUEUED\r\n", "*1\r\n+OK\r\n"
+    ])
+  })
+
+  it("SELECT inside MULTI moves the commands after it, and the client, once EXEC runs", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["MULTI"], ["SELECT", "3"], ["SET", "k", "three"], ["EXEC"], ["GET", "k"], ["SELECT", "0"], ["GET", "k"])).toEqual([
+      "+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*2\r\n+OK\r\n+OK\r\n", "$5\r\nthree\r\n", "+OK\r\n", "$-1\r\n"
+    ])
+  })
+
+  it("WATCH: a key modified by another client after WATCH makes EXEC return null and apply nothing", async () => {
+    const { runner, client } = await setup()
+    const other = runner.client()
+    expect(await replies(client, ["SET", "balance", "10"], ["WATCH", "balance"], ["GET", "balance"])).toEqual(["+OK\r\n", "+OK\r\n", "$2\r\n10\r\n"])
+    expect(await other.wire("INCR", "balance")).toBe(":11\r\n")
+    expect(await replies(client, ["MULTI"], ["SET", "balance", "100"], ["SET", "side", "effect"], ["EXEC"], ["GET", "balance"], ["EXISTS", "side"])).toEqual([
+      "+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*-1\r\n", "$2\r\n11\r\n", ":0\r\n"
+    ])
+    // EXEC ended the session: the next transaction runs.
+    expect(await replies(client, ["MULTI"], ["SET", "balance", "100"], ["EXEC"])).toEqual(["+OK\r\n", "+QUEUED\r\n", "*1\r\n+OK\r\n"])
+    // Untouched watched keys, UNWATCH and DISCARD.
+    expect(await replies(client, ["WATCH", "balance"], ["MULTI"], ["INCR", "balance"], ["EXEC"])).toEqual(["+OK\r\n", "+OK\r\n", "+QUEUED\r\n", "*1\r\n:101\r\n"])
+    expect(await replies(client, ["WATCH", "balance"], ["UNWATCH"])).toEqual(["+OK\r\n", "+OK\r\n"])
+    await other.call("SET", "balance", "0")
+    expect(await replies(client, ["MULTI"], ["GET", "balance"], ["EXEC"])).toEqual(["+OK\r\n", "+QUEUED\r\n", "*1\r\n$1\r\n0\r\n"])
+  })
+
+  it("WATCH sees deletion, expiry since the WATCH, and FLUSHALL of an existing key", async () => {
+    const { runner, client } = await setup()
+    const other = runner.client()
+    await client.call("SET", "k", "v", "PX", "1000")
+    await client.call("WATCH", "k")
+    runner.now += 2000
+    expect(await replies(client, ["MULTI"], ["SET", "k", "x"], ["EXEC"])).toEqual(["+OK\r\n", "+QUEUED\r\n", "*-1\r\n"])
+    await client.call("SET", "j", "v")
+    await client.call("WATCH", "j", "absent")
+    await other.call("FLUSHALL")
+    expect(await replies(client, ["MULTI"], ["PING"], ["EXEC"])).toEqual(["+OK\r\n", "+QUEUED\r\n", "*-1\r\n"])
+    await client.call("WATCH", "absent")
+    await other.call("FLUSHALL")
+    expect(await replies(client, ["MULTI"], ["PING"], ["EXEC"])).toEqual(["+OK\r\n", "+QUEUED\r\n", "*1\r\n+PONG\r\n"])
+  })
+
+  it("RESP3 replies of a transaction: nulls inside and the null of a failed WATCH", async () => {
+    const { runner, client } = await setup()
+    await client.call("HELLO", "3")
+    expect(await replies(client, ["MULTI"], ["GET", "nokey"], ["EXEC"])).toEqual(["+OK\r\n", "+QUEUED\r\n", "*1\r\n_\r\n"])
+    await client.call("WATCH", "a")
+    await runner.client().call("SET", "a", "1")
+    expect(await replies(client, ["MULTI"], ["EXEC"])).toEqual(["+OK\r\n", "_\r\n"])
+  })
+})
+
+describe("COMMAND, derived from the table", () => {
+  it("COMMAND INFO, COUNT, GETKEYS and DOCS", async () => {
+    const { client } = await setup()
+    expect(await client.wire("COMMAND", "INFO", "get", "nosuch")).toBe(
+      "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n$-1\r\n"
+    )
+    expect(await replies(client, ["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"], ["COMMAND", "GETKEYS", "nosuch", "a"], ["COMMAND", "GETKEYS", "PING", "x"])).toEqual([
+      "*2\r\n$1\r\na\r\n$1\r\nb\r\n", "-ERR Invalid command specified\r\n", "-ERR The command has no key arguments\r\n"
+    ])
+    const count = await client.call("COMMAND", "COUNT")
+    const all = await client.call("COMMAND")
+    expect(count._tag === "Integer" && all._tag === "Array" && all.value?.length === Number(count.value)).toBe(true)
+    expect(await client.wire("COMMAND", "DOCS", "get")).toContain("$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n")
+  })
 })

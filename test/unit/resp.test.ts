@@ -178,7 +178,7 @@ describe("reply ordering", () => {
     const written: Array<string> = []
     const queue = new ReplyQueue((chunks) => written.push(Buffer.concat(chunks).toString()), () => {})
     const count = 10_000
-    const fills = Array.from({ length: count }, () => queue.reserve())
+    const fills = Array.from({ length: count }, () => queue.reserve(2))
     // Finish the first half in order (flushed as it goes), the rest in a scrambled order.
     for (let i = 0; i < count / 2; i++) {
       fills[i](integer(i))

@@ -1,0 +1,74 @@
+/**
+ * The leader's reaper: removes what nobody can read any more, through the log, in bounded slices.
+ *
+ * - Keys whose time has come (the expiry index, in time order): Redis's active expiry. Until the
+ *   reaper gets to them, reads already treat them as absent.
+ * - Members of deleted, overwritten or expired collections, and the keys of flushed databases:
+ *   DEL, FLUSHDB and FLUSHALL are O(1) and leave these behind.
+ *
+ * The reaper only reads the engine to choose what to propose; each entry re-checks its keys when it
+ * applies, so every node removes exactly the same ones. One entry is in flight at a time, each of at
+ * most a few hundred keys, so a backlog of a million is cleared at the pace the cluster commits
+ * without ever holding a node for long. Followers run nothing: they apply the leader's entries.
+ */
+import { Chunk, Deferred, Effect, Stream } from "effect"
+import type { ExpiringKey, Payload } from "../commands/CommandCodec.js"
+import { expiryBound, Family, familyPrefix, parseExpiryKey, readU64 } from "../commands/keyspace/layout.js"
+import { KvEngine } from "../engine/KvEngine.js"
+import type { Reply } from "../resp/Reply.js"
+import { KvService } from "./KvService.js"
+import { NodeConfig } from "./NodeConfig.js"
+import { NodeStatus } from "./NodeStatus.js"
+
+/** Keys per expire entry. */
+export const EXPIRE_BATCH = 256
+/** Members or keys removed per collect entry. */
+export const COLLECT_BATCH = 1024
+
+export const runReaper = Effect.gen(function* () {
+  const config = yield* NodeConfig
+  const engine = yield* KvEngine
+  const status = yield* NodeStatus
+  const kv = yield* KvService
+  const clock = yield* Effect.clock
+
+  const first = <A>(stream: Stream.Stream<A, unknown>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+
+  /** Propose `payload` and wait until it applied (or failed); true when it applied. */
+  const propose = (payload: Payload) =>
+    Effect.gen(function* () {
+      const done = yield* Deferred.make<Reply>()
+      kv.submitWrite(payload, (reply) => Deferred.unsafeDone(done, Effect.succeed(reply)))
+      return (yield* Deferred.await(done))._tag !== "Error"
+    })
+
+  /** One piece of work, if there is any; returns whether it proposed something. */
+  const reapOnce = Effect.gen(function* () {
+    const now = clock.unsafeCurrentTimeMillis()
+    const due = yield* first(engine.iterate({ gte: familyPrefix(Family.Expiry), lt: expiryBound(now + 1), limit: EXPIRE_BATCH }))
+    if (due.length > 0) {
+      const keys: Array<ExpiringKey> = due.map(([key]) => {
+        const parsed = parseExpiryKey(key)
+        return { db: parsed.db, key: Buffer.from(parsed.key), expireAt: parsed.expireAt }
+      })
+      return yield* propose({ kind: "expire", keys })
+    }
+    const [garbage] = yield* first(engine.iterate({ prefix: familyPrefix(Family.Garbage), limit: 1 }))
+    if (garbage !== undefined) return yield* propose({ kind: "collect", target: "version", id: readU64(garbage[0], 1), limit: COLLECT_BATCH })
+    const [flushed] = yield* first(engine.iterate({ prefix: familyPrefix(Family.FlushedDb), limit: 1 }))
+    if (flushed !== undefined) {
+      const db = Buffer.from(flushed[0].buffer, flushed[0].byteOffset, flushed[0].length).readUInt32BE(1)
+      return yield* propose({ kind: "collect", target: "db", id: db, limit: COLLECT_BATCH })
+    }
+    return false
+  })
+
+  for (;;) {
+    yield* Effect.sleep(config.tickMs)
+    // Work goes on back to back while there is a backlog (each entry waits for the previous one).
+    while (status.raft.role === "leader" && (yield* reapOnce)) {
+      // Let the event loop (and clients) run between entries.
+      yield* Effect.yieldNow()
+    }
+  }
+})

@@ -1,0 +1,115 @@
+/**
+ * One client's command handling, independent of its socket: find each command's declaration,
+ * queue it between MULTI and EXEC, answer it here (local commands), or hand it to consensus.
+ * The connection supplies the I/O (reply slots in request order, ordered submission, closing);
+ * tests drive the same class without a socket.
+ */
+import { resolve } from "../commands/classify.js"
+import { parseInt64 } from "../commands/integers.js"
+import { isWrite, type Argv, type CommandSpec } from "../commands/registry.js"
+import type { ClientSession, ClientState, ReplyTo, ServerView, StateRequest } from "../commands/session.js"
+import { TRANSACTION_CONTROL } from "../commands/transactions.js"
+import type { Protocol } from "../resp/encode.js"
+import { error, QUEUED, type Reply } from "../resp/Reply.js"
+
+const NOT_IN_MULTI = error("ERR Command not allowed inside a transaction")
+
+/** What a session needs from its connection. */
+export interface SessionIo {
+  /** A reply slot in request order, encoded in `protocol`. */
+  readonly reserve: (protocol: Protocol) => ReplyTo
+  /** Hand a request to consensus in the connection's command order. */
+  readonly submit: (request: StateRequest, replyTo: ReplyTo) => void
+  readonly closeAfterReply: () => void
+  /** Counts a command (INFO total_commands_processed) and an error reply. */
+  readonly onCommand?: () => void
+  readonly onError?: () => void
+}
+
+export class CommandSession implements ClientSession {
+  constructor(
+    readonly client: ClientState,
+    readonly server: ServerView,
+    private readonly io: SessionIo
+  ) {}
+
+  reserve = (): ReplyTo => this.io.reserve(this.client.protocol)
+
+  submit = (request: StateRequest, replyTo: ReplyTo): void => this.io.submit(request, replyTo)
+
+  closeAfterReply = (): void => this.io.closeAfterReply()
+
+  /** Answer now (in order with the earlier replies), in the client's current protocol. */
+  reply(reply: Reply): void {
+    if (reply._tag === "Error") this.io.onError?.()
+    this.io.reserve(this.client.protocol)(reply)
+  }
+
+  onCommand(argv: Argv): void {
+    const client = this.client
+    this.io.onCommand?.()
+    client.lastCommandAt = Date.now()
+    const resolved = resolve(argv)
+    const multi = client.multi
+    if (multi !== undefined && !("spec" in resolved && TRANSACTION_CONTROL.has(resolved.spec.name))) {
+      // Between MULTI and EXEC: queue (Redis only checks existence and arity here).
+      if ("error" in resolved) {
+        multi.aborted = true
+        return this.reply(resolved.error)
+      }
+      if (resolved.spec.flags.includes("no_multi")) {
+        multi.aborted = true
+        return this.reply(NOT_IN_MULTI)
+      }
+      multi.queue.push({ spec: resolved.spec, argv, db: multi.db })
+      if (resolved.spec.name === "select") {
+        const index = parseInt64(argv[1])
+        if (index !== undefined && index >= 0n && index < 16n) multi.db = Number(index)
+      }
+      return this.reply(QUEUED)
+    }
+    if ("error" in resolved) return this.reply(resolved.error)
+    this.run(resolved.spec, argv)
+  }
+
+  private run(spec: CommandSpec, argv: Argv): void {
+    const client = this.client
+    client.lastCommand = spec.name
+    const invalid = spec.validate?.(argv, Date.now())
+    if (invalid !== undefined) return this.reply(invalid)
+    const route = spec.route
+    if (route === undefined) return this.reply(error(`ERR '${spec.name}' needs a subcommand`))
+    if (route.kind === "local") {
+      const reply = route.run(this, argv)
+      if (reply !== undefined) this.reply(reply)
+      return
+    }
+    const request: StateRequest = isWrite(spec)
+      ? { kind: "write", payload: { kind: "command", db: client.db, argv } }
+      : { kind: "read", request: { kind: "command", db: client.db, argv } }
+    this.submit(request, this.reserve())
+  }
+}
+
+/** A new client's state. */
+export const newClientState = (id: number, address: string, localAddress: string, kill: () => void): ClientState => {
+  const now = Date.now()
+  return {
+    id,
+    name: null,
+    libName: "",
+    libVersion: "",
+    protocol: 2,
+    db: 0,
+    address,
+    localAddress,
+    createdAt: now,
+    lastCommandAt: now,
+    lastCommand: "NULL",
+    multi: undefined,
+    watchSession: 0,
+    user: "default",
+    authenticated: true,
+    kill
+  }
+}
