@@ -25,8 +25,15 @@ const decodeIndex = (value: Buffer | undefined) => (value === undefined ? 0 : va
 const fail = (operation: string, directory: string) => (cause: unknown) =>
   new EngineError({ operation, message: `LMDB ${operation} in ${directory} failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
 
-/** The LMDB bounds of a KeyRange over user keys (start inclusive, end exclusive). */
-const bounds = (range: KeyRange) => namespacedBounds(range, DATA_START)
+/**
+ * The LMDB bounds of a KeyRange over user keys (start inclusive, end exclusive). Descending,
+ * LMDB starts at `start`: from the range's end (excluded) down to its start (included).
+ */
+const bounds = (range: KeyRange) => {
+  const { start, end, reverse, limit } = namespacedBounds(range, DATA_START)
+  const limited = limit !== undefined ? { limit } : {}
+  return reverse ? { start: end, end: start, reverse, exclusiveStart: true, inclusiveEnd: true, ...limited } : { start, end, ...limited }
+}
 
 export const makeLmdbEngine = (directory: string) =>
   Effect.gen(function* () {
