@@ -1,0 +1,25 @@
+/**
+ * Every compatibility scenario, by area. A scenario is data: a name and a list of steps (see
+ * test/support/differential.ts); test/process/compat.test.ts runs each against raft-kv and a real
+ * redis-server on RESP2 and RESP3 and compares every reply byte for byte.
+ */
+import type { Scenario } from "../../support/differential.js"
+import { connection } from "./connection.js"
+import { databases } from "./databases.js"
+import { expiry } from "./expiry.js"
+import { keyspace } from "./keyspace.js"
+import { resp3 } from "./resp3.js"
+import { strings } from "./strings.js"
+import { transactions } from "./transactions.js"
+
+export const scenarioGroups: ReadonlyArray<{ readonly area: string; readonly scenarios: ReadonlyArray<Scenario> }> = [
+  { area: "strings", scenarios: strings },
+  { area: "expiry", scenarios: expiry },
+  { area: "keyspace", scenarios: keyspace },
+  { area: "databases", scenarios: databases },
+  { area: "transactions", scenarios: transactions },
+  { area: "connection", scenarios: connection },
+  { area: "reply types", scenarios: resp3 }
+]
+
+export const allScenarios: ReadonlyArray<Scenario> = scenarioGroups.flatMap((group) => group.scenarios)
