@@ -13,9 +13,8 @@
  * - A configuration takes effect as soon as its entry is in a node's log, committed or not (the
  *   leader on append, followers on receipt), and a node whose configuration entry is truncated
  *   by a new leader falls back to the previous one (the one before it in the log, or the
- *   snapshot's). Acting on the newest configuration in the log is what keeps old and new
- *   majorities overlapping while a change is in flight; applying it on commit (as etcd does)
- *   would need joint consensus or extra care for that.
+ *   snapshot's). This is the dissertation's rule, so its safety argument (and the fix below)
+ *   applies as written; etcd switches when the entry is applied instead.
  * - One change at a time: the leader refuses a change while a configuration entry in its log is
  *   uncommitted, and before it has committed an entry of its own term (the fix to the bug
  *   Ongaro described on raft-dev in 2015: without it, changes proposed by leaders of successive
@@ -27,9 +26,11 @@
  *   received, and only the candidate's own configuration decides whose vote counts).
  * - A leader that removes itself keeps leading, not counting itself, until the change commits;
  *   then it steps down (telling the most caught-up voter to campaign at once when that voter
- *   holds its whole log). A removed node never campaigns once it knows; one that does not know
- *   (the leader stops replicating to it at once) is kept from disrupting the cluster by pre-vote
- *   and the check-quorum lease.
+ *   holds its whole log). A node that is not a voter of its latest configuration still campaigns
+ *   while an earlier one that makes it a voter may be in force (see mayCampaign); once its removal
+ *   is committed it never does. A removed node that does not know it (the leader stops
+ *   replicating to it at once) is kept from disrupting the cluster by pre-vote and the
+ *   check-quorum lease.
  *
  * Joint consensus would allow arbitrary changes in one step (e.g. replacing a voter atomically),
  * at the price of a second configuration entry per change and two-majority quorums everywhere;
