@@ -5,6 +5,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { RaftStatus } from "../raft/api.js"
+import { EMPTY_CONFIGURATION } from "../raft/Configuration.js"
 
 export interface NodeStatusService {
   raft: RaftStatus
@@ -36,7 +37,10 @@ export const NodeStatusLive = (id: number) =>
         lastTerm: 0,
         persisted: 0,
         snapshotIndex: 0,
-        firstIndex: 1
+        firstIndex: 1,
+        configuration: EMPTY_CONFIGURATION,
+        configurationIndex: 0,
+        transferee: 0
       },
       appliedIndex: 0,
       keyspace: () => [],

@@ -4,7 +4,8 @@
  * u16, flags u8. Decoding validates every field before a message reaches the Raft core.
  */
 import { Data } from "effect"
-import type { Entry } from "../raft/types.js"
+import { decodeConfiguration } from "../raft/Configuration.js"
+import { EntryKind, isEntryKind, type Entry } from "../raft/types.js"
 import type { PeerMessage as Message } from "./PeerMessage.js"
 
 export class PeerDecodeError extends Data.TaggedError("PeerDecodeError")<{ readonly message: string }> {}
@@ -17,8 +18,30 @@ export const MAX_FRAME_BYTES = 64 * 1024 * 1024
  */
 export const FRAME_TARGET_BYTES = 4 * 1024 * 1024
 
-const TAGS = ["PreVote", "Vote", "PreVoteResp", "VoteResp", "Append", "AppendResp", "Heartbeat", "HeartbeatResp", "Propose", "ReadIndex", "ReadIndexResp", "SnapshotChunk", "SnapshotAck"] as const
+const TAGS = ["PreVote", "Vote", "PreVoteResp", "VoteResp", "Append", "AppendResp", "Heartbeat", "HeartbeatResp", "Propose", "ReadIndex", "ReadIndexResp", "SnapshotChunk", "SnapshotAck", "TimeoutNow"] as const
 const TAG_OF = new Map<string, number>(TAGS.map((type, i) => [type, i + 1]))
+
+/**
+ * Leader transfer on the wire. A Vote request with `transfer` set (the candidate was told to
+ * campaign by the leader, so voters ignore their check-quorum lease) has a tag of its own and the
+ * body of a Vote, so a plain Vote is encoded exactly as before. TimeoutNow has an empty body.
+ */
+const TRANSFER_VOTE_TAG = TAGS.length + 1
+const tagOf = (m: Message): number => (m.type === "Vote" && m.transfer === true ? TRANSFER_VOTE_TAG : TAG_OF.get(m.type)!)
+const readTransferVote = (r: Reader): Message => {
+  const from = r.id()
+  const to = r.id()
+  const term = r.num()
+  return { type: "Vote", from, to, term, lastLogIndex: r.num(), lastLogTerm: r.num(), transfer: true }
+}
+
+/** An entry kind byte, and a Config entry's payload, checked before the entry reaches the core. */
+const checkEntry = (kind: number, data: Uint8Array): void => {
+  if (!isEntryKind(kind)) throw new PeerDecodeError({ message: `invalid entry kind ${kind}` })
+  if (kind === EntryKind.Config && decodeConfiguration(data) === undefined) {
+    throw new PeerDecodeError({ message: "malformed configuration entry" })
+  }
+}
 
 // Envelope: u8 tag | u16 from | u16 to | f64 term
 const ENVELOPE = 1 + 2 + 2 + 8
@@ -55,6 +78,8 @@ const bodySize = (m: Message): number => {
       return 8 * 3 + 1 + 4 + m.data.length
     case "SnapshotAck":
       return 8 + 8 + 1
+    case "TimeoutNow":
+      return 0
   }
 }
 
@@ -126,6 +151,8 @@ const writeBody = (m: Message, out: Buffer, o: number): number => {
       out.writeDoubleBE(m.received, o + 8)
       out[o + 16] = m.done ? 1 : 0
       return o + 17
+    case "TimeoutNow":
+      return o
   }
 }
 
@@ -163,7 +190,7 @@ const writeFrame = (messages: ReadonlyArray<Message>, start: number, end: number
   let o = 4
   for (let i = start; i < end; i++) {
     const m = messages[i]
-    out[o] = TAG_OF.get(m.type)!
+    out[o] = tagOf(m)
     out.writeUInt16BE(m.from, o + 1)
     out.writeUInt16BE(m.to, o + 3)
     out.writeDoubleBE(m.term, o + 5)
@@ -223,6 +250,7 @@ class Reader {
 
 const readMessage = (r: Reader): Message => {
   const tag = r.u8()
+  if (tag === TRANSFER_VOTE_TAG) return readTransferVote(r)
   const type = TAGS[tag - 1]
   if (type === undefined) throw new PeerDecodeError({ message: `unknown peer message tag ${tag}` })
   const from = r.id()
@@ -245,9 +273,10 @@ const readMessage = (r: Reader): Message => {
         const index = r.num()
         const entryTerm = r.num()
         const kind = r.u8()
-        if (kind !== 0 && kind !== 1) throw new PeerDecodeError({ message: `invalid entry kind ${kind}` })
         if (index !== prevIndex + 1 + i) throw new PeerDecodeError({ message: "non-contiguous entries in append" })
-        entries.push({ index, term: entryTerm, kind, data: r.bytes(r.u32()) })
+        const data = r.bytes(r.u32())
+        checkEntry(kind, data)
+        entries.push({ index, term: entryTerm, kind: kind as Entry["kind"], data })
       }
       return { type, from, to, term, prevIndex, prevTerm, commit, entries }
     }
@@ -271,6 +300,8 @@ const readMessage = (r: Reader): Message => {
       return { type, from, to, term, index: r.num(), snapshotTerm: r.num(), offset: r.num(), last: r.flag(), data: r.bytes(r.u32()) }
     case "SnapshotAck":
       return { type, from, to, term, index: r.num(), received: r.num(), done: r.flag() }
+    case "TimeoutNow":
+      return { type, from, to, term }
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { Chunk, Effect, Queue, Random } from "effect"
 import { commandOrigin, encodeCommand, stampTime } from "../commands/CommandCodec.js"
+import { votersConfiguration } from "../raft/Configuration.js"
 import { makeRaft } from "../raft/Raft.js"
 import { seededRandom } from "../raft/seededRandom.js"
 import type { RaftCore, Ready } from "../raft/api.js"
@@ -54,7 +55,14 @@ export const runRaftNode = Effect.gen(function* () {
   const core: RaftCore = makeRaft(
     {
       id: config.id,
-      voters: config.peers.map((peer) => peer.id),
+      // The cluster as first started; the log and snapshots carry any later membership change.
+      configuration: votersConfiguration(
+        config.peers.map((peer) => peer.id),
+        (id) => {
+          const peer = config.peers.find((p) => p.id === id)!
+          return `${peer.host}:${peer.port}`
+        }
+      ),
       electionTicks: config.electionTicks,
       heartbeatTicks: config.heartbeatTicks,
       maxInflight: 64,
@@ -144,7 +152,9 @@ export const runRaftNode = Effect.gen(function* () {
         core.compact(input.index, input.term, config.snapshotKeepEntries)
         return
       case "SnapshotReceived":
-        core.restoreSnapshot(input.index, input.term, input.from)
+        // Snapshot files do not carry a configuration yet (membership is fixed at the node level
+        // until the node integration of membership changes): the one in effect stays.
+        core.restoreSnapshot(input.index, input.term, input.from, core.status().configuration)
         return
       case "SnapshotSent":
         core.snapshotSent(input.to, input.ok)

@@ -6,7 +6,7 @@
  *           | u8 2 (entries)    | f64 first index | u32 count | count × (f64 term | u8 kind | u32 length | bytes)
  *           | u8 3 (log reset)  | f64 index | f64 term   — a received snapshot replaced the log up to index
  */
-import type { Entry, HardState } from "../raft/types.js"
+import { isEntryKind, type Entry, type HardState } from "../raft/types.js"
 
 export const RECORD_HEADER = 8
 const HARD_STATE = 1
@@ -125,7 +125,7 @@ const decodePayload = (p: Buffer): WalRecord | string => {
       const kind = p[offset + 8]
       const length = p.readUInt32BE(offset + 9)
       offset += 13
-      if (offset + length > p.length || !isNonNegativeInteger(term) || (kind !== 0 && kind !== 1)) {
+      if (offset + length > p.length || !isNonNegativeInteger(term) || !isEntryKind(kind)) {
         return "invalid entry"
       }
       entries.push({ index: first + i, term, kind, data: p.subarray(offset, offset + length) })

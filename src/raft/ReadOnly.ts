@@ -46,17 +46,23 @@ export class ReadOnly {
   }
 
   /**
-   * `from` acknowledged heartbeats up to `context`. Returns the rounds confirmed by a quorum,
+   * `from` acknowledged heartbeats up to `context`. Returns the rounds confirmed by a quorum (as
+   * `isQuorum` judges the set of acknowledging nodes, the leader included: only voters count),
    * with every older round (confirming a newer round confirms leadership at the older times).
    */
-  ack(from: NodeId, context: number, quorum: number, self: NodeId): Array<{ index: number; requesters: Array<ReadRequester> }> {
+  ack(
+    from: NodeId,
+    context: number,
+    self: NodeId,
+    isQuorum: (acks: ReadonlySet<NodeId>) => boolean
+  ): Array<{ index: number; requesters: Array<ReadRequester> }> {
     let confirmed = -1
     for (let i = 0; i < this.sent.length; i++) {
       const round = this.sent[i]
       if (round.context > context) break
       round.acks.add(from)
       round.acks.add(self)
-      if (round.acks.size >= quorum) confirmed = i
+      if (isQuorum(round.acks)) confirmed = i
     }
     if (confirmed < 0) return []
     return this.sent.splice(0, confirmed + 1).map((round) => ({ index: round.index, requesters: round.requesters }))

@@ -3,12 +3,25 @@
  * The core is a deterministic state machine: no I/O, no clock, no randomness of its own.
  * The driver calls the input functions, then `ready()` once per turn to drain the outputs.
  */
+import type { ConfigChange, ConfigChangeRefusal, Configuration } from "./Configuration.js"
 import type { Entry, HardState, Message, NodeId } from "./types.js"
+
+export type { ConfigChange, ConfigChangeRefusal, Configuration, Member, MemberRole } from "./Configuration.js"
 
 export interface RaftConfig {
   readonly id: NodeId
-  /** Every voter's id, including `id`. */
-  readonly voters: ReadonlyArray<NodeId>
+  /**
+   * The configuration of an empty log: the cluster as first started (`--cluster`, every member a
+   * voter). Once a snapshot or a configuration entry in the log provides one, that one rules (see
+   * `RecoveredState.snapshotConfiguration`). A node started to join an existing cluster passes
+   * `EMPTY_CONFIGURATION`: it never campaigns and learns the real configuration from the leader.
+   */
+  readonly configuration: Configuration
+  /**
+   * Promoting a learner is refused while its log is more than this many entries behind the
+   * leader's last index (it would hold commits back as a voter). Default 1,000.
+   */
+  readonly maxPromotionLag?: number
   /** Ticks without hearing from a leader before an election starts (randomized in [n, 2n)). */
   readonly electionTicks: number
   /** Ticks between leader heartbeats. */
@@ -37,6 +50,12 @@ export interface RaftConfig {
      * of the no-op entry a new leader appends (which would otherwise mask the broken rule).
      */
     readonly commitEarlierTermsByCounting?: boolean
+    /**
+     * Let a new leader propose a configuration change before it has committed an entry of its own
+     * term (the bug in single-server changes fixed in the Raft dissertation's errata, §4.1): two
+     * leaders of one term become possible.
+     */
+    readonly configChangeBeforeCommitInTerm?: boolean
   }
 }
 
@@ -56,6 +75,12 @@ export interface RecoveredState {
   readonly hardState: HardState
   /** The newest snapshot the engine state includes ({0, 0}: none). */
   readonly snapshot?: SnapshotPoint
+  /**
+   * The configuration as of `snapshot.index`, from the snapshot's metadata. Absent (no snapshot,
+   * or one written before snapshots carried it): `RaftConfig.configuration`. The configuration
+   * entries in `entries` apply on top of it.
+   */
+  readonly snapshotConfiguration?: Configuration
   /** The log after the snapshot, contiguous: the first entry is at snapshot.index + 1. */
   readonly entries: ReadonlyArray<Entry>
   /** Entries up to here are already in the engine and must not be handed out again. */
@@ -103,6 +128,13 @@ export interface Ready {
   readonly snapshot: SnapshotPoint | undefined
   /** Followers that need the latest snapshot, which the node streams to them. */
   readonly snapshotsToSend: ReadonlyArray<SnapshotToSend>
+  /**
+   * The configuration this node acts on, when it changed since the previous Ready (always set in
+   * the first one): connect to members that joined, disconnect from those that left. It takes
+   * effect as soon as its entry is in the log, and reverts when a new leader truncates that entry,
+   * so it may change back. A node that is not a member of it (removed) should stop serving.
+   */
+  readonly configuration: Configuration | undefined
 }
 
 export interface RaftStatus {
@@ -123,7 +155,61 @@ export interface RaftStatus {
   readonly snapshotIndex: number
   /** The first log index still in memory (older entries are only in snapshots). */
   readonly firstIndex: number
+  /** The configuration in effect: the newest one in the log, committed or not. */
+  readonly configuration: Configuration
+  /**
+   * Index of the entry that set `configuration` (at most the snapshot index when it came from a
+   * snapshot, 0 for the initial one). Greater than `commit`: a change is pending.
+   */
+  readonly configurationIndex: number
+  /** Leader: the voter leadership is being handed to (0: no transfer in progress). */
+  readonly transferee: NodeId
 }
+
+/** The leader's view of one member's replication (RaftCore.progress). */
+export interface MemberProgress {
+  readonly id: NodeId
+  readonly role: "voter" | "learner"
+  /** Highest index known to be in its log. */
+  readonly match: number
+  readonly state: "probe" | "replicate" | "snapshot"
+  /** Heard from since the last check-quorum round. */
+  readonly recentActive: boolean
+}
+
+/**
+ * What became of `propose`: "accepted" (appended by the leader; forwarded to the leader at the end
+ * of the turn; or held until a leader is known, up to `maxPendingProposals`, the rest counted in
+ * `Ready.droppedProposals`), or "transferring": this node is the leader and is handing leadership
+ * over, so nothing was taken (like etcd's ErrProposalDropped). Answer the clients with an error,
+ * or propose again once `status().leader` names the new leader (the transfer is abandoned after an
+ * election timeout if it does not happen). Proposals a follower forwards to a transferring leader
+ * are dropped there likewise; the follower's node proposes them again when the leader changes.
+ */
+export type ProposeOutcome = "accepted" | "transferring"
+
+export type ConfigChangeResult =
+  /**
+   * Appended at `index` in `term`; in effect at once. It is done when the entry at `index` with
+   * `term` is committed (handed out in `Ready.committed`); a different entry there means it was lost.
+   */
+  | { readonly ok: true; readonly index: number; readonly term: number; readonly configuration: Configuration }
+  | { readonly ok: false; readonly reason: ConfigChangeRefusal; readonly message: string }
+
+export type TransferRefusal =
+  /** Only the leader transfers leadership; `status().leader` says where to go (0: none known). */
+  | "not-leader"
+  | "self"
+  | "unknown-id"
+  /** Learners never become leaders. */
+  | "learner"
+  /** No target given and there is no other voter. */
+  | "no-voter"
+
+export type TransferResult =
+  /** The transfer started (or was already under way to `target`); `status().transferee` shows it. */
+  | { readonly ok: true; readonly target: NodeId }
+  | { readonly ok: false; readonly reason: TransferRefusal; readonly message: string }
 
 export interface RaftCore {
   /** Advance logical time by one tick (elections, heartbeats, check-quorum). */
@@ -133,30 +219,55 @@ export interface RaftCore {
   /**
    * Propose client commands. The leader appends them; a follower forwards them to the leader
    * (one Propose message per turn); without a known leader they wait, bounded by
-   * `maxPendingProposals`.
+   * `maxPendingProposals`. A leader that is transferring leadership refuses them (see
+   * `ProposeOutcome`).
    */
-  propose(data: ReadonlyArray<Uint8Array>): void
+  propose(data: ReadonlyArray<Uint8Array>): ProposeOutcome
+  /**
+   * Leader: propose one membership change. Refused with a reason when this node is not the
+   * leader, is transferring leadership, has not committed an entry of its term yet, already has an
+   * uncommitted configuration entry, or when the change is unsafe or absurd (see
+   * `ConfigChangeRefusal`). An accepted change takes effect at once (`Ready.configuration`).
+   */
+  proposeConfigChange(change: ConfigChange): ConfigChangeResult
+  /**
+   * Leader: hand leadership to `target`, or to the most caught-up voter when none is given. The
+   * leader stops accepting proposals, brings the target's log up to its own, then tells it to
+   * campaign at once (TimeoutNow). Abandoned after an election timeout; a second call for another
+   * target replaces the first.
+   */
+  transferLeader(target?: NodeId): TransferResult
   /** Ask for a linearizable read index; answered in `Ready.readStates` or `Ready.readFailures`. */
   readIndex(requestId: number): void
   /** The WAL has fsynced every entry up to `index`, whose term is `term`. */
   persisted(index: number, term: number): void
   /**
-   * A snapshot covering the log up to `index` (term `term`) is durable: followers that fall
+   * A snapshot covering the log up to `index` (term `term`), with `configurationAt(index)` in its
+   * metadata, is durable: followers that fall
    * behind can be sent it, and the in-memory log drops what precedes `index - keepEntries` (a
    * margin so followers only slightly behind still catch up from the log).
    */
   compact(index: number, term: number, keepEntries: number): void
   /**
-   * A snapshot sent by `from` has been received and stored durably. Returns whether the engine
-   * must be restored from it (also announced in `Ready.snapshot`); a snapshot the log already
-   * covers only advances the commit index.
+   * A snapshot sent by `from` has been received and stored durably; `configuration` is the one
+   * its metadata carries (as of `index`). Returns whether the engine must be restored from it
+   * (also announced in `Ready.snapshot`); a snapshot the log already covers only advances the
+   * commit index.
    */
-  restoreSnapshot(index: number, term: number, from: NodeId): boolean
+  restoreSnapshot(index: number, term: number, from: NodeId, configuration: Configuration): boolean
   /** The node finished streaming a snapshot to `to` (`ok`), or gave up (the follower is retried). */
   snapshotSent(to: NodeId, ok: boolean): void
   /** Drain the outputs accumulated since the previous call. */
   ready(): Ready
   status(): RaftStatus
+  /** Leader: every other member's replication progress (empty on other roles). */
+  progress(): ReadonlyArray<MemberProgress>
+  /**
+   * The configuration in effect at `index` (set by the newest configuration entry at or before
+   * it), for indexes from the latest snapshot's on; undefined for older ones. A snapshot taken at
+   * `index` must carry this one (`compact` assumes it does).
+   */
+  configurationAt(index: number): Configuration | undefined
   /** The entry at `index` if the log still holds it (for observers such as the simulation's checks). */
   entry(index: number): Entry | undefined
 }

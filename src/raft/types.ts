@@ -10,9 +10,17 @@ export const EntryKind = {
   /** A client command (opaque bytes for the core; decoded by the state machine). */
   Normal: 0,
   /** The empty entry a new leader appends so it can commit entries of earlier terms. */
-  Noop: 1
+  Noop: 1,
+  /**
+   * A membership change: the payload is the whole new configuration (src/raft/Configuration.ts).
+   * It takes effect as soon as it is in a log, committed or not (see Raft.ts).
+   */
+  Config: 2
 } as const
 export type EntryKind = (typeof EntryKind)[keyof typeof EntryKind]
+
+/** Whether a decoded byte is a known entry kind (for the wire and WAL decoders). */
+export const isEntryKind = (kind: number): kind is EntryKind => kind === 0 || kind === 1 || kind === 2
 
 export interface Entry {
   readonly index: number
@@ -38,6 +46,11 @@ export interface VoteRequest extends Envelope {
   readonly type: "PreVote" | "Vote"
   readonly lastLogIndex: number
   readonly lastLogTerm: number
+  /**
+   * Vote only: the candidate campaigns because the leader handed leadership to it (TimeoutNow),
+   * so voters grant it even while they still hear from that leader (the check-quorum lease).
+   */
+  readonly transfer?: boolean
 }
 
 export interface VoteResponse extends Envelope {
@@ -94,6 +107,14 @@ export interface ReadIndexResp extends Envelope {
   readonly reject: boolean
 }
 
+/**
+ * Leader transfer (etcd's MsgTimeoutNow): the leader tells a voter whose log matches its own to
+ * campaign at once, skipping pre-vote.
+ */
+export interface TimeoutNow extends Envelope {
+  readonly type: "TimeoutNow"
+}
+
 export type Message =
   | VoteRequest
   | VoteResponse
@@ -104,5 +125,6 @@ export type Message =
   | Propose
   | ReadIndexRequest
   | ReadIndexResp
+  | TimeoutNow
 
 export type MessageType = Message["type"]

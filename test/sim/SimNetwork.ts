@@ -133,7 +133,7 @@ export const describeMessage = (m: PeerMessage): string => {
       return `${head} ${m.reject ? `reject ${m.index} hint ${m.hint}` : `ok ${m.index}`}`
     case "PreVote":
     case "Vote":
-      return `${head} last ${m.lastLogIndex}/${m.lastLogTerm}`
+      return `${head} last ${m.lastLogIndex}/${m.lastLogTerm}${m.transfer === true ? " transfer" : ""}`
     case "PreVoteResp":
     case "VoteResp":
       return `${head} ${m.reject ? "rejected" : "granted"}`
@@ -151,5 +151,7 @@ export const describeMessage = (m: PeerMessage): string => {
       return `${head} snapshot ${m.index} @${m.offset}+${m.data.length}${m.last ? " last" : ""}`
     case "SnapshotAck":
       return `${head} snapshot ${m.index} received ${m.received}${m.done ? " done" : ""}`
+    case "TimeoutNow":
+      return head
   }
 }

@@ -5,6 +5,8 @@ import { decodeCommand, encodeCommand, type Payload, stampTime } from "../../src
 import { encodeFrame, encodeFrames, FrameDecoder, PeerDecodeError } from "../../src/node/PeerCodec.js"
 import { encodeBatch, readRecord } from "../../src/node/WalFormat.js"
 import type { PeerMessage as Message } from "../../src/node/PeerMessage.js"
+import { encodeConfiguration, makeConfiguration } from "../../src/raft/Configuration.js"
+import { EntryKind } from "../../src/raft/types.js"
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"))
 
@@ -140,6 +142,38 @@ describe("PeerCodec", () => {
   })
 })
 
+describe("PeerCodec: membership and leader transfer", () => {
+  const config = makeConfiguration([
+    { id: 1, role: "voter", address: "127.0.0.1:7001" },
+    { id: 4, role: "learner", address: "127.0.0.1:7004" }
+  ])
+  const messages: Array<Message> = [
+    { type: "TimeoutNow", from: 1, to: 2, term: 7 },
+    { type: "Vote", from: 2, to: 3, term: 8, lastLogIndex: 40, lastLogTerm: 7, transfer: true },
+    { type: "Vote", from: 2, to: 1, term: 8, lastLogIndex: 40, lastLogTerm: 7 },
+    { type: "Append", from: 1, to: 4, term: 7, prevIndex: 39, prevTerm: 7, commit: 39, entries: [
+      { index: 40, term: 7, kind: EntryKind.Config, data: encodeConfiguration(config) }
+    ] }
+  ]
+
+  it("round-trips TimeoutNow, a transfer Vote (a plain Vote unchanged) and an Append carrying a configuration", () => {
+    expect(normalize(new FrameDecoder().push(encodeFrame(messages)))).toEqual(normalize(messages))
+    // A plain Vote is encoded exactly as before the transfer flag existed.
+    const plain = encodeFrame([messages[2]])
+    expect(plain[4]).toBe(2) // the Vote tag
+    expect(plain.length).toBe(4 + 13 + 16)
+    expect(encodeFrame([messages[1]]).length).toBe(plain.length)
+  })
+
+  it("rejects an Append whose configuration entry is malformed, or of an unknown kind", () => {
+    const bad = (kind: number, data: Uint8Array) =>
+      encodeFrame([{ type: "Append", from: 1, to: 2, term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ index: 1, term: 1, kind: kind as 0, data }] }])
+    expect(() => new FrameDecoder().push(bad(EntryKind.Config, bytes("not a configuration")))).toThrow(/malformed configuration/)
+    expect(() => new FrameDecoder().push(bad(3, new Uint8Array(0)))).toThrow(/invalid entry kind 3/)
+    expect(new FrameDecoder().push(bad(EntryKind.Config, encodeConfiguration(config)))).toHaveLength(1)
+  })
+})
+
 describe("WalFormat", () => {
   it("round-trips a batch and detects corruption and truncation", () => {
     const batch = encodeBatch({ term: 2, vote: 1, commit: 5 }, [{ index: 6, term: 2, kind: 0, data: bytes("x") }])
@@ -151,5 +185,12 @@ describe("WalFormat", () => {
     corrupt[12] ^= 1
     expect(readRecord(corrupt, 0)).toMatchObject({ _tag: "bad", reason: "checksum mismatch" })
     expect(readRecord(batch.subarray(0, 10), 0)).toEqual({ _tag: "incomplete" })
+  })
+
+  it("carries configuration entries as ordinary entries", () => {
+    const data = encodeConfiguration(makeConfiguration([{ id: 2, role: "voter", address: "h:2" }]))
+    const batch = encodeBatch(undefined, [{ index: 9, term: 3, kind: EntryKind.Config, data }])
+    const read = readRecord(batch, 0)
+    expect(read._tag === "record" && read.record.type === "entries" && read.record.entries.map((e) => [e.kind, [...e.data]])).toEqual([[EntryKind.Config, [...data]]])
   })
 })

@@ -3,6 +3,7 @@
  * §9.6 for pre-vote and check-quorum), on the deterministic RaftSim harness.
  */
 import { describe, expect, it } from "vitest"
+import { votersConfiguration } from "../../src/raft/Configuration.js"
 import { makeRaft } from "../../src/raft/Raft.js"
 import type { RaftCore } from "../../src/raft/api.js"
 import { EntryKind, type Entry, type Message } from "../../src/raft/types.js"
@@ -17,7 +18,7 @@ const entry = (index: number, term: number, payload = `e${index}`): Entry => ({
 
 const single = (overrides: Partial<{ entries: Array<Entry>; term: number; vote: number; commit: number }> = {}): RaftCore =>
   makeRaft(
-    { id: 1, voters: [1, 2, 3], electionTicks: 10, heartbeatTicks: 1, maxInflight: 8, maxEntriesPerAppend: 16, maxPendingProposals: 10, random: prng(1) },
+    { id: 1, configuration: votersConfiguration([1, 2, 3]), electionTicks: 10, heartbeatTicks: 1, maxInflight: 8, maxEntriesPerAppend: 16, maxPendingProposals: 10, random: prng(1) },
     {
       hardState: { term: overrides.term ?? 1, vote: overrides.vote ?? 0, commit: overrides.commit ?? 0 },
       entries: overrides.entries ?? [],
@@ -176,7 +177,7 @@ describe("replication", () => {
 
   it("a leader does not count itself before its own WAL confirms the entries", () => {
     const core = makeRaft(
-      { id: 1, voters: [1], electionTicks: 10, heartbeatTicks: 1, maxInflight: 8, maxEntriesPerAppend: 16, maxPendingProposals: 10, random: prng(2) },
+      { id: 1, configuration: votersConfiguration([1]), electionTicks: 10, heartbeatTicks: 1, maxInflight: 8, maxEntriesPerAppend: 16, maxPendingProposals: 10, random: prng(2) },
       { hardState: { term: 0, vote: 0, commit: 0 }, entries: [], applied: 0 }
     )
     for (let i = 0; i < 20 && core.status().role !== "leader"; i++) core.tick()
@@ -335,7 +336,7 @@ describe("snapshots and log compaction", () => {
     const core = single({ entries: [entry(1, 1), entry(2, 1), entry(3, 1)] })
     core.step({ type: "Heartbeat", from: 2, to: 1, term: 1, commit: 0, context: 0 })
     core.ready()
-    expect(core.restoreSnapshot(2, 1, 2)).toBe(false)
+    expect(core.restoreSnapshot(2, 1, 2, votersConfiguration([1, 2, 3]))).toBe(false)
     const ready = core.ready()
     expect(ready.snapshot).toBeUndefined()
     expect(core.status().commit).toBe(2)
@@ -344,7 +345,7 @@ describe("snapshots and log compaction", () => {
 
   it("a follower with a conflicting log replaces it with the snapshot, acknowledged after persistence", () => {
     const core = single({ entries: [entry(1, 1), entry(2, 1)] })
-    expect(core.restoreSnapshot(5, 2, 2)).toBe(true)
+    expect(core.restoreSnapshot(5, 2, 2, votersConfiguration([1, 2, 3]))).toBe(true)
     const ready = core.ready()
     expect(ready.snapshot).toEqual({ index: 5, term: 2 })
     expect(ready.mustSync).toBe(true)
@@ -358,7 +359,7 @@ describe("snapshots and log compaction", () => {
 
   it("a snapshot older than the commit index is ignored", () => {
     const core = single({ entries: [entry(1, 1), entry(2, 1), entry(3, 1)], commit: 3 })
-    expect(core.restoreSnapshot(2, 1, 2)).toBe(false)
+    expect(core.restoreSnapshot(2, 1, 2, votersConfiguration([1, 2, 3]))).toBe(false)
     expect(core.ready().messages).toContainEqual(expect.objectContaining({ type: "AppendResp", to: 2, index: 3, reject: false }))
   })
 
