@@ -3,13 +3,14 @@
  * server.c): PING, ECHO, SELECT, QUIT, RESET, HELLO, AUTH and CLIENT with its subcommands.
  */
 import { array, bulk, error, integer, map, OK, PONG, simple, text, verbatim, type Reply } from "../resp/Reply.js"
-import { DB_OUT_OF_RANGE, latin1, NOT_AN_INTEGER, SYNTAX_ERROR, wrongArity } from "./errors.js"
-import { parseInt64 } from "./integers.js"
+import { DB_OUT_OF_RANGE, INT32_OUT_OF_RANGE, latin1, NOT_AN_INTEGER, SYNTAX_ERROR, wrongArity } from "./errors.js"
+import { parseInt32, parseInt64 } from "./integers.js"
 import type { CommandSpec, LocalHandler } from "./registry.js"
 import type { ClientSession, ClientState } from "./session.js"
 import { discardTransaction } from "./transactions.js"
 
-export const REDIS_COMPAT_VERSION = "7.0.0"
+/** The redis-server whose replies raft-kv gives (HELLO, INFO): clients pick features by it. */
+export const REDIS_COMPAT_VERSION = "7.0.15"
 
 const INVALID_CLIENT_NAME = error("ERR Client names cannot contain spaces, newlines or special characters.")
 /** Redis accepts client names of printable ASCII without spaces ('!'..'~'). */
@@ -39,10 +40,11 @@ const ping: LocalHandler = (session, argv) => {
 }
 
 const select: LocalHandler = (session, argv) => {
-  const index = parseInt64(argv[1])
-  if (index === undefined || index < -(2n ** 31n) || index >= 2n ** 31n) return NOT_AN_INTEGER
-  if (index < 0n || index >= 16n) return DB_OUT_OF_RANGE
-  session.client.db = Number(index)
+  const index = parseInt32(argv[1])
+  if (index === "not-integer") return NOT_AN_INTEGER
+  if (index === "out-of-range") return INT32_OUT_OF_RANGE
+  if (index < 0 || index >= 16) return DB_OUT_OF_RANGE
+  session.client.db = index
   return OK
 }
 
@@ -65,20 +67,20 @@ const hello: LocalHandler = (session, argv) => {
     if (version !== 2n && version !== 3n) return error("NOPROTO unsupported protocol version")
     protocol = version === 3n ? 3 : 2
   }
-  // Every option is checked before any takes effect, as redis-server does.
-  let name: Uint8Array | undefined
+  // Options take effect one by one, as redis-server 7.0 applies them: an error stops HELLO, but
+  // what came before it (AUTH, SETNAME) stays done; the protocol switches only at the end.
   for (let i = 2; i < argv.length; i++) {
     const option = latin1(argv[i]).toUpperCase()
-    if (option === "SETNAME" && i + 1 < argv.length) {
-      name = argv[++i]
-      if (!isValidName(name)) return INVALID_CLIENT_NAME
-    } else if (option === "AUTH" && i + 2 < argv.length) {
+    if (option === "AUTH" && i + 2 < argv.length) {
       const refused = authenticate(session, argv[i + 1], argv[i + 2])
       if (refused !== undefined) return refused
       i += 2
+    } else if (option === "SETNAME" && i + 1 < argv.length) {
+      const name = argv[++i]
+      if (!isValidName(name)) return INVALID_CLIENT_NAME
+      session.client.name = name.length === 0 ? null : Buffer.from(name)
     } else return error(`ERR Syntax error in HELLO option '${latin1(argv[i])}'`)
   }
-  if (name !== undefined) session.client.name = name.length === 0 ? null : Buffer.from(name)
   if (protocol !== undefined) session.client.protocol = protocol
   return helloReply(session)
 }

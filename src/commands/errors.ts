@@ -25,5 +25,6 @@ export const SAME_OBJECT: Reply = error("ERR source and destination objects are 
 export const STRING_TOO_LONG: Reply = error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 export const OFFSET_OUT_OF_RANGE: Reply = error("ERR offset is out of range")
 export const INVALID_CURSOR: Reply = error("ERR invalid cursor")
+export const INT32_OUT_OF_RANGE: Reply = error("ERR value is out of range, value must between -2147483648 and 2147483647")
 
 export { latin1 }

@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import { array, integer, NIL, OK, ONE, simple, text, ZERO, bulk, type Reply } from "../resp/Reply.js"
 import {
   DB_OUT_OF_RANGE,
+  INT32_OUT_OF_RANGE,
   INVALID_CURSOR,
   latin1,
   NO_SUCH_KEY,
@@ -15,7 +16,7 @@ import {
 } from "./errors.js"
 import { expiryFromCommand, isReply, parseExpireFlags } from "./expiryArguments.js"
 import { globMatch } from "./glob.js"
-import { parseInt64 } from "./integers.js"
+import { parseInt32, parseInt64 } from "./integers.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
 import { flushedDbKey } from "./keyspace/layout.js"
 import { DATABASES } from "./keyspace/MachineState.js"
@@ -27,11 +28,12 @@ const oneKey = { first: 1, last: 1, step: 1 }
 const allKeys = { first: 1, last: -1, step: 1 }
 const twoKeys = { first: 1, last: 2, step: 1 }
 
-/** A database index argument: 0..15, or Redis's error. */
+/** A database index argument: 0..15, or Redis's error (getIntFromObjectOrReply, then the range). */
 export const parseDbIndex = (bytes: Uint8Array): number | Reply => {
-  const index = parseInt64(bytes)
-  if (index === undefined || index < -(2n ** 31n) || index >= 2n ** 31n) return NOT_AN_INTEGER
-  return index < 0n || index >= BigInt(DATABASES) ? DB_OUT_OF_RANGE : Number(index)
+  const index = parseInt32(bytes)
+  if (index === "not-integer") return NOT_AN_INTEGER
+  if (index === "out-of-range") return INT32_OUT_OF_RANGE
+  return index < 0 || index >= DATABASES ? DB_OUT_OF_RANGE : index
 }
 
 // ---------------------------------------------------------------- copying collections
@@ -94,10 +96,9 @@ const parseCopyOptions = (argv: Argv): CopyOptions | Reply => {
     const option = latin1(argv[i]).toUpperCase()
     if (option === "REPLACE") replace = true
     else if (option === "DB" && i + 1 < argv.length) {
-      const index = parseInt64(argv[++i])
-      if (index === undefined || index < -(2n ** 31n) || index >= 2n ** 31n) return NOT_AN_INTEGER
-      if (index < 0n || index >= BigInt(DATABASES)) return DB_OUT_OF_RANGE
-      db = Number(index)
+      const index = parseDbIndex(argv[++i])
+      if (isReply(index)) return index
+      db = index
     } else return SYNTAX_ERROR
   }
   return { db, replace }

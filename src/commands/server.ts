@@ -144,10 +144,28 @@ const configParameters = (session: ClientSession): ReadonlyArray<readonly [strin
 const configSubcommands: ReadonlyArray<CommandSpec> = [
   {
     name: "config|get", arity: -3, flags: ["admin", "noscript", "loading", "stale"], group: "server", summary: "Get the values of configuration parameters", since: "2.0.0",
+    // As config.c: a name without glob characters is looked up case-insensitively and echoed as
+    // given; a pattern matches names case-insensitively; each parameter is listed once.
     route: local((session, argv) => {
+      const parameters = configParameters(session)
       const found: Array<Reply> = []
-      for (const [name, value] of configParameters(session)) {
-        if (argv.slice(2).some((pattern) => globMatch(pattern, Buffer.from(name)))) found.push(text(name), text(value))
+      const listed = new Set<string>()
+      for (const requested of argv.slice(2)) {
+        const name = latin1(requested)
+        if (!/[[*?]/.test(name)) {
+          const parameter = parameters.find(([candidate]) => candidate === name.toLowerCase())
+          if (parameter !== undefined && !listed.has(parameter[0])) {
+            listed.add(parameter[0])
+            found.push(text(name), text(parameter[1]))
+          }
+          continue
+        }
+        for (const [candidate, value] of parameters) {
+          if (!listed.has(candidate) && globMatch(requested, Buffer.from(candidate), true)) {
+            listed.add(candidate)
+            found.push(text(candidate), text(value))
+          }
+        }
       }
       return map(found)
     })

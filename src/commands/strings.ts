@@ -368,6 +368,12 @@ export const stringCommands: ReadonlyArray<CommandSpec> = [
     route: { kind: "state", execute: getrange }
   },
   {
+    name: "substr", arity: 4, flags: ["readonly"], group: "string", keys: oneKey,
+    summary: "Get a substring of the string stored at a key (GETRANGE's old name)", since: "1.0.0", complexity: "O(N) where N is the length of the returned string",
+    validate: (argv) => (parseInt64(argv[2]) === undefined || parseInt64(argv[3]) === undefined ? NOT_AN_INTEGER : undefined),
+    route: { kind: "state", execute: getrange }
+  },
+  {
     name: "setrange", arity: 4, flags: ["write", "denyoom"], group: "string", keys: oneKey,
     summary: "Overwrite part of a string at key starting at the specified offset", since: "2.2.0", complexity: "O(1), not counting the time taken to copy the new string in place",
     validate: validateSetrange, route: { kind: "state", execute: setrange }

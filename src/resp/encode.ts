@@ -33,7 +33,8 @@ const encodeInto = (reply: Reply, protocol: Protocol, out: Array<Buffer | string
       else out.push(`+${reply.value}${CRLF}`)
       return
     case "Error":
-      out.push(`-${reply.message.replace(/[\r\n]+/g, " ")}${CRLF}`)
+      // As redis-server does: every CR and LF of an error line becomes a space.
+      out.push(`-${reply.message.replace(/[\r\n]/g, " ")}${CRLF}`)
       return
     case "Integer":
       out.push(`:${reply.value}${CRLF}`)

@@ -8,7 +8,8 @@ import { resolve } from "../commands/classify.js"
 import { parseInt64 } from "../commands/integers.js"
 import { isWrite, type Argv, type CommandSpec } from "../commands/registry.js"
 import type { ClientSession, ClientState, ReplyTo, ServerView, StateRequest } from "../commands/session.js"
-import { TRANSACTION_CONTROL } from "../commands/transactions.js"
+import { commandName } from "../commands/table.js"
+import { discardTransaction, TRANSACTION_CONTROL } from "../commands/transactions.js"
 import type { Protocol } from "../resp/encode.js"
 import { error, QUEUED, type Reply } from "../resp/Reply.js"
 
@@ -50,6 +51,12 @@ export class CommandSession implements ClientSession {
     this.io.onCommand?.()
     client.lastCommandAt = Date.now()
     const resolved = resolve(argv)
+    if ("error" in resolved && commandName(argv[0]) === "exec") {
+      // A refused EXEC ends the transaction (and its watches), as redis-server's execCommandAbort does.
+      discardTransaction(this)
+      const reason = resolved.error._tag === "Error" ? resolved.error.message.replace(/^ERR /, "") : ""
+      return this.reply(error(`EXECABORT Transaction discarded because of: ${reason}`))
+    }
     const multi = client.multi
     if (multi !== undefined && !("spec" in resolved && TRANSACTION_CONTROL.has(resolved.spec.name))) {
       // Between MULTI and EXEC: queue (Redis only checks existence and arity here).

@@ -2,7 +2,7 @@
  * The keyspace, as redis-server 7.0 answers it (edge cases from redis tests/unit/keyspace.tcl and
  * scan.tcl): DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX, COPY, TOUCH, RANDOMKEY, KEYS, SCAN, DBSIZE.
  */
-import { cmd, expectReply, type Scenario, scanAll, typeOnly, unordered } from "../../support/differential.js"
+import { cmd, expectReply, type Scenario, scanAll, typeOnly, unordered, shape } from "../../support/differential.js"
 
 const NO_SUCH_KEY = "-ERR no such key\r\n"
 const SAME_OBJECT = "-ERR source and destination objects are the same\r\n"
@@ -259,7 +259,9 @@ export const keyspace: ReadonlyArray<Scenario> = [
     steps: [
       cmd("SET", "k", "v"),
       expectReply("-ERR invalid cursor\r\n", "SCAN", "x"),
-      cmd("SCAN", "-1"),
+      // "-1" is a valid cursor (strtoul wraps it to 2^64-1); where it lands depends on each server's
+      // table size (two redis-servers disagree), so only the reply's shape is compared.
+      typeOnly("SCAN", "-1"),
       cmd("SCAN", "1.5"),
       cmd("SCAN", ""),
       expectReply("-ERR syntax error\r\n", "SCAN", "0", "COUNT", "0"),
