@@ -13,6 +13,7 @@ import { KvEngine } from "../engine/KvEngine.js"
 import { EntryKind, type Entry } from "../raft/types.js"
 import { OK } from "../resp/Reply.js"
 import { readTimedOut, writeOutcomeUnknown, writeOvertaken, writeTimedOut } from "./clientErrors.js"
+import { InjectedDefects } from "./InjectedDefects.js"
 import { Mailboxes, takeBatch } from "./Mailboxes.js"
 import type { PendingRequest, ReplyTo } from "./messages.js"
 import { NodeConfig } from "./NodeConfig.js"
@@ -33,6 +34,7 @@ export const runApplier = Effect.gen(function* () {
   const engine = yield* KvEngine
   const store = yield* SnapshotStore
   const recovered = yield* Recovered
+  const defects = yield* InjectedDefects
 
   let applied = recovered.applied
   let appliedTerm = recovered.appliedTerm
@@ -90,6 +92,7 @@ export const runApplier = Effect.gen(function* () {
   /** Apply one run of committed entries as a single engine batch. */
   const applyEntries = (entries: ReadonlyArray<Entry>) =>
     Effect.gen(function* () {
+      defects.applier(entries)
       const commands: Array<ReadonlyArray<Uint8Array>> = []
       const owners: Array<number | undefined> = []
       const skipped: Array<number> = []

@@ -21,20 +21,27 @@ import { runRaftNode, runTicker } from "./RaftNode.js"
 import { RecoveredLive } from "./Recovery.js"
 import { runSnapshotter } from "./Snapshotter.js"
 import { SnapshotStoreLive } from "./SnapshotStore.js"
+import { Supervision, SupervisionLive } from "./Supervision.js"
 import { TcpTransportLive } from "./TcpTransport.js"
 import { InlineFileSystem } from "../runtime/InlineFileSystem.js"
 import { WalLive } from "./Wal.js"
 import { runWalWriter } from "./WalWriter.js"
 
 /**
- * Run the consensus actors until one of them fails; a failure interrupts the others and
- * surfaces here, so the node stops as a whole (fail-stop) instead of limping on in an unknown
- * state. (`Effect.all` with unbounded concurrency fails fast and interrupts the rest.)
+ * Run the consensus actors in the node's supervision tree (Supervision.ts) and wait on it. The
+ * first failure of an essential part (an actor, the ticker) surfaces here and every part (the
+ * actors, the transport's links and connections) is interrupted, so the node stops as a whole
+ * (fail-stop) instead of limping on in an unknown state or with a dead part.
  */
-export const runConsensus = Effect.all([runRaftNode, runTicker, runWalWriter, runApplier, runSnapshotter], {
-  concurrency: "unbounded",
-  discard: true
-})
+export const runConsensus = Effect.gen(function* () {
+  const supervision = yield* Supervision
+  yield* supervision.essential("RaftNode", runRaftNode)
+  yield* supervision.essential("ticker", runTicker)
+  yield* supervision.essential("WAL writer", runWalWriter)
+  yield* supervision.essential("Applier", runApplier)
+  yield* supervision.essential("Snapshotter", runSnapshotter)
+  return yield* supervision.join
+}).pipe(Effect.ensuring(Effect.flatMap(Supervision, (supervision) => supervision.stopAll)))
 
 /** The whole node: the consensus actors and the Redis listener. */
 export const runActors = Effect.gen(function* () {
@@ -50,7 +57,8 @@ export const serve = (config: Config) => {
   const base = Layer.mergeAll(
     Layer.succeed(NodeConfig, config),
     MailboxesLive,
-    NodeStatusLive(config.id)
+    NodeStatusLive(config.id),
+    SupervisionLive
   )
   // The data directory is locked before the WAL is opened, and released after it is closed.
   const disk = Layer.mergeAll(
