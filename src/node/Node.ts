@@ -22,6 +22,7 @@ import { RecoveredLive } from "./Recovery.js"
 import { runSnapshotter } from "./Snapshotter.js"
 import { SnapshotStoreLive } from "./SnapshotStore.js"
 import { Supervision, SupervisionLive } from "./Supervision.js"
+import { PeerCredentialsLive } from "./PeerCredentials.js"
 import { TcpTransportLive } from "./TcpTransport.js"
 import { InlineFileSystem } from "../runtime/InlineFileSystem.js"
 import { WalLive } from "./Wal.js"
@@ -67,7 +68,8 @@ export const serve = (config: Config) => {
     SnapshotStoreLive(path.join(config.dataDir, "snap")),
     IncarnationLive(config.dataDir)
   ).pipe(Layer.provide(DataDirLockLive(config.dataDir)))
-  const io = Layer.mergeAll(TcpTransportLive, disk).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
+  const transport = TcpTransportLive.pipe(Layer.provide(PeerCredentialsLive))
+  const io = Layer.mergeAll(transport, disk).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
   // Recovery reconciles snapshot, WAL and the caller's engine before any actor starts.
   const services = Layer.mergeAll(KvServiceLive, RecoveredLive).pipe(Layer.provideMerge(io))
   return runActors.pipe(Effect.scoped, Effect.provide(services))
