@@ -26,7 +26,23 @@ export interface NodeConfig {
   readonly snapshotEntries: number
   /** Entries the log keeps behind its latest snapshot, so followers slightly behind catch up from the log. */
   readonly snapshotKeepEntries: number
+  /** Where the peers' shared secret comes from (never the secret itself); absent: no secret. */
+  readonly clusterSecret?: ClusterSecretSource
+  /** Mutual TLS on peer connections; absent: plain TCP. */
+  readonly peerTls?: PeerTlsFiles
 }
+
+/** The cluster secret is read at start (src/node/PeerCredentials.ts), from a file or the environment. */
+export type ClusterSecretSource = { readonly file: string } | { readonly env: string }
+
+export interface PeerTlsFiles {
+  readonly certFile: string
+  readonly keyFile: string
+  readonly caFile: string
+}
+
+/** The environment variable that may hold the cluster secret (kept out of `ps`, unlike a flag). */
+export const CLUSTER_SECRET_ENV = "RAFT_KV_CLUSTER_SECRET"
 
 /** The catch-up margin behind a snapshot: 5000 entries (etcd's choice), at most half an interval. */
 export const snapshotKeepEntriesFor = (snapshotEntries: number) => Math.min(5000, Math.floor(snapshotEntries / 2))
@@ -58,13 +74,49 @@ A Raft-replicated key-value server that speaks the Redis protocol.
                            (default 100000; SAVE or BGSAVE take one on demand)
   -h, --help               show this help
 
+Securing the peer port (docs/operations.md); without either, anyone who reaches it can send
+Raft messages. Both may be used together.
+  --cluster-secret-file F  a file holding a secret every node shares (at least 16 bytes): a
+                           peer proves it knows it before any of its messages is accepted.
+                           Or put the secret in the environment variable ${CLUSTER_SECRET_ENV}.
+  --peer-tls-cert-file F   mutual TLS: this node's certificate (PEM), as server and as client
+  --peer-tls-key-file F    its private key (PEM)
+  --peer-tls-ca-cert-file F
+                           the CA certificate (PEM) every peer's certificate must be signed by
+
 Example (node 1 of the Procfile cluster):
   raft-kv --id 1 --cluster http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379 --port 63791
 `
 
 const FLAGS = new Set([
-  "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms", "snapshot-entries"
+  "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms", "snapshot-entries",
+  "cluster-secret-file", "peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file"
 ])
+
+const PEER_TLS_FLAGS = ["peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file"] as const
+
+/** The peer-security flags: where the secret comes from and the TLS files (read at start, not here). */
+const parsePeerSecurity = (
+  flags: Map<string, string>,
+  env: Readonly<Record<string, string | undefined>>
+): Pick<NodeConfig, "clusterSecret" | "peerTls"> | ConfigError => {
+  const secretFile = flags.get("cluster-secret-file")
+  const secretInEnv = env[CLUSTER_SECRET_ENV] !== undefined
+  if (secretFile !== undefined && secretInEnv) {
+    return new ConfigError(`the cluster secret is given twice: in --cluster-secret-file and in ${CLUSTER_SECRET_ENV} (keep one)`)
+  }
+  const given = PEER_TLS_FLAGS.filter((flag) => flags.has(flag))
+  if (given.length > 0 && given.length < PEER_TLS_FLAGS.length) {
+    const missing = PEER_TLS_FLAGS.filter((flag) => !flags.has(flag)).map((flag) => `--${flag}`)
+    return new ConfigError(`mutual TLS needs ${missing.join(" and ")} too (the three --peer-tls-* flags go together)`)
+  }
+  return {
+    ...(secretFile !== undefined ? { clusterSecret: { file: secretFile } } : secretInEnv ? { clusterSecret: { env: CLUSTER_SECRET_ENV } } : {}),
+    ...(given.length > 0
+      ? { peerTls: { certFile: flags.get("peer-tls-cert-file")!, keyFile: flags.get("peer-tls-key-file")!, caFile: flags.get("peer-tls-ca-cert-file")! } }
+      : {})
+  }
+}
 
 const IntegerFromFlag = (flag: string, min: number, max: number) =>
   Schema.NumberFromString.pipe(
@@ -112,7 +164,10 @@ const gatherFlags = (argv: ReadonlyArray<string>): Map<string, string> | ConfigE
   return flags
 }
 
-export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs, ConfigError> => {
+export const parseArgs = (
+  argv: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>> = process.env
+): Either.Either<ParsedArgs, ConfigError> => {
   const flags = gatherFlags(argv)
   if (flags === "help") return Either.right({ _tag: "Help", text: HELP })
   if (flags instanceof ConfigError) return Either.left(flags)
@@ -166,6 +221,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs
   if (values["election-ticks"] <= values["heartbeat-ticks"]) {
     return Either.left(new ConfigError(`--election-ticks (${values["election-ticks"]}) must be greater than --heartbeat-ticks (${values["heartbeat-ticks"]})`))
   }
+  const peerSecurity = parsePeerSecurity(flags, env)
+  if (peerSecurity instanceof ConfigError) return Either.left(peerSecurity)
   const self = peers[values.id - 1]
   if (self.port === values.port && (self.host === host || host === "0.0.0.0")) {
     return Either.left(new ConfigError(`--port ${values.port} is also node ${values.id}'s peer port in --cluster`))
@@ -185,7 +242,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs
       heartbeatTicks: values["heartbeat-ticks"],
       requestTimeoutMs: values["request-timeout-ms"],
       snapshotEntries: values["snapshot-entries"],
-      snapshotKeepEntries: snapshotKeepEntriesFor(values["snapshot-entries"])
+      snapshotKeepEntries: snapshotKeepEntriesFor(values["snapshot-entries"]),
+      ...peerSecurity
     }
   })
 }

@@ -21,6 +21,8 @@ export const builtInEngine = (config: NodeConfig): Layer.Layer<KvEngine, unknown
 
 export interface RunCliOptions {
   readonly engineFor?: (config: NodeConfig) => Layer.Layer<KvEngine, unknown>
+  /** Wraps the node before it runs, e.g. to provide test seams (src/node/InjectedDefects.ts). */
+  readonly wrap?: (node: Effect.Effect<void, unknown>) => Effect.Effect<void, unknown>
 }
 
 export const runCli = (argv: ReadonlyArray<string>, options: RunCliOptions = {}): void => {
@@ -35,8 +37,8 @@ export const runCli = (argv: ReadonlyArray<string>, options: RunCliOptions = {})
     process.exit(0)
   }
   const config = args.config
-  const program = serve(config).pipe(
-    Effect.provide((options.engineFor ?? builtInEngine)(config)),
+  const node = serve(config).pipe(Effect.provide((options.engineFor ?? builtInEngine)(config)))
+  const program = (options.wrap === undefined ? node : options.wrap(node)).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
         ? Effect.void

@@ -155,6 +155,8 @@ interface ScanOptions {
 
 /** SCAN's cursor: strtoul's syntax (a sign is allowed; "-1" wraps around), or undefined. */
 export const parseCursor = (bytes: Uint8Array): bigint | undefined => {
+  // strtoul reads nothing from "" and stops at its end: the cursor 0.
+  if (bytes.length === 0) return 0n
   const match = /^([+-]?)(\d+)$/.exec(latin1(bytes))
   if (match === null) return undefined
   const value = BigInt(match[2])

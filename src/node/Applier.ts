@@ -16,6 +16,7 @@ import { EntryKind, type Entry } from "../raft/types.js"
 import { OK, type Reply } from "../resp/Reply.js"
 import { IoYield } from "../runtime/IoYield.js"
 import { readTimedOut, writeOutcomeUnknown, writeOvertaken, writeTimedOut } from "./clientErrors.js"
+import { InjectedDefects } from "./InjectedDefects.js"
 import { Mailboxes, takeBatch } from "./Mailboxes.js"
 import type { PendingRead, PendingWrite, ReplyTo } from "./messages.js"
 import { Stats } from "./Stats.js"
@@ -42,6 +43,7 @@ export const runApplier = Effect.gen(function* () {
   const machine = yield* StateMachine.load(engine, yield* IoYield)
   status.keyspace = () => machine.keyspaceInfo()
   status.clientAddressOf = (id) => machine.clientAddressOf(id)
+  const defects = yield* InjectedDefects
 
   let applied = recovered.applied
   let appliedTerm = recovered.appliedTerm
@@ -100,6 +102,7 @@ export const runApplier = Effect.gen(function* () {
   /** Apply one run of committed entries as a single engine batch. */
   const applyEntries = (entries: ReadonlyArray<Entry>) =>
     Effect.gen(function* () {
+      defects.applier(entries)
       const toApply: Array<EntryToApply> = []
       const owners: Array<number | undefined> = []
       const skipped: Array<number> = []

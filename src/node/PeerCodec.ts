@@ -7,6 +7,7 @@ import { Data } from "effect"
 import { decodeConfiguration } from "../raft/Configuration.js"
 import { EntryKind, isEntryKind, type Entry } from "../raft/types.js"
 import type { PeerMessage as Message } from "./PeerMessage.js"
+import { peerMessageProblem } from "./PeerValidation.js"
 
 export class PeerDecodeError extends Data.TaggedError("PeerDecodeError")<{ readonly message: string }> {}
 
@@ -231,6 +232,12 @@ class Reader {
     this.o += 4
     return v
   }
+  /** A count of items of at least `minBytes` each: refused before use if the frame cannot hold them. */
+  count(minBytes: number): number {
+    const v = this.u32()
+    if (v * minBytes > this.end - this.o) throw new PeerDecodeError({ message: `count ${v} exceeds what the peer frame holds` })
+    return v
+  }
   /** A non-negative safe integer (term, index, id of a request). */
   num(): number {
     this.need(8)
@@ -267,7 +274,7 @@ const readMessage = (r: Reader): Message => {
       const prevIndex = r.num()
       const prevTerm = r.num()
       const commit = r.num()
-      const count = r.u32()
+      const count = r.count(21)
       const entries: Array<Entry> = []
       for (let i = 0; i < count; i++) {
         const index = r.num()
@@ -287,7 +294,7 @@ const readMessage = (r: Reader): Message => {
     case "HeartbeatResp":
       return { type, from, to, term, context: r.num() }
     case "Propose": {
-      const count = r.u32()
+      const count = r.count(4)
       const entries: Array<Uint8Array> = []
       for (let i = 0; i < count; i++) entries.push(r.bytes(r.u32()))
       return { type, from, to, term, entries }
@@ -303,6 +310,13 @@ const readMessage = (r: Reader): Message => {
     case "TimeoutNow":
       return { type, from, to, term }
   }
+}
+
+/** Range checks (PeerValidation.ts) on every decoded message: a violation refuses the frame. */
+const validated = (m: Message): Message => {
+  const problem = peerMessageProblem(m)
+  if (problem !== undefined) throw new PeerDecodeError({ message: `${m.type} from node ${m.from} refused: ${problem}` })
+  return m
 }
 
 /**
@@ -336,7 +350,7 @@ export class FrameDecoder {
       const payload = this.take(this.needed)
       this.needed = undefined
       const reader = new Reader(payload, 0, payload.length)
-      while (reader.o < payload.length) messages.push(readMessage(reader))
+      while (reader.o < payload.length) messages.push(validated(readMessage(reader)))
     }
     return messages
   }

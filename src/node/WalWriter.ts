@@ -8,6 +8,7 @@
 import { Effect, Queue } from "effect"
 import type { SnapshotPoint } from "../raft/api.js"
 import type { Entry, HardState, Message } from "../raft/types.js"
+import { InjectedDefects } from "./InjectedDefects.js"
 import { Mailboxes, takeBatch } from "./Mailboxes.js"
 import type { WalBatch } from "./messages.js"
 import { sendGrouped } from "./RaftNode.js"
@@ -51,9 +52,11 @@ export const runWalWriter = Effect.gen(function* () {
   const mailboxes = yield* Mailboxes
   const transport = yield* Transport
   const wal = yield* Wal
+  const defects = yield* InjectedDefects
 
   const turn = Effect.gen(function* () {
     const merged = mergeBatches(yield* takeBatch(mailboxes.wal))
+    defects.walWriter(merged.entries)
     if (merged.hardState !== undefined || merged.entries.length > 0 || merged.logReset !== undefined) {
       yield* wal.append({
         ...(merged.hardState !== undefined ? { hardState: merged.hardState } : {}),

@@ -22,6 +22,7 @@ import { IoYield } from "../../src/runtime/IoYield.js"
 import { NodeStatus, NodeStatusLive, type NodeStatusService } from "../../src/node/NodeStatus.js"
 import { RecoveredLive } from "../../src/node/Recovery.js"
 import { SnapshotStoreLive } from "../../src/node/SnapshotStore.js"
+import { SupervisionLive } from "../../src/node/Supervision.js"
 import { Wal, WalLive } from "../../src/node/Wal.js"
 import { seededRandom } from "../../src/raft/seededRandom.js"
 import type { NodeId } from "../../src/raft/types.js"
@@ -176,7 +177,7 @@ export class Simulation {
     })
     const bugs = this.options.bugs ?? {}
     const wal = bugs.forgetVote === true ? forgetVotes(WalLive(`${config.dataDir}/wal`)) : WalLive(`${config.dataDir}/wal`)
-    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive)
+    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive, SupervisionLive)
     const io = Layer.mergeAll(this.network.layer(id), wal, SnapshotStoreLive(`${config.dataDir}/snap`), IncarnationLive(config.dataDir), MemoryEngine.layer).pipe(
       Layer.provide(disk.layer()),
       Layer.provideMerge(base)

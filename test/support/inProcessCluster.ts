@@ -19,6 +19,7 @@ import { NodeConfig } from "../../src/node/NodeConfig.js"
 import { NodeStatus, NodeStatusLive, type NodeStatusService } from "../../src/node/NodeStatus.js"
 import { RecoveredLive } from "../../src/node/Recovery.js"
 import { SnapshotStoreLive } from "../../src/node/SnapshotStore.js"
+import { SupervisionLive } from "../../src/node/Supervision.js"
 import { WalLive } from "../../src/node/Wal.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { MemoryNetwork } from "./memoryNetwork.js"
@@ -65,7 +66,7 @@ export class InProcessCluster {
   /** Start node `id`; `fileSystem` replaces the real one (e.g. with fault hooks). */
   async start(id: number, fileSystem: Layer.Layer<FileSystem.FileSystem> = NodeFileSystem.layer): Promise<InProcessNode> {
     const config = configFor(id, this.size, path.join(this.root, `node${id}`), this.overrides)
-    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive)
+    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive, SupervisionLive)
     const io = Layer.mergeAll(
       this.network.layer(id),
       WalLive(path.join(config.dataDir, "wal")),

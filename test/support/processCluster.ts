@@ -26,6 +26,10 @@ export interface ClusterOptions {
    */
   readonly basePort: number
   readonly extraArgs?: ReadonlyArray<string>
+  /** Flags for one node only (after extraArgs), e.g. its own certificate. */
+  readonly argsFor?: (id: number) => ReadonlyArray<string>
+  /** Environment variables for one node's process, on top of the test's own. */
+  readonly envFor?: (id: number) => Readonly<Record<string, string>>
   /** The entry point to run (default dist/src/main.js), e.g. an example with its own engine. */
   readonly main?: string
 }
@@ -58,13 +62,15 @@ export class ProcessCluster {
     return [
       this.options.main === undefined ? MAIN : path.resolve(this.options.main), "--id", String(id), "--cluster", cluster, "--port", String(this.clientPort(id)), "--host", TEST_HOST,
       "--data-dir", path.join(this.root, `node${id}`), "--engine", this.options.engine ?? "memory",
-      ...(this.options.extraArgs ?? [])
+      ...(this.options.extraArgs ?? []),
+      ...(this.options.argsFor?.(id) ?? [])
     ]
   }
 
   /** Start node `id` and wait until it answers PING. */
   async start(id: number): Promise<void> {
-    const child = spawn(process.execPath, this.args(id), { stdio: ["ignore", "pipe", "pipe"] })
+    const env = { ...process.env, ...this.options.envFor?.(id) }
+    const child = spawn(process.execPath, this.args(id), { stdio: ["ignore", "pipe", "pipe"], env })
     live.add(child)
     this.children.set(id, child)
     this.exits.delete(id)

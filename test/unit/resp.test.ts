@@ -1,9 +1,10 @@
 /** RESP2: reply encoding and request parsing (pipelining, split chunks, inline, protocol errors). */
 import { describe, expect, it } from "vitest"
-import { encodeReplies, encodeReplyChunks } from "../../src/resp/encode.js"
+import { formatDouble } from "../../src/resp/formatDouble.js"
+import { encodeReplies, encodeReply, encodeReplyChunks } from "../../src/resp/encode.js"
 import { ARGUMENT_OVERHEAD_BYTES, COMMAND_TOO_LARGE, MAX_COMMAND_BYTES, RequestParser } from "../../src/resp/RequestParser.js"
 import { ReplyQueue } from "../../src/server/ReplyQueue.js"
-import { array, bulk, error, integer, NIL, OK, simple } from "../../src/resp/Reply.js"
+import { array, boolean, bulk, double, error, integer, map, NIL, OK, pairs, set, simple, text, verbatim } from "../../src/resp/Reply.js"
 
 const parse = (...chunks: Array<Buffer | string>) => {
   const commands: Array<Array<string>> = []
@@ -39,8 +40,42 @@ describe("reply encoding", () => {
       bulk(Buffer.from([0, 13, 10])), NIL, array([integer(1), array([]), bulk(null)]), array(null)
     ]).toString("latin1")
     expect(encoded).toBe(
-      "+OK\r\n+PONG\r\n-ERR bad thing\r\n:-5\r\n:9223372036854775807\r\n$3\r\n\u0000\r\n\r\n$-1\r\n*3\r\n:1\r\n*0\r\n$-1\r\n*-1\r\n"
+      // As redis-server: each CR and LF of an error becomes a space.
+      "+OK\r\n+PONG\r\n-ERR bad  thing\r\n:-5\r\n:9223372036854775807\r\n$3\r\n\u0000\r\n\r\n$-1\r\n*3\r\n:1\r\n*0\r\n$-1\r\n*-1\r\n"
     )
+  })
+
+  it("encodes RESP3's types, and degrades them in RESP2 as redis-server does", () => {
+    const replies = [
+      NIL,
+      array(null),
+      map([text("a"), integer(1)]),
+      set([text("x")]),
+      pairs([text("m"), double(1.5)]),
+      double(1.1),
+      double(Number.POSITIVE_INFINITY),
+      double(-0.0001),
+      boolean(true),
+      boolean(false),
+      verbatim("# Keyspace\r\n")
+    ]
+    expect(replies.map((reply) => encodeReply(reply, 3).toString("latin1"))).toEqual([
+      "_\r\n", "_\r\n", "%1\r\n$1\r\na\r\n:1\r\n", "~1\r\n$1\r\nx\r\n", "*1\r\n*2\r\n$1\r\nm\r\n,1.5\r\n",
+      ",1.1000000000000001\r\n", ",inf\r\n", ",-0.0001\r\n", "#t\r\n", "#f\r\n", "=16\r\ntxt:# Keyspace\r\n\r\n"
+    ])
+    expect(replies.map((reply) => encodeReply(reply, 2).toString("latin1"))).toEqual([
+      "$-1\r\n", "*-1\r\n", "*2\r\n$1\r\na\r\n:1\r\n", "*1\r\n$1\r\nx\r\n", "*2\r\n$1\r\nm\r\n$3\r\n1.5\r\n",
+      "$18\r\n1.1000000000000001\r\n", "$3\r\ninf\r\n", "$7\r\n-0.0001\r\n", ":1\r\n", ":0\r\n", "$12\r\n# Keyspace\r\n\r\n"
+    ])
+  })
+
+  it("prints doubles as C's %.17g with ties to even (what redis-server 7.0 prints)", () => {
+    const cases: Array<[number, string]> = [
+      [1.1, "1.1000000000000001"], [0.1, "0.10000000000000001"], [3, "3"], [-2.5, "-2.5"], [1e17, "1e+17"], [1e16, "10000000000000000"],
+      [1e-4, "0.0001"], [1e-5, "1.0000000000000001e-05"], [1.7976931348623157e308, "1.7976931348623157e+308"], [5e-324, "4.9406564584124654e-324"],
+      [40147422001056.8125, "40147422001056.812"], [Number.NEGATIVE_INFINITY, "-inf"], [-0, "-0"]
+    ]
+    for (const [value, expected] of cases) expect(formatDouble(value)).toBe(expected)
   })
 })
 
