@@ -121,7 +121,8 @@ export class Keyspace {
 
   /**
    * Delete the key (`previous`: its current record). A collection's members are left to the
-   * reaper, unless `keepMembers` says the record moves elsewhere with them (RENAME, MOVE).
+   * reaper, unless `keepMembers` says they are not garbage: the record moves elsewhere with them
+   * (RENAME, MOVE), or the command already removed the last of them (a collection that empties).
    */
   remove(db: number, key: Uint8Array, previous: Meta, options: { readonly keepMembers?: boolean } = {}): void {
     const physical = this.physical(db)
