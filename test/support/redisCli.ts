@@ -10,6 +10,16 @@ export const redisCli = (port: number, ...args: Array<string>): Promise<string> 
     })
   })
 
+/** The real `redis-cli` reading commands from stdin (a transaction piped in, as a user would). */
+export const redisCliInput = (port: number, input: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const child = execFile("redis-cli", ["-h", TEST_HOST, "-p", String(port)], { timeout: 15_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`redis-cli -p ${port} < input failed: ${error.message} ${stderr}`))
+      else resolve(stdout.replace(/\n+$/, ""))
+    })
+    child.stdin?.end(input)
+  })
+
 /** INFO's "key:value" lines as a record. */
 export const info = async (port: number, section = "raft"): Promise<Record<string, string>> => {
   const text = await redisCli(port, "INFO", section)
