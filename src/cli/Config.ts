@@ -30,7 +30,20 @@ export interface NodeConfig {
   readonly clusterSecret?: ClusterSecretSource
   /** Mutual TLS on peer connections; absent: plain TCP. */
   readonly peerTls?: PeerTlsFiles
+  /** How reads are served unless a connection chooses otherwise (CLIENT READMODE). */
+  readonly readMode: ReadMode
+  /** Lease reads: the lease lasts electionTicks - leaseMarginTicks ticks after a quorum-acknowledged heartbeat. */
+  readonly leaseMarginTicks: number
 }
+
+/**
+ * - linearizable: ReadIndex, a heartbeat round per batch of reads (the default);
+ * - lease: the leader answers from its lease (no round) while it holds one, assuming the nodes'
+ *   clocks drift apart by less than the lease margin over an election timeout;
+ * - stale: any node answers from its own applied state at once (may be behind).
+ */
+export type ReadMode = "linearizable" | "lease" | "stale"
+export const READ_MODES: ReadonlyArray<ReadMode> = ["linearizable", "lease", "stale"]
 
 /** The cluster secret is read at start (src/node/PeerCredentials.ts), from a file or the environment. */
 export type ClusterSecretSource = { readonly file: string } | { readonly env: string }
@@ -72,6 +85,13 @@ A Raft-replicated key-value server that speaks the Redis protocol.
   --request-timeout-ms R   a client gets CLUSTERDOWN after waiting this long for a quorum (default 5000)
   --snapshot-entries N     snapshot the state and compact the log every N applied entries
                            (default 100000; SAVE or BGSAVE take one on demand)
+  --read-mode M            how reads are served unless a client picks (CLIENT READMODE):
+                           linearizable (default; a heartbeat round per batch of reads),
+                           lease (the leader answers from its read lease, no round; assumes
+                           the clocks drift less than the lease margin), or stale (any node
+                           answers from its own state at once, possibly behind)
+  --lease-margin-ticks L   a read lease lasts election-ticks - L ticks after a heartbeat a
+                           quorum acknowledged (default 2: 80% of the election timeout)
   -h, --help               show this help
 
 Securing the peer port (docs/operations.md); without either, anyone who reaches it can send
@@ -90,7 +110,7 @@ Example (node 1 of the Procfile cluster):
 
 const FLAGS = new Set([
   "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms", "snapshot-entries",
-  "cluster-secret-file", "peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file"
+  "cluster-secret-file", "peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file", "read-mode", "lease-margin-ticks"
 ])
 
 const PEER_TLS_FLAGS = ["peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file"] as const
@@ -132,6 +152,10 @@ const Flags = Schema.Struct({
   "heartbeat-ticks": IntegerFromFlag("heartbeat-ticks", 1, 10_000),
   "request-timeout-ms": IntegerFromFlag("request-timeout-ms", 1, 3_600_000),
   "snapshot-entries": IntegerFromFlag("snapshot-entries", 10, 1_000_000_000),
+  "lease-margin-ticks": IntegerFromFlag("lease-margin-ticks", 1, 10_000),
+  "read-mode": Schema.Literal("linearizable", "lease", "stale").annotations({
+    message: () => ({ message: "--read-mode must be linearizable, lease or stale", override: true })
+  }),
   engine: Schema.Literal("memory", "level").annotations({
     message: () => ({ message: "--engine must be memory or level", override: true })
   })
@@ -181,6 +205,8 @@ export const parseArgs = (
     "heartbeat-ticks": flags.get("heartbeat-ticks") ?? "1",
     "request-timeout-ms": flags.get("request-timeout-ms") ?? "5000",
     "snapshot-entries": flags.get("snapshot-entries") ?? "100000",
+    "lease-margin-ticks": flags.get("lease-margin-ticks") ?? "2",
+    "read-mode": flags.get("read-mode") ?? "linearizable",
     engine: flags.get("engine") ?? "memory"
   })
   if (Either.isLeft(decoded)) {
@@ -221,6 +247,11 @@ export const parseArgs = (
   if (values["election-ticks"] <= values["heartbeat-ticks"]) {
     return Either.left(new ConfigError(`--election-ticks (${values["election-ticks"]}) must be greater than --heartbeat-ticks (${values["heartbeat-ticks"]})`))
   }
+  if (values["election-ticks"] - values["lease-margin-ticks"] <= values["heartbeat-ticks"]) {
+    return Either.left(
+      new ConfigError(`--lease-margin-ticks (${values["lease-margin-ticks"]}) leaves no lease: election-ticks - margin must exceed --heartbeat-ticks (${values["heartbeat-ticks"]})`)
+    )
+  }
   const peerSecurity = parsePeerSecurity(flags, env)
   if (peerSecurity instanceof ConfigError) return Either.left(peerSecurity)
   const self = peers[values.id - 1]
@@ -237,6 +268,8 @@ export const parseArgs = (
       port: values.port,
       dataDir: flags.get("data-dir") ?? `./data/node${values.id}`,
       engine: values.engine,
+      readMode: values["read-mode"],
+      leaseMarginTicks: values["lease-margin-ticks"],
       tickMs: values["tick-ms"],
       electionTicks: values["election-ticks"],
       heartbeatTicks: values["heartbeat-ticks"],

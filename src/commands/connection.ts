@@ -5,6 +5,7 @@
 import { array, bulk, error, integer, map, OK, PONG, simple, text, verbatim, type Reply } from "../resp/Reply.js"
 import { DB_OUT_OF_RANGE, INT32_OUT_OF_RANGE, latin1, NOT_AN_INTEGER, SYNTAX_ERROR, wrongArity } from "./errors.js"
 import { parseInt32, parseInt64 } from "./integers.js"
+import { READ_MODES, type ReadMode } from "../cli/Config.js"
 import type { CommandSpec, LocalHandler } from "./registry.js"
 import type { ClientSession, ClientState } from "./session.js"
 import { discardTransaction } from "./transactions.js"
@@ -281,8 +282,16 @@ const clientSubcommands: ReadonlyArray<CommandSpec> = [
   sub("no-evict", 3, (_session, argv) => onOff(argv), "Set client eviction mode for the current connection", ["admin"]),
   sub("no-touch", 3, (_session, argv) => onOff(argv), "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access."),
   sub("reply", 3, (_session, argv) => (latin1(argv[2]).toLowerCase() === "on" ? OK : error("ERR CLIENT REPLY OFF|SKIP is not supported by raft-kv")), "Instruct the server whether to reply to commands"),
+  sub("readmode", -2, (session, argv) => {
+    if (argv.length === 2) return text(session.client.readMode)
+    if (argv.length > 3) return wrongArity("client|readmode")
+    const mode = latin1(argv[2]).toLowerCase()
+    if (!READ_MODES.includes(mode as ReadMode)) return error("ERR READMODE must be linearizable, lease or stale")
+    session.client.readMode = mode as ReadMode
+    return OK
+  }, "raft-kv: how this connection's reads are served (linearizable, lease or stale), or the current mode"),
   sub("getredir", 2, () => integer(-1), "Get tracking notifications redirection client ID if any"),
-  sub("help", 2, () => array(["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "SETINFO <option> <value>", "INFO", "LIST [TYPE <type>|ID <id> ...]", "KILL <ip:port>|<filter> <value> ...", "NO-EVICT (ON|OFF)", "NO-TOUCH (ON|OFF)", "REPLY ON", "GETREDIR", "HELP"].map((line) => simple(line))), "Show helpful text about the different subcommands")
+  sub("help", 2, () => array(["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "SETINFO <option> <value>", "INFO", "LIST [TYPE <type>|ID <id> ...]", "KILL <ip:port>|<filter> <value> ...", "NO-EVICT (ON|OFF)", "NO-TOUCH (ON|OFF)", "REPLY ON", "READMODE [LINEARIZABLE|LEASE|STALE]", "GETREDIR", "HELP"].map((line) => simple(line))), "Show helpful text about the different subcommands")
 ]
 
 export const connectionCommands: ReadonlyArray<CommandSpec> = [

@@ -3,6 +3,7 @@
  * state, a read-only view of its node, and the connection's ways of answering. The server
  * (src/server) implements these interfaces; the commands only see them.
  */
+import type { ReadMode } from "../cli/Config.js"
 import type { Reply } from "../resp/Reply.js"
 import type { Payload, QueuedCommand } from "./CommandCodec.js"
 import type { Argv, CommandSpec } from "./registry.js"
@@ -46,19 +47,23 @@ export interface ClientState {
   watchSession: number
   user: string
   authenticated: boolean
+  /** How this connection's reads are served (CLIENT READMODE; the node's --read-mode at first). */
+  readMode: ReadMode
   /** Close the connection (CLIENT KILL). */
   readonly kill: () => void
 }
 
-/** A state-machine request from a connection. */
+/** A state-machine request from a connection (a read says how it may be served). */
 export type StateRequest =
-  | { readonly kind: "read"; readonly request: ReadRequest }
+  | { readonly kind: "read"; readonly request: ReadRequest; readonly mode: ReadMode }
   | { readonly kind: "write"; readonly payload: Payload }
 
 /** The node, as local commands see it. */
 export interface ServerView {
   readonly nodeId: number
   readonly port: number
+  /** The node's --read-mode: a new connection's. */
+  readonly readMode: ReadMode
   /** INFO's sections, by lower-case name, each "# Title\r\nfield:value..." (no trailing CRLF). */
   readonly infoSection: (name: string) => string | undefined
   /** INFO's section names, in the order INFO (without arguments) prints them. */

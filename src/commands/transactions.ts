@@ -64,7 +64,7 @@ const exec: LocalHandler = (session) => {
   const commands = stateCommands.map((queued) => ({ db: queued.db, argv: queued.argv }))
   const readOnly = watchSession === 0 && stateCommands.every((queued) => !isWrite(queued.spec))
   const request: StateRequest = readOnly
-    ? { kind: "read", request: { kind: "transaction", commands } }
+    ? { kind: "read", request: { kind: "transaction", commands }, mode: client.readMode }
     : { kind: "write", payload: { kind: "transaction", session: watchSession, commands } }
   session.submit(request, (result) => {
     // A null reply (a watched key changed) or an error (no quorum) stands for the whole transaction.

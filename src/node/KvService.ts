@@ -4,6 +4,7 @@
  * synchronous and allocation-light because every client command passes through it.
  */
 import { Context, Effect, Layer, Queue } from "effect"
+import type { ReadMode } from "../cli/Config.js"
 import type { Payload } from "../commands/CommandCodec.js"
 import type { ReadRequest } from "../commands/StateMachine.js"
 import { KvEngine } from "../engine/KvEngine.js"
@@ -16,8 +17,11 @@ import { NodeStatus } from "./NodeStatus.js"
 export interface KvServiceApi {
   /** Propose a write; `replyTo` runs once it is applied on this node, or on timeout. */
   readonly submitWrite: (payload: Payload, replyTo: ReplyTo) => void
-  /** Serve a linearizable read; `replyTo` runs once a quorum confirmed it, or on timeout. */
-  readonly submitRead: (request: ReadRequest, replyTo: ReplyTo) => void
+  /**
+   * Serve a read; `replyTo` runs once it is safe in `mode` (default: the node's --read-mode):
+   * confirmed by a quorum (linearizable), by the leader's lease (lease), or at once (stale).
+   */
+  readonly submitRead: (request: ReadRequest, replyTo: ReplyTo, mode?: ReadMode) => void
   /** Take a snapshot of the applied state now; `replyTo` (if any) learns when it is durable. */
   readonly requestSnapshot: (replyTo: ReplyTo | undefined) => void
   /** A WATCH session number unique to this node and incarnation. */
@@ -50,8 +54,8 @@ export const KvServiceLive = Layer.effect(
       submitWrite: (payload, replyTo) => {
         Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { payload, replyTo, deadline: deadline() } })
       },
-      submitRead: (request, replyTo) => {
-        Queue.unsafeOffer(raft, { _tag: "ClientRead", request: { request, replyTo, deadline: deadline() } })
+      submitRead: (request, replyTo, mode = config.readMode) => {
+        Queue.unsafeOffer(raft, { _tag: "ClientRead", request: { request, replyTo, deadline: deadline(), mode } })
       },
       requestSnapshot: (replyTo) => {
         Queue.unsafeOffer(applier, { _tag: "TakeSnapshot", replyTo })
@@ -76,6 +80,9 @@ export const KvServiceLive = Layer.effect(
           `raft_snapshot_index:${raftStatus.snapshotIndex}`,
           `raft_log_first_index:${raftStatus.firstIndex}`,
           `raft_snapshot_entries:${config.snapshotEntries}`,
+          `raft_read_mode:${config.readMode}`,
+          `raft_lease:${raftStatus.lease ? 1 : 0}`,
+          `raft_lease_ticks:${config.electionTicks - config.leaseMarginTicks}`,
           `raft_engine:${engine.name}`,
           `raft_request_timeout_ms:${config.requestTimeoutMs}`
         ].join("\r\n")

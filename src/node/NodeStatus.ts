@@ -40,7 +40,8 @@ export const NodeStatusLive = (id: number) =>
         firstIndex: 1,
         configuration: EMPTY_CONFIGURATION,
         configurationIndex: 0,
-        transferee: 0
+        transferee: 0,
+        lease: false
       },
       appliedIndex: 0,
       keyspace: () => [],

@@ -28,7 +28,10 @@ const TAG_OF = new Map<string, number>(TAGS.map((type, i) => [type, i + 1]))
  * body of a Vote, so a plain Vote is encoded exactly as before. TimeoutNow has an empty body.
  */
 const TRANSFER_VOTE_TAG = TAGS.length + 1
-const tagOf = (m: Message): number => (m.type === "Vote" && m.transfer === true ? TRANSFER_VOTE_TAG : TAG_OF.get(m.type)!)
+/** A ReadIndex asking for a lease read: its own tag, the body of a ReadIndex (plain ones unchanged). */
+const LEASE_READ_TAG = TAGS.length + 2
+const tagOf = (m: Message): number =>
+  m.type === "Vote" && m.transfer === true ? TRANSFER_VOTE_TAG : m.type === "ReadIndex" && m.lease === true ? LEASE_READ_TAG : TAG_OF.get(m.type)!
 const readTransferVote = (r: Reader): Message => {
   const from = r.id()
   const to = r.id()
@@ -258,6 +261,7 @@ class Reader {
 const readMessage = (r: Reader): Message => {
   const tag = r.u8()
   if (tag === TRANSFER_VOTE_TAG) return readTransferVote(r)
+  if (tag === LEASE_READ_TAG) return { type: "ReadIndex", from: r.id(), to: r.id(), term: r.num(), requestId: r.num(), lease: true }
   const type = TAGS[tag - 1]
   if (type === undefined) throw new PeerDecodeError({ message: `unknown peer message tag ${tag}` })
   const from = r.id()

@@ -65,6 +65,10 @@ export const runRaftNode = Effect.gen(function* () {
       ),
       electionTicks: config.electionTicks,
       heartbeatTicks: config.heartbeatTicks,
+      // Any connection may ask for lease reads (CLIENT READMODE), so every node keeps the vote
+      // hold that makes them safe across its own restarts.
+      leaseTicks: config.electionTicks - config.leaseMarginTicks,
+      holdVotesAfterStart: true,
       maxInflight: 64,
       maxEntriesPerAppend: 4096,
       maxBytesPerMessage: FRAME_TARGET_BYTES,
@@ -107,7 +111,10 @@ export const runRaftNode = Effect.gen(function* () {
         core.tick()
         // Failed reads are retried once per tick (reads are idempotent), until their deadline.
         const now = clock.unsafeCurrentTimeMillis()
-        for (const id of readsToRetry) if (pendingReads.has(id)) core.readIndex(id)
+        for (const id of readsToRetry) {
+          const request = pendingReads.get(id)
+          if (request !== undefined) core.readIndex(id, request.mode === "lease")
+        }
         readsToRetry = []
         for (const [seq, proposal] of inflight) if (proposal.deadline <= now) inflight.delete(seq)
         for (const [id, request] of pendingReads) {
@@ -140,9 +147,14 @@ export const runRaftNode = Effect.gen(function* () {
         return
       }
       case "ClientRead": {
+        // Stale: this node's applied state, as it is now (no round, no lease).
+        if (input.request.mode === "stale") {
+          toApplier.push({ _tag: "ReadReady", index: 0, request: input.request })
+          return
+        }
         const id = nextReadId++
         pendingReads.set(id, input.request)
-        core.readIndex(id)
+        core.readIndex(id, input.request.mode === "lease")
         return
       }
       case "WalSynced":

@@ -5,6 +5,7 @@
 import type { Scope } from "effect"
 import type { Payload } from "../commands/CommandCodec.js"
 import type { ReadRequest } from "../commands/StateMachine.js"
+import type { ReadMode } from "../cli/Config.js"
 import type { EngineSnapshot } from "../engine/KvEngine.js"
 import type { Reply } from "../resp/Reply.js"
 import type { SnapshotPoint } from "../raft/api.js"
@@ -23,11 +24,12 @@ export interface PendingWrite {
   readonly deadline: number
 }
 
-/** A client read waiting for its ReadIndex round, then for the applier. */
+/** A client read waiting for its ReadIndex round (or lease), then for the applier. */
 export interface PendingRead {
   readonly request: ReadRequest
   readonly replyTo: ReplyTo
   readonly deadline: number
+  readonly mode: ReadMode
 }
 
 /** Inputs of the RaftNode actor. */

@@ -120,6 +120,14 @@ class Raft implements RaftCore {
 
   /** Leader: the voter leadership is being handed to (0: none), and ticks since the transfer began. */
   private transferee: NodeId = 0
+  /**
+   * Leader: the tick at which the newest heartbeat a quorum acknowledged was sent. Until
+   * `leaseTicks` after it, no other leader can exist (every acknowledging voter refuses
+   * candidates for an election timeout), so reads may be served without a round (§6.4.1).
+   */
+  private leaseFrom = Number.NEGATIVE_INFINITY
+  /** Leader: a TimeoutNow went out this term (its candidate ignores leases): no lease reads any more. */
+  private leaseForfeited = false
   private transferElapsed = 0
 
   private term: number
@@ -153,6 +161,8 @@ class Raft implements RaftCore {
   private readonly readOnly = new ReadOnly()
   /** Leader: reads that arrived before the leader committed an entry of its term. */
   private readsAwaitingCommit: Array<ReadRequester> = []
+  /** Follower: this turn's lease reads, sent to the leader in one ReadIndex message marked `lease`. */
+  private followerLeaseReads: Array<number> = []
   /** Follower: this turn's reads, sent to the leader in one ReadIndex message. */
   private followerReads: Array<number> = []
   /** Follower: batches sent to the leader, by batch id, with the tick they were sent at. */
@@ -222,7 +232,7 @@ class Raft implements RaftCore {
         this.handlePropose(m.entries)
         return
       case "ReadIndex":
-        return this.handleRemoteRead(m.from, m.requestId)
+        return this.handleRemoteRead(m.from, m.requestId, m.lease === true)
     }
     switch (this.role) {
       case "leader":
@@ -288,13 +298,16 @@ class Raft implements RaftCore {
     return { ok: true, target: to }
   }
 
-  readIndex(requestId: number): void {
-    if (this.role === "leader") return this.leaderRead({ local: true, requestId })
+  readIndex(requestId: number, lease = false): void {
+    if (this.role === "leader") {
+      if (lease && this.holdsLease()) return this.releaseRead({ local: true, requestId }, this.log.committed)
+      return this.leaderRead({ local: true, requestId })
+    }
     if (this.leader === 0) {
       this.readFailures.push(requestId)
       return
     }
-    this.followerReads.push(requestId)
+    ;(lease ? this.followerLeaseReads : this.followerReads).push(requestId)
   }
 
   persisted(index: number, term: number): void {
@@ -345,13 +358,18 @@ class Raft implements RaftCore {
     if (this.role === "leader") {
       for (const to of this.appendTo) this.sendAppend(to)
       this.appendTo.clear()
-      const context = this.readOnly.takeOpenContext()
+      const context = this.readOnly.takeOpenContext(this.ticks)
       if (context !== undefined) this.broadcastHeartbeat(context)
-    } else if (this.followerReads.length > 0 && this.leader !== 0) {
-      const batch = this.nextReadBatch++
-      this.forwardedReads.set(batch, { ids: this.followerReads, sentAt: this.ticks })
-      this.send({ type: "ReadIndex", from: this.id, to: this.leader, term: this.term, requestId: batch })
+    } else if (this.leader !== 0) {
+      for (const lease of [false, true]) {
+        const ids = lease ? this.followerLeaseReads : this.followerReads
+        if (ids.length === 0) continue
+        const batch = this.nextReadBatch++
+        this.forwardedReads.set(batch, { ids, sentAt: this.ticks })
+        this.send({ type: "ReadIndex", from: this.id, to: this.leader, term: this.term, requestId: batch, ...(lease ? { lease: true } : {}) })
+      }
       this.followerReads = []
+      this.followerLeaseReads = []
     }
     if (this.leader !== 0 && this.role === "follower" && this.pendingProposals.length > 0) {
       for (const entries of splitByBytes(this.pendingProposals, this.config.maxBytesPerMessage ?? Number.POSITIVE_INFINITY)) {
@@ -407,7 +425,8 @@ class Raft implements RaftCore {
       firstIndex: this.log.firstIndex(),
       configuration: this.configuration(),
       configurationIndex: this.configs[this.configs.length - 1].index,
-      transferee: this.transferee
+      transferee: this.transferee,
+      lease: this.holdsLease()
     }
   }
 
@@ -442,6 +461,7 @@ class Raft implements RaftCore {
     }
     this.role = "follower"
     this.transferee = 0
+    this.leaseFrom = Number.NEGATIVE_INFINITY
     this.electionElapsed = 0
     this.resetElectionTimer()
     if (wasLeader) this.failLeaderReads()
@@ -496,6 +516,9 @@ class Raft implements RaftCore {
     this.heartbeatElapsed = 0
     this.electionElapsed = 0
     this.transferee = 0
+    // A lease is earned with this term's heartbeats, never inherited.
+    this.leaseFrom = Number.NEGATIVE_INFINITY
+    this.leaseForfeited = false
     this.replication = new Map(this.others.map((id) => [id, new Progress(this.log.lastIndex())]))
     // The no-op lets the leader commit entries of earlier terms (and serve reads) in its term.
     if (this.config.injectedBugs?.commitEarlierTermsByCounting !== true) this.appendEntries([EMPTY], EntryKind.Noop)
@@ -508,9 +531,28 @@ class Raft implements RaftCore {
 
   // ---------------------------------------------------------------- elections
 
-  /** A node that heard from a live leader within an election timeout ignores candidates. */
+  /**
+   * A node that heard from a live leader within an election timeout ignores candidates. With
+   * `holdVotesAfterStart`, so does a node during its first election timeout after starting: it may
+   * have acknowledged a leader's heartbeat just before it restarted, and that leader's read lease
+   * counts on it not helping to elect another leader within the timeout.
+   */
   private inLease(): boolean {
+    if (this.config.holdVotesAfterStart === true && this.ticks < this.config.electionTicks) return true
     return this.leader !== 0 && this.electionElapsed < this.config.electionTicks
+  }
+
+  /** Whether this leader may serve a read at its commit index without a round (a lease read). */
+  private holdsLease(): boolean {
+    const leaseTicks = this.config.leaseTicks ?? 0
+    return (
+      this.role === "leader" &&
+      leaseTicks > 0 &&
+      !this.leaseForfeited &&
+      this.transferee === 0 &&
+      this.committedInTerm() &&
+      this.ticks - this.leaseFrom < leaseTicks
+    )
   }
 
   private handleVoteRequest(m: Extract<Message, { type: "PreVote" | "Vote" }>): void {
@@ -639,6 +681,7 @@ class Raft implements RaftCore {
         // A TimeoutNow may have been lost: the follower answers heartbeats, so send it again.
         if (m.from === this.transferee) this.maybeSendTimeoutNow()
         for (const round of this.readOnly.ack(m.from, m.context, this.id, (acks) => this.isQuorum(acks))) {
+          if (round.sentTick > this.leaseFrom) this.leaseFrom = round.sentTick
           for (const requester of round.requesters) this.releaseRead(requester, round.index)
         }
         return
@@ -741,6 +784,7 @@ class Raft implements RaftCore {
     this.appendTo.clear()
     const best = this.mostCaughtUpVoter()
     if (best !== 0 && this.replication.get(best)!.match === this.log.lastIndex()) {
+      this.leaseForfeited = true
       this.send({ type: "TimeoutNow", from: this.id, to: best, term: this.term })
     }
     this.becomeFollower(this.term, 0)
@@ -768,7 +812,7 @@ class Raft implements RaftCore {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0
-      this.broadcastHeartbeat(this.readOnly.pendingContext())
+      this.broadcastHeartbeat(this.readOnly.heartbeatContext(this.ticks))
     }
   }
 
@@ -795,8 +839,9 @@ class Raft implements RaftCore {
     this.readOnly.add(requester, this.log.committed)
   }
 
-  private handleRemoteRead(from: NodeId, requestId: number): void {
+  private handleRemoteRead(from: NodeId, requestId: number, lease: boolean): void {
     if (this.role !== "leader") return this.answerRemoteRead(from, requestId, undefined)
+    if (lease && this.holdsLease()) return this.answerRemoteRead(from, requestId, this.log.committed)
     this.leaderRead({ local: false, from, requestId })
   }
 
@@ -824,7 +869,9 @@ class Raft implements RaftCore {
     for (const batch of this.forwardedReads.values()) for (const id of batch.ids) this.readFailures.push(id)
     this.forwardedReads.clear()
     for (const id of this.followerReads) this.readFailures.push(id)
+    for (const id of this.followerLeaseReads) this.readFailures.push(id)
     this.followerReads = []
+    this.followerLeaseReads = []
   }
 
   /** A forwarded read batch unanswered for an election timeout was probably lost: retry it. */
@@ -927,6 +974,8 @@ class Raft implements RaftCore {
   private maybeSendTimeoutNow(): boolean {
     const pr = this.replication.get(this.transferee)
     if (pr === undefined || pr.match !== this.log.lastIndex()) return false
+    // Its candidate will ignore leases, so this leader's own lease is void from now on.
+    this.leaseForfeited = true
     this.send({ type: "TimeoutNow", from: this.id, to: this.transferee, term: this.term })
     return true
   }

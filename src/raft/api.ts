@@ -38,6 +38,18 @@ export interface RaftConfig {
   readonly maxBytesPerMessage?: number
   /** Upper bound on proposals buffered while no leader is known (the rest are dropped). */
   readonly maxPendingProposals: number
+  /**
+   * Lease reads (Raft dissertation §6.4.1): for this many ticks after it sent a heartbeat that a
+   * quorum acknowledged, a leader may answer reads asked with `lease` at its commit index without a
+   * heartbeat round. Must be less than `electionTicks` by a margin covering the clocks' drift over
+   * an election timeout. 0 or absent: lease reads fall back to ReadIndex.
+   */
+  readonly leaseTicks?: number
+  /**
+   * Refuse votes during the first election timeout after start (set it wherever leases are used:
+   * a restarted voter must keep the promise its last acknowledgement made to a leader's lease).
+   */
+  readonly holdVotesAfterStart?: boolean
   /** Uniform random number in [0, 1): the only source of randomness, injected for determinism. */
   readonly random: () => number
   /**
@@ -164,6 +176,8 @@ export interface RaftStatus {
   readonly configurationIndex: number
   /** Leader: the voter leadership is being handed to (0: no transfer in progress). */
   readonly transferee: NodeId
+  /** Leader: whether it holds a read lease now (reads asked with `lease` need no round). */
+  readonly lease: boolean
 }
 
 /** The leader's view of one member's replication (RaftCore.progress). */
@@ -237,8 +251,12 @@ export interface RaftCore {
    * target replaces the first.
    */
   transferLeader(target?: NodeId): TransferResult
-  /** Ask for a linearizable read index; answered in `Ready.readStates` or `Ready.readFailures`. */
-  readIndex(requestId: number): void
+  /**
+   * Ask for a linearizable read index; answered in `Ready.readStates` or `Ready.readFailures`.
+   * `lease`: a leader holding a lease answers at once (a follower asks its leader to); otherwise
+   * it is an ordinary ReadIndex round.
+   */
+  readIndex(requestId: number, lease?: boolean): void
   /** The WAL has fsynced every entry up to `index`, whose term is `term`. */
   persisted(index: number, term: number): void
   /**

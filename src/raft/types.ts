@@ -97,6 +97,8 @@ export interface Propose extends Envelope {
 export interface ReadIndexRequest extends Envelope {
   readonly type: "ReadIndex"
   readonly requestId: number
+  /** The reads may be answered from the leader's lease, without a heartbeat round. */
+  readonly lease?: boolean
 }
 
 export interface ReadIndexResp extends Envelope {

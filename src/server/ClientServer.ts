@@ -36,6 +36,7 @@ export const startClientServer = Effect.gen(function* () {
   const server: ServerView = {
     nodeId: config.id,
     port: config.port,
+    readMode: config.readMode,
     infoSection: (name) => infoSection(sources, name),
     infoSections: INFO_SECTIONS,
     clients: () => clients.values(),

@@ -10,6 +10,7 @@ import { isWrite, type Argv, type CommandSpec } from "../commands/registry.js"
 import type { ClientSession, ClientState, ReplyTo, ServerView, StateRequest } from "../commands/session.js"
 import { commandName } from "../commands/table.js"
 import { discardTransaction, TRANSACTION_CONTROL } from "../commands/transactions.js"
+import type { ReadMode } from "../cli/Config.js"
 import type { Protocol } from "../resp/encode.js"
 import { error, QUEUED, type Reply } from "../resp/Reply.js"
 
@@ -93,13 +94,13 @@ export class CommandSession implements ClientSession {
     }
     const request: StateRequest = isWrite(spec)
       ? { kind: "write", payload: { kind: "command", db: client.db, argv } }
-      : { kind: "read", request: { kind: "command", db: client.db, argv } }
+      : { kind: "read", request: { kind: "command", db: client.db, argv }, mode: client.readMode }
     this.submit(request, this.reserve())
   }
 }
 
 /** A new client's state. */
-export const newClientState = (id: number, address: string, localAddress: string, kill: () => void): ClientState => {
+export const newClientState = (id: number, address: string, localAddress: string, readMode: ReadMode, kill: () => void): ClientState => {
   const now = Date.now()
   return {
     id,
@@ -117,6 +118,7 @@ export const newClientState = (id: number, address: string, localAddress: string
     watchSession: 0,
     user: "default",
     authenticated: true,
+    readMode,
     kill
   }
 }

@@ -82,7 +82,7 @@ export class Connection {
     id: number,
     private readonly deps: ConnectionDeps
   ) {
-    this.client = newClientState(id, addressOf(socket.remoteAddress, socket.remotePort), addressOf(socket.localAddress, socket.localPort), () => this.kill())
+    this.client = newClientState(id, addressOf(socket.remoteAddress, socket.remotePort), addressOf(socket.localAddress, socket.localPort), deps.server.readMode, () => this.kill())
     this.order = new ConnectionOrder(deps.kv)
     this.replies = new ReplyQueue(
       (chunks) => this.write(chunks),

@@ -34,7 +34,7 @@ export class ConnectionOrder {
       if (this.inFlight === 0) this.drain()
     }
     if (request.kind === "write") this.kv.submitWrite(request.payload, done)
-    else this.kv.submitRead(request.request, done)
+    else this.kv.submitRead(request.request, done, request.mode)
   }
 
   /** Start the next run: the first waiting command and every following one of its kind. */

@@ -35,7 +35,7 @@ export class TestClient {
     private readonly runner: CommandRunner,
     id: number
   ) {
-    this.state = newClientState(id, `127.0.0.1:${40000 + id}`, "127.0.0.1:6379", () => {
+    this.state = newClientState(id, `127.0.0.1:${40000 + id}`, "127.0.0.1:6379", "linearizable", () => {
       this.killed = true
     })
     this.session = new CommandSession(this.state, runner.server, {
@@ -86,6 +86,7 @@ export class CommandRunner {
     this.server = {
       nodeId: 1,
       port: 6379,
+      readMode: "linearizable",
       infoSection: (name) => (name === "keyspace" ? `# Keyspace${machine.keyspaceInfo().map(({ db, keys, expires }) => `\r\ndb${db}:keys=${keys},expires=${expires},avg_ttl=0`).join("")}` : name === "server" ? "# Server\r\nredis_version:7.0.0" : undefined),
       infoSections: INFO_SECTIONS,
       clients: () => [],

@@ -81,6 +81,9 @@ export class RaftSim {
       joiners?: ReadonlyArray<NodeId>
       maxPromotionLag?: number
       injectedBugs?: RaftConfig["injectedBugs"]
+      /** Lease reads (RaftConfig.leaseTicks) and the vote hold after a start that keeps them safe. */
+      leaseTicks?: number
+      holdVotesAfterStart?: boolean
     } = {}
   ) {
     this.random = prng(seed)
@@ -114,6 +117,8 @@ export class RaftSim {
         configuration: this.initialOf(id),
         ...(this.options.maxPromotionLag !== undefined ? { maxPromotionLag: this.options.maxPromotionLag } : {}),
         ...(this.options.injectedBugs !== undefined ? { injectedBugs: this.options.injectedBugs } : {}),
+        ...(this.options.leaseTicks !== undefined ? { leaseTicks: this.options.leaseTicks } : {}),
+        ...(this.options.holdVotesAfterStart !== undefined ? { holdVotesAfterStart: this.options.holdVotesAfterStart } : {}),
         electionTicks: this.options.electionTicks ?? 10,
         heartbeatTicks: this.options.heartbeatTicks ?? 1,
         maxInflight: 8,

@@ -74,6 +74,15 @@ describe("connection commands", () => {
     ])
   })
 
+  it("CLIENT READMODE shows and sets how the connection's reads are served", async () => {
+    const { client } = await setup()
+    expect(await replies(client, ["CLIENT", "READMODE"], ["CLIENT", "READMODE", "lease"], ["CLIENT", "READMODE"], ["CLIENT", "READMODE", "STALE"], ["CLIENT", "READMODE", "fast"], ["CLIENT", "READMODE", "a", "b"])).toEqual([
+      "$12\r\nlinearizable\r\n", "+OK\r\n", "$5\r\nlease\r\n", "+OK\r\n",
+      "-ERR READMODE must be linearizable, lease or stale\r\n", "-ERR wrong number of arguments for 'client|readmode' command\r\n"
+    ])
+    expect(client.state.readMode).toBe("stale")
+  })
+
   it("HELLO 3 switches the connection to RESP3 and HELLO 2 back", async () => {
     const { client } = await setup()
     const hello3 = await client.wire("HELLO", "3", "SETNAME", "n")

@@ -35,7 +35,9 @@ describe("flags", () => {
       heartbeatTicks: 1,
       requestTimeoutMs: 5000,
       snapshotEntries: 100_000,
-      snapshotKeepEntries: 5000
+      snapshotKeepEntries: 5000,
+      readMode: "linearizable",
+      leaseMarginTicks: 2
     })
   })
 
