@@ -26,11 +26,13 @@ import { SupervisionLive } from "../../src/node/Supervision.js"
 import { Wal, WalLive } from "../../src/node/Wal.js"
 import { seededRandom } from "../../src/raft/seededRandom.js"
 import type { NodeId } from "../../src/raft/types.js"
+import type { ReadMode } from "../../src/cli/Config.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { configFor } from "../support/inProcessCluster.js"
 import { checkLinearizable, outputOf, type KvInput, type KvOperation } from "../support/linearizability.js"
 import { describeFault, type Fault, randomPlan, Restart } from "./Faults.js"
 import { SafetyChecker } from "./Invariants.js"
+import { DriftingClock } from "./DriftingClock.js"
 import { SimClock } from "./SimClock.js"
 import { SimDisk } from "./SimDisk.js"
 import { SimNetwork } from "./SimNetwork.js"
@@ -60,6 +62,13 @@ export interface SimulationOptions {
   }
   /** Lines of trace kept for the report. */
   readonly traceLines?: number
+  /** How the nodes serve reads (their --read-mode; default linearizable). */
+  readonly readMode?: ReadMode
+  /**
+   * Clock drift: each node's clock runs at a rate drawn from the seed in [1 - drift, 1 + drift]
+   * (default 0: every node keeps simulated time exactly).
+   */
+  readonly drift?: number
 }
 
 export interface SimulationResult {
@@ -116,6 +125,8 @@ export class Simulation {
   private snapshotsInstalled = 0
   private frozenTrace: Array<string> | undefined
   private readonly ids: Array<NodeId>
+  /** Each node's clock rate (1: exact). */
+  private readonly rates = new Map<NodeId, number>()
 
   constructor(private readonly options: SimulationOptions) {
     this.random = seededRandom(options.seed)
@@ -124,6 +135,8 @@ export class Simulation {
     this.network = new SimNetwork(this.clock, this.random, (line) => this.trace(line), (messages) => this.checker.sent(messages))
     this.ids = Array.from({ length: options.nodes ?? 3 }, (_, i) => i + 1)
     for (const id of this.ids) {
+      const drift = options.drift ?? 0
+      this.rates.set(id, drift === 0 ? 1 : 1 - drift + 2 * drift * this.random())
       this.disks.set(id, new SimDisk(seededRandom(options.seed * 31 + id)))
       this.nodes.set(id, { id, fiber: undefined, kv: undefined, status: undefined, incarnation: 0 })
     }
@@ -173,7 +186,8 @@ export class Simulation {
       heartbeatTicks: 1,
       requestTimeoutMs: 1000,
       snapshotEntries: this.options.snapshotEntries ?? 60,
-      snapshotKeepEntries: Math.floor((this.options.snapshotEntries ?? 60) / 2)
+      snapshotKeepEntries: Math.floor((this.options.snapshotEntries ?? 60) / 2),
+      readMode: this.options.readMode ?? "linearizable"
     })
     const bugs = this.options.bugs ?? {}
     const wal = bugs.forgetVote === true ? forgetVotes(WalLive(`${config.dataDir}/wal`)) : WalLive(`${config.dataDir}/wal`)
@@ -204,7 +218,7 @@ export class Simulation {
       Effect.provideService(RaftObserver, { afterTurn: (nodeId, core, ready) => this.checker.afterTurn(nodeId, core, ready) }),
       Effect.provideService(InjectedRaftBugs, { commitEarlierTermsByCounting: bugs.commitEarlierTermsByCounting === true }),
       Effect.withRandom(Random.make(this.options.seed * 1009 + id * 101 + node.incarnation)),
-      Effect.withClock(this.clock)
+      Effect.withClock(this.rates.get(id) === 1 ? this.clock : new DriftingClock(this.clock, this.rates.get(id)!))
     )
     if (bugs.acknowledgeBeforeFsync === true) disk.faults.fsyncLies = true
     const fiber = Effect.runFork(program, { scheduler: this.scheduler })

@@ -1,7 +1,7 @@
 /**
  * `npm run sim -- [--seeds N] [--from S] [--seed S] [--nodes 3] [--duration-ms 10000]
  *                 [--plan plan.json] [--profile mixed|elections] [--bug commitEarlierTermsByCounting|forgetVote|acknowledgeBeforeFsync]
- *                 [--trace]`
+ *                 [--read-mode linearizable|lease|stale] [--drift-percent P] [--trace]`
  *
  * Runs simulations seed after seed and prints every failing seed with its first violation;
  * `--seed S --trace` replays one seed and prints the trace before the violation. Exit status 1
@@ -39,6 +39,12 @@ if (bug !== undefined && !["commitEarlierTermsByCounting", "forgetVote", "acknow
 const planFile = flag("plan")
 const plan = planFile === undefined ? undefined : Schema.decodeUnknownSync(FaultPlan)(JSON.parse(fs.readFileSync(planFile, "utf8")))
 const showTrace = args.includes("--trace")
+const readMode = flag("read-mode")
+if (readMode !== undefined && !["linearizable", "lease", "stale"].includes(readMode)) {
+  console.error(`sim: --read-mode must be linearizable, lease or stale`)
+  process.exit(2)
+}
+const drift = number("drift-percent", 0) / 100
 
 let failed = 0
 const started = Date.now()
@@ -49,7 +55,9 @@ for (let seed = from; seed < from + seeds; seed++) {
     durationMs: number("duration-ms", 10_000),
     ...(flag("profile") !== undefined ? { profile: flag("profile") as "mixed" | "elections" } : {}),
     ...(plan !== undefined ? { plan } : {}),
-    ...(bug !== undefined ? { bugs: { [bug]: true } } : {})
+    ...(bug !== undefined ? { bugs: { [bug]: true } } : {}),
+    ...(readMode !== undefined ? { readMode: readMode as "linearizable" | "lease" | "stale" } : {}),
+    ...(drift > 0 ? { drift } : {})
   })
   if (!result.ok) {
     failed++

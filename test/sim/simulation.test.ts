@@ -7,7 +7,7 @@
  */
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { Crash, FaultPlan, Heal, Partition, Restart } from "./Faults.js"
+import { Crash, FaultPlan, Heal, IsolateLeader, Partition, Restart } from "./Faults.js"
 import { runSimulation, Simulation, type SimulationResult } from "./Simulation.js"
 
 const report = (result: SimulationResult) =>
@@ -26,6 +26,32 @@ describe("deterministic simulation", () => {
 
   it.each([201, 202, 203, 204, 205])("seed %i (3 nodes, elections profile: leader crashes, short outages, slow links)", (seed) => {
     expect(report(runSimulation({ seed, profile: "elections" }))).toBe("ok")
+  })
+
+  it.each([301, 302, 303, 304])("seed %i, lease reads, clocks drifting ±8%% (within the lease margin): safe, live and linearizable", (seed) => {
+    expect(report(runSimulation({ seed, readMode: "lease", drift: 0.08 }))).toBe("ok")
+  })
+
+  it.each([311, 312])("seed %i, lease reads, elections profile, clocks drifting ±8%%", (seed) => {
+    expect(report(runSimulation({ seed, readMode: "lease", drift: 0.08, profile: "elections" }))).toBe("ok")
+  })
+
+  it.each([321, 322])("seed %i, linearizable reads with clocks drifting ±30%% (ReadIndex needs no clock bound)", (seed) => {
+    expect(report(runSimulation({ seed, drift: 0.3 }))).toBe("ok")
+  })
+
+  it.each([1, 2, 3])("seed %i: the leader cut off and healed, lease and linearizable reads stay linearizable", (seed) => {
+    const plan = [new IsolateLeader({ at: 800 }), new Heal({ at: 2500 })]
+    for (const readMode of ["lease", "linearizable"] as const) {
+      expect(report(runSimulation({ seed, readMode, drift: 0.08, durationMs: 3000, plan }))).toBe("ok")
+    }
+  })
+
+  it.each([1, 2, 3])("seed %i: stale reads (the original raft-kv's) are caught: the same run is not linearizable", (seed) => {
+    const plan = [new IsolateLeader({ at: 800 }), new Heal({ at: 2500 })]
+    const result = runSimulation({ seed, readMode: "stale", durationMs: 3000, plan })
+    expect(result.ok).toBe(false)
+    expect(result.violations[0]).toMatch(/^linearizability: the history of key k\d has no valid order/)
   })
 
   it("exercises what it claims: crashes, snapshots taken and installed, across the fixed seeds", () => {
