@@ -101,6 +101,7 @@ const zaddWith = (parse: (argv: Argv) => ZaddArguments | Reply): Execute => ({ k
     if (existing === undefined && options.xx) return options.incr ? NIL : ZERO
     const meta = existing ?? ks.newCollection(KeyType.ZSet)
     const zset = new SortedSet(ks, meta.version)
+    if (existing !== undefined) yield* zset.prefetch(options.elements.map(({ member }) => member))
     let size = meta.size
     let added = 0
     let updated = 0
@@ -136,6 +137,7 @@ const zrem: Execute = ({ ks, db, argv }) =>
     const meta = yield* readZset(ks, db, argv[1])
     if (meta === undefined || isReply(meta)) return meta ?? ZERO
     const zset = new SortedSet(ks, meta.version)
+    yield* zset.prefetch(argv.slice(2))
     let removed = 0
     for (let i = 2; i < argv.length; i++) {
       const score = yield* zset.score(argv[i])
@@ -162,6 +164,7 @@ const zmscore: Execute = ({ ks, db, argv }) =>
     const meta = yield* readZset(ks, db, argv[1])
     if (isReply(meta)) return meta
     const zset = meta === undefined ? undefined : new SortedSet(ks, meta.version)
+    if (zset !== undefined) yield* zset.prefetch(argv.slice(2))
     const scores: Array<Reply> = []
     for (let i = 2; i < argv.length; i++) {
       const score = zset === undefined ? undefined : yield* zset.score(argv[i])

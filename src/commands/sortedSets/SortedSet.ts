@@ -12,6 +12,7 @@
 import { Effect } from "effect"
 import type { EngineError } from "../../engine/KvEngine.js"
 import type { Keyspace } from "../keyspace/Keyspace.js"
+import { memberKey } from "../keyspace/layout.js"
 import {
   decodeScore,
   encodeScore,
@@ -65,6 +66,11 @@ export class SortedSet {
 
   score(member: Uint8Array): Effectful<number | undefined> {
     return Effect.map(this.ks.member(this.version, memberPart(member)), (value) => (value === undefined ? undefined : decodeScore(value)))
+  }
+
+  /** Fetch the scores of `members` in one engine call where the engine reads asynchronously (LevelDB). */
+  prefetch(members: ReadonlyArray<Uint8Array>): Effectful<void> {
+    return members.length < 2 ? Effect.void : this.ks.txn.prefetch(members.map((member) => memberKey(this.version, memberPart(member))))
   }
 
   /** Store `member` with `score`; `previous` is its current score (undefined: a new member). */
