@@ -430,6 +430,9 @@ const setOperationSpec = (command: SetOperationCommand, rest: Omit<CommandSpec, 
  */
 const scanScore = (score: number): string => (Number.isInteger(score) && Math.abs(score) <= 2 ** 62 ? BigInt(score).toString() : formatDouble(score))
 
+/** redis-server keeps a sorted set of up to 128 members in a listpack (zset-max-listpack-entries). */
+const SMALL_ZSET = 128
+
 const zscan: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
     const cursor = parseCursor(argv[2])
@@ -439,9 +442,15 @@ const zscan: Execute = ({ ks, db, argv }) =>
     if (isReply(meta)) return meta
     const options = parseScanOptions(argv, 3, false)
     if (isReply(options)) return options
-    // Cursors are member hashes (32 bits): one beyond them is past the end.
-    if (cursor >= 2n ** 32n) return array([text("0"), array([])])
-    const page = yield* new SortedSet(ks, meta.version).scan(Number(cursor), options.count)
+    const zset = new SortedSet(ks, meta.version)
+    // A small set comes back whole, in score order, with cursor 0, as redis-server returns a
+    // listpack-encoded one whatever the cursor and COUNT say. Larger ones page by member hash.
+    const page =
+      meta.size <= SMALL_ZSET
+        ? { entries: yield* zset.all(), cursor: 0 }
+        : cursor >= 2n ** 32n // cursors are member hashes (32 bits): one beyond them is past the end
+          ? { entries: [], cursor: 0 }
+          : yield* zset.scan(Number(cursor), options.count)
     const found: Array<Reply> = []
     for (const { member, score } of page.entries) {
       if (options.pattern !== undefined && !globMatch(options.pattern, member)) continue

@@ -155,8 +155,11 @@ export const parsePopCount = (argv: Argv): number | undefined | Reply => {
   return toNumber(count)
 }
 
-/** ZRANDMEMBER picks at most this many members with repetition (a negative count); see docs/architecture.md. */
-export const MAX_REPEATED_PICKS = 1 << 24
+/**
+ * ZRANDMEMBER picks at most this many members with repetition (a negative count), as SRANDMEMBER
+ * and HRANDFIELD: redis-server has no limit and builds the reply until its memory runs out.
+ */
+export const MAX_REPEATED_PICKS = 1_048_576
 
 export interface RandomArguments {
   /** undefined: one member, answered as a bulk string. */
@@ -173,8 +176,8 @@ export const parseRandomMember = (argv: Argv): RandomArguments | Reply => {
   if (argv.length > 4 || (argv.length === 4 && upper(argv[3]) !== "WITHSCORES")) return SYNTAX_ERROR
   const withScores = argv.length === 4
   if (withScores && (count < -(LONG_MAX / 2n) || count > LONG_MAX / 2n)) return error("ERR value is out of range")
-  // Redis would try to build the reply (and never finish); a bounded one is refused here.
-  if (count < -BigInt(MAX_REPEATED_PICKS)) return error("ERR value is out of range")
+  // raft-kv's own bound, checked after every redis-server check.
+  if (count < -BigInt(MAX_REPEATED_PICKS)) return error(`ERR value is out of range, value must between -${MAX_REPEATED_PICKS} and 9223372036854775807`)
   return { count: toNumber(count), withScores }
 }
 

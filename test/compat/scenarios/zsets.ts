@@ -532,6 +532,11 @@ export const zsets: ReadonlyArray<Scenario> = [
     name: "ZSCAN",
     steps: [
       cmd("ZADD", "z", "1", "a", "2.5", "b", "-3", "c", "1e30", "d", "inf", "e", "123456789012345678", "f", "4611686018427387904", "g", "9e18", "h", "0.1", "i"),
+      // A small set (redis-server's listpack) comes back whole, in score order, whatever COUNT says.
+      cmd("ZSCAN", "z", "0"),
+      cmd("ZSCAN", "z", "0", "COUNT", "1", "MATCH", "*"),
+      cmd("ZSCAN", "z", "0", "MATCH", "[a-e]"),
+      cmd("ZSCAN", "z", "12345"),
       scanAll(["ZSCAN", "z"], [], { pairs: true }),
       scanAll(["ZSCAN", "z"], ["COUNT", "2"], { pairs: true }),
       scanAll(["ZSCAN", "z"], ["MATCH", "[a-c]"], { pairs: true }),
