@@ -13,7 +13,7 @@ import { globMatch } from "./glob.js"
 import { parseCursor, parseScanOptions } from "./keys.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
 import { KeyType, type CollectionMeta, type Meta } from "./keyspace/meta.js"
-import type { Argv, CommandSpec, ExecContext, Execute } from "./registry.js"
+import type { Argv, CommandSpec, Execute } from "./registry.js"
 import {
   isReply,
   MAX_REPEATED_PICKS,
