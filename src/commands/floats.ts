@@ -69,6 +69,27 @@ export const parseDouble = (bytes: Uint8Array): number | undefined => {
   return value
 }
 
+/** C's isspace: what strtod skips before a number. */
+const LEADING_SPACE = /^[ \t\n\v\f\r]*/
+
+/**
+ * C's strtod over a whole argument, NaN refused: what ZRANGEBYSCORE's and ZCOUNT's bounds accept
+ * (t_zset.c zslParseRange). Unlike `parseDouble` it skips leading white space, reads "" as 0, and
+ * takes a literal out of range as ±inf or 0 rather than refusing it. Undefined: not a number.
+ */
+export const parseStrtod = (bytes: Uint8Array): number | undefined => {
+  const text = latin1(bytes).replace(LEADING_SPACE, "")
+  // strtod reads nothing from "" and the end is right there: the whole (empty) argument is read.
+  if (bytes.length === 0) return 0
+  const parsed = parseDecimal(text)
+  if (parsed === undefined || parsed === "nan") return undefined
+  if (parsed === "inf") return Number.POSITIVE_INFINITY
+  if (parsed === "-inf") return Number.NEGATIVE_INFINITY
+  if (parsed.base === 2) return (parsed.negative ? -1 : 1) * Number(parsed.digits) * 2 ** parsed.exponent
+  const value = Number(text.startsWith("+") ? text.slice(1) : text.startsWith(".") || text.startsWith("-.") ? text.replace(".", "0.") : text)
+  return Number.isNaN(value) ? undefined : value
+}
+
 // ---------------------------------------------------------------- x87 long double emulation
 
 /** A finite long double: (-1)^negative · significand · 2^exponent, significand < 2^64. */

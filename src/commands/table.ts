@@ -9,13 +9,14 @@ import type { CommandSpec } from "./registry.js"
 import { serverCommands } from "./server.js"
 import { stringCommands } from "./strings.js"
 import { transactionCommands } from "./transactions.js"
+import { sortedSetCommands } from "./zsets.js"
 
 class CommandTable {
   private specs: Map<string, CommandSpec> | undefined
 
   private load(): Map<string, CommandSpec> {
     if (this.specs === undefined) {
-      const all = [...connectionCommands, ...serverCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands]
+      const all = [...connectionCommands, ...serverCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands, ...sortedSetCommands]
       this.specs = new Map()
       for (const spec of all) {
         if (this.specs.has(spec.name)) throw new Error(`command '${spec.name}' is declared twice`)

@@ -11,6 +11,7 @@ import { keyspace } from "./keyspace.js"
 import { resp3 } from "./resp3.js"
 import { strings } from "./strings.js"
 import { transactions } from "./transactions.js"
+import { zsets } from "./zsets.js"
 
 export const scenarioGroups: ReadonlyArray<{ readonly area: string; readonly scenarios: ReadonlyArray<Scenario> }> = [
   { area: "strings", scenarios: strings },
@@ -18,6 +19,7 @@ export const scenarioGroups: ReadonlyArray<{ readonly area: string; readonly sce
   { area: "keyspace", scenarios: keyspace },
   { area: "databases", scenarios: databases },
   { area: "transactions", scenarios: transactions },
+  { area: "sorted sets", scenarios: zsets },
   { area: "connection", scenarios: connection },
   { area: "reply types", scenarios: resp3 }
 ]
