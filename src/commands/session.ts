@@ -4,6 +4,7 @@
  * (src/server) implements these interfaces; the commands only see them.
  */
 import type { Reply } from "../resp/Reply.js"
+import type { BlockingCall } from "./blocking.js"
 import type { Payload, QueuedCommand } from "./CommandCodec.js"
 import type { Argv, CommandSpec } from "./registry.js"
 import type { ReadRequest } from "./StateMachine.js"
@@ -54,6 +55,8 @@ export interface ClientState {
 export type StateRequest =
   | { readonly kind: "read"; readonly request: ReadRequest }
   | { readonly kind: "write"; readonly payload: Payload }
+  /** A blocking command (BLPOP, ...): answered when it pops, or when its timeout passes; nothing after it on the connection runs meanwhile. */
+  | { readonly kind: "block"; readonly call: BlockingCall }
 
 /** The node, as local commands see it. */
 export interface ServerView {
