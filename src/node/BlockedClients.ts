@@ -54,6 +54,8 @@ interface Blocked {
   timed: boolean
 }
 
+const NONE: ReadonlyArray<KeyToCheck> = []
+
 const keyId = (db: number, key: Uint8Array): string => `${db}:${Buffer.from(key.buffer, key.byteOffset, key.length).toString("latin1")}`
 
 const keyOfId = (id: string): { readonly db: number; readonly key: Buffer } => {
@@ -153,11 +155,12 @@ export class BlockedClients {
    * available under, and those a departing client may have left unserved, each once, if a client
    * waits on it.
    */
-  keysToCheck(ready: ReadonlyArray<ReadyKey>): Array<KeyToCheck> {
+  keysToCheck(ready: ReadonlyArray<ReadyKey>): ReadonlyArray<KeyToCheck> {
+    // The common case, on every apply batch: nobody waits.
+    if (this.clients.size === 0 && this.recheck.length === 0) return NONE
     const out: Array<KeyToCheck> = []
     const recheck = this.recheck
     this.recheck = []
-    if (this.clients.size === 0) return out
     const seen = new Set<string>()
     const consider = (id: string, db: number, key: Uint8Array) => {
       if (seen.has(id)) return

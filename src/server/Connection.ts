@@ -166,8 +166,9 @@ export class Connection {
   }
 
   private kill(): void {
-    // CLIENT KILL of the calling connection closes it once its reply is out, as Redis does.
-    if (this.replies.pending > 0) this.closeAfterReply()
+    // CLIENT KILL of the calling connection closes it once its reply is out, as Redis does; a
+    // blocked client has no reply coming: it goes at once.
+    if (this.replies.pending > 0 && !this.order.blocked) this.closeAfterReply()
     else this.socket.destroy()
   }
 

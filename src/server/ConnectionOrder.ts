@@ -21,6 +21,7 @@ export class ConnectionOrder {
   private readonly waiting: Array<Waiting> = []
   /** Cancels the blocking command in flight, if any. */
   private cancelBlocked: (() => void) | undefined
+  private closed = false
 
   constructor(private readonly kv: KvServiceApi) {}
 
@@ -29,11 +30,20 @@ export class ConnectionOrder {
     else this.waiting.push({ request, replyTo })
   }
 
-  /** The connection is gone: a blocked command stops waiting (nothing more will be dispatched). */
+  /** A blocking command is in flight (the client is blocked or about to be). */
+  get blocked(): boolean {
+    return this.cancelBlocked !== undefined
+  }
+
+  /**
+   * The connection is gone: a blocked command stops waiting, and neither it nor anything sent
+   * after it runs (as redis-server frees a blocked client). Commands before it still complete.
+   */
   close(): void {
-    this.waiting.length = 0
+    this.closed = true
     const cancel = this.cancelBlocked
     this.cancelBlocked = undefined
+    if (cancel !== undefined) this.waiting.length = 0
     cancel?.()
   }
 
@@ -43,6 +53,10 @@ export class ConnectionOrder {
   }
 
   private dispatch(request: StateRequest, replyTo: ReplyTo): void {
+    if (request.kind === "block" && this.closed) {
+      this.waiting.length = 0
+      return
+    }
     this.runKind = request.kind
     this.inFlight++
     const done: ReplyTo = (reply) => {

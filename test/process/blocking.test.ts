@@ -1,7 +1,7 @@
 /**
  * Blocking list commands on real processes with the real redis-cli: `redis-cli BLPOP k 0` waits
  * on one node and a push through another node wakes it; a timeout prints nil; INFO counts the
- * blocked clients; and after kill -9 of the leader while clients wait on the followers, every
+ * blocked clients; CLIENT KILL frees a blocked client; and after kill -9 of the leader while clients wait on the followers, every
  * element pushed is handed to exactly one client or stays in the list.
  */
 import { type ChildProcess, spawn } from "node:child_process"
@@ -75,6 +75,18 @@ describe("blocking commands with redis-cli on a 3-node cluster", () => {
     expect(mover.output).toBe("a")
     expect(await redisCli(port, "LRANGE", "dst", "0", "-1")).toBe("a")
     expect(await redisCli(port, "LRANGE", "src", "0", "-1")).toBe("b")
+  }, 60_000)
+
+  it("a blocked client killed with CLIENT KILL goes at once, and the next push stays in the list", async () => {
+    const leader = await cluster.waitForLeader()
+    const port = cluster.clientPort(leader)
+    const waiting = background(port, "BLPOP", "killed", "0")
+    await waitBlocked(port, 1)
+    expect(await redisCli(port, "CLIENT", "KILL", "TYPE", "normal")).toBe("1")
+    await finished([waiting])
+    await waitBlocked(port, 0)
+    expect(await redisCli(port, "RPUSH", "killed", "v")).toBe("1")
+    expect(await redisCli(port, "LRANGE", "killed", "0", "-1")).toBe("v")
   }, 60_000)
 
   it("kill -9 of the leader while clients wait: every element goes to exactly one client or stays", async () => {

@@ -241,6 +241,17 @@ describe("a connection's command order around a blocking command", () => {
     expect(started).toEqual(["RPUSH a 1", "BLPOP k 0", "RPUSH k 1", "RPUSH k 2"])
   })
 
+  it("a blocking command still waiting behind others when the connection closes never starts", () => {
+    const { kv, started, answer, cancelled } = fakeKv()
+    const order = new ConnectionOrder(kv)
+    order.submit(write("RPUSH a 1"), () => {})
+    order.submit(block("BLPOP k 0"), () => {})
+    order.close()
+    answer("RPUSH a 1")
+    expect(started).toEqual(["RPUSH a 1"])
+    expect(cancelled()).toBe(0)
+  })
+
   it("closing the connection cancels the blocking command and drops what waits behind it", () => {
     const { kv, started, cancelled } = fakeKv()
     const order = new ConnectionOrder(kv)
