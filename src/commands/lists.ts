@@ -111,12 +111,32 @@ const corrupt = (list: ListMeta, position: number): never => {
   throw new Error(`list element missing at position ${position} (version ${list.version}, head ${list.head}, size ${list.size})`)
 }
 
-/** The elements at [from, to) positions of the list, in order (or reversed). */
-const readRange = (ks: Keyspace, list: ListMeta, from: number, to: number, reverse = false): Effectful<Array<Uint8Array>> =>
-  Effect.map(ks.members(list.version, { from: part(from), to: part(to), ...(reverse ? { reverse: true } : {}) }), (pairs) => {
-    if (pairs.length !== to - from) corrupt(list, from)
-    return pairs.map(([, value]) => value)
-  })
+/** Ranges up to this many elements are read as point reads of their positions; longer ones as a range read that yields between pages. */
+const POINT_READS = 1024
+
+/**
+ * The elements at positions [from, to) of the list, in order (or reversed). A list's positions are
+ * known keys, so a short range is point reads: synchronous on the memory engine (no iteration at
+ * all), one `getMany` on LevelDB.
+ */
+const readRange = (ks: Keyspace, list: ListMeta, from: number, to: number, reverse = false): Array<Uint8Array> | Effectful<Array<Uint8Array>> => {
+  if (to - from > POINT_READS) {
+    return Effect.map(ks.members(list.version, { from: part(from), to: part(to), ...(reverse ? { reverse: true } : {}) }), (pairs) => {
+      if (pairs.length !== to - from) corrupt(list, from)
+      return pairs.map(([, value]) => value)
+    })
+  }
+  const parts: Array<Buffer> = []
+  for (let i = 0; i < to - from; i++) parts.push(part(reverse ? to - 1 - i : from + i))
+  const complete = (values: ReadonlyArray<Uint8Array | undefined>): Array<Uint8Array> =>
+    values.map((value, i) => value ?? corrupt(list, reverse ? to - 1 - i : from + i))
+  const now = ks.membersNow(list.version, parts)
+  return now !== NOT_LOADED ? complete(now) : Effect.map(ks.membersAt(list.version, parts), complete)
+}
+
+/** `f` of a value that may still be an Effect: no Effect when there is none. */
+const andThen = <A, B>(value: A | Effectful<A>, f: (a: A) => B): B | Effectful<B> =>
+  Effect.isEffect(value) ? Effect.map(value as Effectful<A>, f) : f(value as A)
 
 /** Redis's index normalisation for LRANGE and LTRIM: [start, end] within the list, or undefined when empty. */
 const normaliseRange = (start: number, end: number, length: number): readonly [number, number] | undefined => {
@@ -166,10 +186,10 @@ const popOne = (ks: Keyspace, db: number, key: Uint8Array, list: ListMeta, where
 }
 
 /** Pop up to `count` elements from an end, in popping order. */
-const popMany = (ks: Keyspace, db: number, key: Uint8Array, list: ListMeta, count: number, where: End): Effectful<Array<Uint8Array>> => {
+const popMany = (ks: Keyspace, db: number, key: Uint8Array, list: ListMeta, count: number, where: End): Array<Uint8Array> | Effectful<Array<Uint8Array>> => {
   const n = Math.min(count, list.size)
   const from = where === "left" ? list.head : list.head + list.size - n
-  return Effect.map(readRange(ks, list, from, from + n, where === "right"), (values) => {
+  return andThen(readRange(ks, list, from, from + n, where === "right"), (values) => {
     for (let position = from; position < from + n; position++) ks.deleteMember(list.version, part(position))
     shrinkTo(ks, db, key, list, where === "left" ? list.head + n : list.head, list.size - n)
     return values
@@ -215,7 +235,7 @@ const pop =
       }
       const count = parseNonNegative(argv[2])!
       if (count === 0) return EMPTY_ARRAY
-      return Effect.map(popMany(ks, db, argv[1], list, count, where), bulks)
+      return andThen(popMany(ks, db, argv[1], list, count, where), bulks)
     })
 
 // ---------------------------------------------------------------- reads: LLEN LINDEX LRANGE LPOS
@@ -245,7 +265,7 @@ const lrange: Execute = ({ ks, db, argv }) =>
     if (list === undefined) return EMPTY_ARRAY
     const range = normaliseRange(parseLong(argv[2])!, parseLong(argv[3])!, list.size)
     if (range === undefined) return EMPTY_ARRAY
-    return Effect.map(readRange(ks, list, list.head + range[0], list.head + range[1] + 1), bulks)
+    return andThen(readRange(ks, list, list.head + range[0], list.head + range[1] + 1), bulks)
   })
 
 interface LposOptions {
@@ -344,7 +364,7 @@ const ltrim: Execute = ({ ks, db, argv }) =>
     if (kept === list.size) return OK
     if (kept < list.size - kept) {
       // Fewer to keep than to cut: copy the kept elements to a new version; the old one is garbage.
-      return Effect.map(readRange(ks, list, list.head + start, list.head + end + 1), (values) => {
+      return andThen(readRange(ks, list, list.head + start, list.head + end + 1), (values) => {
         const copy = { ...ks.newCollection(KeyType.List, START), expireAt: list.expireAt, size: kept }
         values.forEach((value, i) => ks.putMember(copy.version, part(START + i), value))
         ks.write(db, argv[1], copy, list)
@@ -375,7 +395,7 @@ const closeGaps = (ks: Keyspace, db: number, key: Uint8Array, list: ListMeta, re
     return Effect.void
   }
   if (moveTowardsHead) {
-    return Effect.map(readRange(ks, list, list.head + first, list.head + list.size), (values) => {
+    return asEffect(andThen(readRange(ks, list, list.head + first, list.head + list.size), (values) => {
       let target = first
       values.forEach((value, i) => {
         const offset = first + i
@@ -385,9 +405,9 @@ const closeGaps = (ks: Keyspace, db: number, key: Uint8Array, list: ListMeta, re
       })
       for (let offset = target; offset < list.size; offset++) ks.deleteMember(list.version, part(list.head + offset))
       shrinkTo(ks, db, key, list, list.head, size)
-    })
+    }))
   }
-  return Effect.map(readRange(ks, list, list.head, list.head + last + 1, true), (values) => {
+  return asEffect(andThen(readRange(ks, list, list.head, list.head + last + 1, true), (values) => {
     let target = last
     values.forEach((value, i) => {
       const offset = last - i
@@ -397,7 +417,7 @@ const closeGaps = (ks: Keyspace, db: number, key: Uint8Array, list: ListMeta, re
     })
     for (let offset = 0; offset <= target; offset++) ks.deleteMember(list.version, part(list.head + offset))
     shrinkTo(ks, db, key, list, list.head + target + 1, size)
-  })
+  }))
 }
 
 const lrem: Execute = ({ ks, db, argv }) =>
@@ -456,7 +476,7 @@ const linsert: Execute = ({ ks, db, argv }) =>
         ks.write(db, argv[1], { ...list, head: list.head - 1, size: list.size + 1 }, list)
       } else {
         if (list.head + list.size + 1 > LAST_POSITION) return POSITIONS_EXHAUSTED
-        const tail = yield* readRange(ks, list, list.head + at, list.head + list.size)
+        const tail = yield* asEffect(readRange(ks, list, list.head + at, list.head + list.size))
         tail.forEach((value, i) => ks.putMember(list.version, part(list.head + at + i + 1), value))
         ks.putMember(list.version, part(list.head + at), element)
         ks.write(db, argv[1], { ...list, size: list.size + 1 }, list)
@@ -549,7 +569,7 @@ const mpop = (ks: Keyspace, db: number, argv: Argv, options: MpopArguments, wron
       const list = asList(yield* ks.meta(db, key), wrongType)
       if (isReply(list)) return list
       if (list === undefined) continue
-      const values = yield* popMany(ks, db, key, list, options.count, options.where)
+      const values = yield* asEffect(popMany(ks, db, key, list, options.count, options.where))
       return array([bulk(key), bulks(values)])
     }
     return undefined

@@ -185,6 +185,28 @@ export class Keyspace {
     return this.txn.getNow(memberKey(version, part))
   }
 
+  /**
+   * Several members by their parts (a list's positions), in order, without an Effect when the
+   * engine (or this batch) answers synchronously: no range iteration for a few known keys.
+   */
+  membersNow(version: number, parts: ReadonlyArray<Uint8Array>): Array<Uint8Array | undefined> | typeof NOT_LOADED {
+    const values: Array<Uint8Array | undefined> = []
+    for (const part of parts) {
+      const value = this.txn.getNow(memberKey(version, part))
+      if (value === NOT_LOADED) return NOT_LOADED
+      values.push(value)
+    }
+    return values
+  }
+
+  /** `membersNow` as an Effect: one batched engine read (`getMany`) where the engine offers it. */
+  membersAt(version: number, parts: ReadonlyArray<Uint8Array>): Effect.Effect<Array<Uint8Array | undefined>, EngineError> {
+    const now = this.membersNow(version, parts)
+    if (now !== NOT_LOADED) return Effect.succeed(now)
+    const keys = parts.map((part) => memberKey(version, part))
+    return Effect.zipRight(this.txn.prefetch(keys), Effect.forEach(keys, (key) => this.txn.get(key)))
+  }
+
   putMember(version: number, part: Uint8Array, value: Uint8Array): void {
     this.txn.put(memberKey(version, part), value)
   }
