@@ -23,7 +23,7 @@ export const WOULD_BLOCK: Reply = error("ERR internal: the command would block (
  * A client already waiting keeps waiting on this answer, as redis-server 7.0 serves a woken client
  * only from a key of the right type; to a client's first attempt it is the ordinary error.
  */
-export const SOURCE_WRONGTYPE: Reply = error(WRONGTYPE._tag === "Error" ? WRONGTYPE.message : "")
+export const SOURCE_WRONGTYPE: Reply = { ...WRONGTYPE }
 
 /** What a client whose timeout passed gets: redis-server's null array (RESP2 `*-1`, RESP3 `_`). */
 export const TIMED_OUT: Reply = NIL_ARRAY
