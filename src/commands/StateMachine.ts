@@ -17,7 +17,7 @@ import { latin1, unknownCommand } from "./errors.js"
 import { Keyspace, type KeyspaceEvents } from "./keyspace/Keyspace.js"
 import { expiryKey, flushedDbKey, garbageKey, metaKey, metaPrefix, parseMetaKey } from "./keyspace/layout.js"
 import { MachineState } from "./keyspace/MachineState.js"
-import { decodeMeta, isCollection, isExpired } from "./keyspace/meta.js"
+import { decodeMeta, isCollection, isExpired, type KeyType } from "./keyspace/meta.js"
 import { Txn } from "./keyspace/Txn.js"
 import { Watches } from "./keyspace/Watches.js"
 import { keyAfterPrefix } from "../engine/KvEngine.js"
@@ -65,13 +65,13 @@ const internalError = (spec: CommandSpec, defect: unknown): Reply =>
  * stopping the node: every node would hit the same defect at the same entry, and a node that stops
  * on it would stop again when it replays the log.
  */
-const run = (spec: CommandSpec, ks: Keyspace, db: number, argv: Argv): Reply | Effect.Effect<Reply, EngineError> => {
+const run = (spec: CommandSpec, ks: Keyspace, db: number, argv: Argv, mayBlock = false): Reply | Effect.Effect<Reply, EngineError> => {
   if (spec.route?.kind !== "state") return error(`ERR '${spec.name}' cannot run here`)
   // Arguments are checked again here: a queued MULTI command was only checked for arity.
   const invalid = spec.validate?.(argv, ks.now)
   if (invalid !== undefined) return invalid
   try {
-    const result = spec.route.execute({ ks, db, argv })
+    const result = spec.route.execute({ ks, db, argv, mayBlock })
     if (!Effect.isEffect(result)) return result
     return Effect.catchAllDefect(result as Effect.Effect<Reply, EngineError>, (defect) =>
       Effect.as(Effect.logError(`command '${spec.name}' failed`, defect), internalError(spec, defect))
@@ -181,7 +181,7 @@ export class StateMachine {
     const payload = command.payload
     switch (payload.kind) {
       case "command":
-        return this.applyCommand(ks, payload.db, payload.argv)
+        return this.applyCommand(ks, payload.db, payload.argv, true)
       case "transaction":
         return this.applyTransaction(ks, command.origin, payload)
       case "watch":
@@ -203,11 +203,12 @@ export class StateMachine {
     }
   }
 
-  private applyCommand(ks: Keyspace, db: number, argv: Argv): Effect.Effect<Reply, EngineError> {
+  /** One command; `mayBlock`: its own entry (a blocking command may wait), not one of a transaction. */
+  private applyCommand(ks: Keyspace, db: number, argv: Argv, mayBlock = false): Effect.Effect<Reply, EngineError> {
     const spec = lookup(argv)
     if (spec === undefined) return Effect.succeed(unknownCommand(argv))
     if (db >= 16) return Effect.succeed(error("ERR DB index is out of range"))
-    const result = run(spec, ks, db, argv)
+    const result = run(spec, ks, db, argv, mayBlock)
     return Effect.isEffect(result) ? result : Effect.succeed(result)
   }
 
@@ -297,6 +298,18 @@ export class StateMachine {
   }
 
   // ---------------------------------------------------------------- reads
+
+  /**
+   * What each key holds now (its type, undefined when absent or expired, and its number of
+   * elements): how many clients blocked on it may be served. The node clock `now` decides expiry,
+   * as for any read.
+   */
+  contents(keys: ReadonlyArray<{ readonly db: number; readonly key: Uint8Array }>, now: number): Effect.Effect<Array<{ readonly type: KeyType | undefined; readonly size: number }>, EngineError> {
+    const ks = this.readContext(now)
+    return Effect.forEach(keys, ({ db, key }) =>
+      Effect.map(ks.meta(db, key), (meta) => (meta === undefined ? { type: undefined, size: 0 } : { type: meta.type, size: isCollection(meta) ? meta.size : 0 }))
+    )
+  }
 
   /**
    * A context for the reads due now: they see the applied state at `now` (the node's clock, never

@@ -207,3 +207,37 @@ export const incrementLongDouble = (current: Uint8Array | undefined, increment: 
 
 /** Whether `bytes` is a float INCRBYFLOAT accepts as an increment (checked before the log). */
 export const isLongDouble = (bytes: Uint8Array): boolean => parseLongDouble(bytes) !== undefined
+
+/** 2^63: the first value a long long cannot hold. */
+const LONG_LONG_LIMIT = 1n << 63n
+
+/**
+ * A blocking command's timeout in seconds as redis-server 7.0 reads it (timeout.c
+ * getTimeoutFromObjectOrReply): a long double, times 1000 (rounded to the long double), rounded up
+ * (`ceill`, so 0.0001 is 1 ms and not "forever") and converted to a long long, where x86 turns any
+ * value out of range (infinities included) into LLONG_MIN. Returns the milliseconds (0: wait
+ * forever; -0.0001 rounds up to 0 too), or why Redis refuses it.
+ */
+export const timeoutMilliseconds = (bytes: Uint8Array): number | "not a float" | "negative" => {
+  const value = parseLongDouble(bytes)
+  if (value === undefined) return "not a float"
+  if (value === "inf" || value === "-inf") return "negative"
+  if (value.significand === 0n) return 0
+  const { significand, exponent } = value
+  const product =
+    exponent >= 0 ? roundQuotient(value.negative, (significand * 1000n) << BigInt(exponent), 1n) : roundQuotient(value.negative, significand * 1000n, 1n << BigInt(-exponent))
+  if (product === "inf") return "negative"
+  let whole: bigint
+  let fraction: boolean
+  if (product.exponent >= 0) {
+    whole = product.significand << BigInt(product.exponent)
+    fraction = false
+  } else {
+    const shift = BigInt(-product.exponent)
+    whole = product.significand >> shift
+    fraction = (product.significand & ((1n << shift) - 1n)) !== 0n
+  }
+  if (product.negative) return whole === 0n ? 0 : "negative"
+  const milliseconds = fraction ? whole + 1n : whole
+  return milliseconds >= LONG_LONG_LIMIT ? "negative" : Number(milliseconds)
+}

@@ -8,6 +8,7 @@
 import type { Effect } from "effect"
 import type { EngineError } from "../engine/KvEngine.js"
 import type { Reply } from "../resp/Reply.js"
+import type { BlockSpec } from "./blocking.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
 import type { ClientSession } from "./session.js"
 
@@ -52,6 +53,11 @@ export interface ExecContext {
   /** The logical database (0..15) the client had selected. */
   readonly db: number
   readonly argv: Argv
+  /**
+   * A blocking command may answer WOULD_BLOCK (its own entry: the client waits); false inside
+   * MULTI/EXEC, where it answers null at once as redis-server does.
+   */
+  readonly mayBlock?: boolean
 }
 
 /** A state-machine command: a reply, or an Effect when it must wait for the engine. */
@@ -100,6 +106,8 @@ export interface CommandSpec {
    */
   readonly validate?: (argv: Argv, now: number) => Reply | undefined
   readonly route?: Route
+  /** How the command blocks (BLPOP, BLMOVE, ...): a client whose keys are empty waits on its node. */
+  readonly block?: BlockSpec
   /** Subcommands (CLIENT SETNAME, CONFIG GET, ...): each declared like a command, named "parent|sub". */
   readonly subcommands?: ReadonlyArray<CommandSpec>
 }

@@ -5,6 +5,7 @@
  */
 import type { ReadMode } from "../cli/Config.js"
 import type { Reply } from "../resp/Reply.js"
+import type { BlockingCall } from "./blocking.js"
 import type { Payload, QueuedCommand } from "./CommandCodec.js"
 import type { Argv, CommandSpec } from "./registry.js"
 import type { ReadRequest } from "./StateMachine.js"
@@ -57,6 +58,8 @@ export interface ClientState {
 export type StateRequest =
   | { readonly kind: "read"; readonly request: ReadRequest; readonly mode: ReadMode }
   | { readonly kind: "write"; readonly payload: Payload }
+  /** A blocking command (BLPOP, ...): answered when it pops, or when its timeout passes; nothing after it on the connection runs meanwhile. */
+  | { readonly kind: "block"; readonly call: BlockingCall }
 
 /** The node, as local commands see it. */
 export interface ServerView {

@@ -5,6 +5,7 @@
 import { connectionCommands } from "./connection.js"
 import { latin1 } from "./errors.js"
 import { keyspaceCommands } from "./keys.js"
+import { listCommands } from "./lists.js"
 import type { CommandSpec } from "./registry.js"
 import { serverCommands } from "./server.js"
 import { stringCommands } from "./strings.js"
@@ -16,7 +17,7 @@ class CommandTable {
 
   private load(): Map<string, CommandSpec> {
     if (this.specs === undefined) {
-      const all = [...connectionCommands, ...serverCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands, ...sortedSetCommands]
+      const all = [...connectionCommands, ...serverCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands, ...sortedSetCommands, ...listCommands]
       this.specs = new Map()
       for (const spec of all) {
         if (this.specs.has(spec.name)) throw new Error(`command '${spec.name}' is declared twice`)

@@ -5,11 +5,12 @@
  * round confirmed has been applied. Between batches it also takes the engine snapshots (every
  * --snapshot-entries, or on demand) that the Snapshotter writes, and restores received ones.
  */
-import { Effect, Queue, Scope } from "effect"
+import { Effect, Fiber, Queue, Scope } from "effect"
+import { TIMED_OUT, WOULD_BLOCK } from "../commands/blocking.js"
 import { decodeCommand } from "../commands/CommandCodec.js"
 import { metaKey } from "../commands/keyspace/layout.js"
 import { keyPositions } from "../commands/registry.js"
-import { StateMachine, type EntryToApply } from "../commands/StateMachine.js"
+import { StateMachine, type EntryToApply, type ReadyKey } from "../commands/StateMachine.js"
 import { lookupCommand } from "../commands/table.js"
 import { type EngineError, KvEngine } from "../engine/KvEngine.js"
 import { EntryKind, type Entry } from "../raft/types.js"
@@ -17,6 +18,7 @@ import { OK, type Reply } from "../resp/Reply.js"
 import { IoYield } from "../runtime/IoYield.js"
 import { readTimedOut, writeOutcomeUnknown, writeOvertaken, writeTimedOut } from "./clientErrors.js"
 import { InjectedDefects } from "./InjectedDefects.js"
+import { BlockedClients } from "./BlockedClients.js"
 import { Mailboxes, takeBatch } from "./Mailboxes.js"
 import type { PendingRead, PendingWrite, ReplyTo } from "./messages.js"
 import { Stats } from "./Stats.js"
@@ -60,6 +62,45 @@ export const runApplier = Effect.gen(function* () {
   /** SAVE/BGSAVE callers waiting for the next snapshot. */
   let snapshotWaiters: Array<ReplyTo> = []
 
+  /** Clients waiting in a blocking command on this node; their pops go through the log like any write. */
+  const blocked = new BlockedClients((waiter, argv) => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const payload = { kind: "command", db: waiter.call.db, argv } as const
+    Queue.unsafeOffer(mailboxes.raft, { _tag: "ClientWrite", request: { payload, replyTo: waiter.replyTo, deadline: now + config.requestTimeoutMs, block: waiter } })
+  })
+  /** Keys the turn's batches made elements available under. */
+  let readyKeys: Array<ReadyKey> = []
+  /** The timer that wakes the Applier at the earliest blocked client's deadline. */
+  let alarm: { readonly at: number; readonly fiber: Fiber.RuntimeFiber<void> } | undefined
+
+  /** Answer a write: a blocking command's attempt goes to the blocked clients, which decide. */
+  const settle = (request: PendingWrite, reply: Reply): void => {
+    if (request.block !== undefined) blocked.attempted(request.block, reply, clock.unsafeCurrentTimeMillis())
+    // A blocking command sent as a plain write cannot wait: it answers as a timeout would.
+    else request.replyTo(reply === WOULD_BLOCK ? TIMED_OUT : reply)
+  }
+
+  /** Propose again the blocked clients that the turn's new elements (or departures) may serve. */
+  const wakeBlocked = Effect.suspend(() => {
+    const ready = readyKeys
+    readyKeys = []
+    const keys = blocked.keysToCheck(ready)
+    if (keys.length === 0) return Effect.void
+    return Effect.map(machine.contents(keys, clock.unsafeCurrentTimeMillis()), (contents) => blocked.wake(keys.map((key, i) => ({ ...key, ...contents[i] }))))
+  })
+
+  /** Keep one timer, for the earliest deadline of a waiting client. */
+  const scheduleAlarm = Effect.suspend(() => {
+    const next = blocked.nextDeadline()
+    if (next === undefined || (alarm !== undefined && alarm.at <= next)) return Effect.void
+    return Effect.gen(function* () {
+      if (alarm !== undefined) yield* Fiber.interruptFork(alarm.fiber)
+      const delay = Math.max(0, next - clock.unsafeCurrentTimeMillis())
+      const fiber = yield* Effect.fork(Effect.asVoid(Effect.zipRight(Effect.sleep(delay), Queue.offer(mailboxes.applier, { _tag: "BlockDeadline", at: next }))))
+      alarm = { at: next, fiber }
+    })
+  })
+
   /** Hand a consistent engine view at the applied index to the Snapshotter; writes go on meanwhile. */
   const startSnapshot = Effect.gen(function* () {
     const waiters = snapshotWaiters
@@ -93,8 +134,10 @@ export const runApplier = Effect.gen(function* () {
       for (const [seq, request] of expectedWrites) {
         if (seq > settledUpTo) continue
         expectedWrites.delete(seq)
-        request.replyTo(writeOutcomeUnknown)
+        settle(request, writeOutcomeUnknown)
       }
+      // Entries the snapshot covers were not applied here one by one: any key may have elements.
+      blocked.wakeAll()
       yield* Queue.offer(mailboxes.raft, { _tag: "OwnWritesSettled", upTo: settledUpTo })
       yield* Effect.logInfo(`restored the engine from the snapshot at index ${index} sent by the leader`)
     })
@@ -129,6 +172,7 @@ export const runApplier = Effect.gen(function* () {
       if (last === applied) return
       const result = yield* machine.apply(toApply, last)
       stats.expiredKeys += result.expired
+      for (const key of result.ready) readyKeys.push(key)
       applied = last
       appliedTerm = lastTerm
       status.appliedIndex = last
@@ -138,14 +182,14 @@ export const runApplier = Effect.gen(function* () {
         const request = expectedWrites.get(seq)
         if (request === undefined) continue
         expectedWrites.delete(seq)
-        request.replyTo(result.replies[i])
+        settle(request, result.replies[i])
       }
       // A skipped copy whose client is still waiting was never applied: it was overtaken.
       for (const seq of skipped) {
         const request = expectedWrites.get(seq)
         if (request === undefined) continue
         expectedWrites.delete(seq)
-        request.replyTo(writeOvertaken)
+        settle(request, writeOvertaken)
       }
     })
 
@@ -197,8 +241,9 @@ export const runApplier = Effect.gen(function* () {
     for (const [seq, request] of expectedWrites) {
       if (request.deadline > now) continue
       expectedWrites.delete(seq)
-      request.replyTo(writeTimedOut(config.requestTimeoutMs))
+      settle(request, writeTimedOut(config.requestTimeoutMs))
     }
+    blocked.expire(now)
     waitingReads = waitingReads.filter((read) => {
       if (read.request.deadline > now) return true
       read.request.replyTo(readTimedOut(config.requestTimeoutMs))
@@ -247,11 +292,21 @@ export const runApplier = Effect.gen(function* () {
         case "Sweep":
           now = input.now
           break
+        case "Unblock":
+          blocked.cancel(input.id)
+          break
+        case "BlockDeadline":
+          if (alarm?.at === input.at) alarm = undefined
+          blocked.expire(clock.unsafeCurrentTimeMillis())
+          break
       }
     }
     yield* flushCommitted
     yield* serveReads
     if (now !== undefined) sweep(now)
+    yield* wakeBlocked
+    status.blockedClients = blocked.count
+    yield* scheduleAlarm
     const due = applied - Math.max(lastSnapshot, lastFailedSnapshot) >= config.snapshotEntries || snapshotWaiters.length > 0
     if (due && !snapshotting) yield* startSnapshot
   })

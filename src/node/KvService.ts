@@ -5,6 +5,7 @@
  */
 import { Context, Effect, Layer, Queue } from "effect"
 import type { ReadMode } from "../cli/Config.js"
+import type { BlockingCall } from "../commands/blocking.js"
 import type { Payload } from "../commands/CommandCodec.js"
 import type { ReadRequest } from "../commands/StateMachine.js"
 import { KvEngine } from "../engine/KvEngine.js"
@@ -22,6 +23,12 @@ export interface KvServiceApi {
    * confirmed by a quorum (linearizable), by the leader's lease (lease), or at once (stale).
    */
   readonly submitRead: (request: ReadRequest, replyTo: ReplyTo, mode?: ReadMode) => void
+  /**
+   * Run a blocking command (BLPOP, ...): `replyTo` runs once it pops, fails, or its own timeout
+   * passes while it waits (not the request timeout, which bounds only its attempts in the log).
+   * Returns the cancellation for a client that goes away.
+   */
+  readonly submitBlocking: (call: BlockingCall, replyTo: ReplyTo) => () => void
   /** Take a snapshot of the applied state now; `replyTo` (if any) learns when it is durable. */
   readonly requestSnapshot: (replyTo: ReplyTo | undefined) => void
   /** A WATCH session number unique to this node and incarnation. */
@@ -49,6 +56,7 @@ export const KvServiceLive = Layer.effect(
       return peer === undefined ? "" : `${peer.host}:${peer.port}`
     }
     let watchSessions = 0
+    let blockingCalls = 0
 
     return KvService.of({
       submitWrite: (payload, replyTo) => {
@@ -56,6 +64,19 @@ export const KvServiceLive = Layer.effect(
       },
       submitRead: (request, replyTo, mode = config.readMode) => {
         Queue.unsafeOffer(raft, { _tag: "ClientRead", request: { request, replyTo, deadline: deadline(), mode } })
+      },
+      submitBlocking: (call, replyTo) => {
+        const id = ++blockingCalls
+        const cancelled = new AbortController()
+        const now = clock.unsafeCurrentTimeMillis()
+        const waiter = { id, call, deadline: call.timeoutMs === 0 ? Number.POSITIVE_INFINITY : now + call.timeoutMs, replyTo, signal: cancelled.signal }
+        // The first attempt is an ordinary write; the Applier keeps the client if it must wait.
+        const payload = { kind: "command", db: call.db, argv: call.argv } as const
+        Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { payload, replyTo, deadline: now + config.requestTimeoutMs, block: waiter } })
+        return () => {
+          cancelled.abort()
+          Queue.unsafeOffer(applier, { _tag: "Unblock", id })
+        }
       },
       requestSnapshot: (replyTo) => {
         Queue.unsafeOffer(applier, { _tag: "TakeSnapshot", replyTo })

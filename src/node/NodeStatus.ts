@@ -17,6 +17,8 @@ export interface NodeStatusService {
   lastSave: number
   /** Where a node serves clients, as the nodes announced it through the log (set by the Applier). */
   clientAddressOf: (id: number) => string | undefined
+  /** Clients waiting in a blocking command (INFO blocked_clients; set by the Applier, which owns them). */
+  blockedClients: number
 }
 
 export class NodeStatus extends Context.Tag("raft-kv/NodeStatus")<NodeStatus, NodeStatusService>() {}
@@ -46,6 +48,7 @@ export const NodeStatusLive = (id: number) =>
       appliedIndex: 0,
       keyspace: () => [],
       clientAddressOf: () => undefined,
+      blockedClients: 0,
       lastSave: Math.floor(Date.now() / 1000)
     }))
   )

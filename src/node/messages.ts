@@ -10,6 +10,7 @@ import type { EngineSnapshot } from "../engine/KvEngine.js"
 import type { Reply } from "../resp/Reply.js"
 import type { SnapshotPoint } from "../raft/api.js"
 import type { Entry, HardState, Message, NodeId } from "../raft/types.js"
+import type { Waiter } from "./BlockedClients.js"
 import type { SnapshotTransferMessage } from "./PeerMessage.js"
 import type { SnapshotMeta } from "./SnapshotFile.js"
 
@@ -22,6 +23,8 @@ export interface PendingWrite {
   readonly replyTo: ReplyTo
   /** Epoch milliseconds (Effect Clock) after which the client gets a no-quorum error. */
   readonly deadline: number
+  /** An attempt of a blocking command: its outcome goes to the node's blocked clients, not to `replyTo`. */
+  readonly block?: Waiter
 }
 
 /** A client read waiting for its ReadIndex round (or lease), then for the applier. */
@@ -75,6 +78,10 @@ export type ApplierInput =
   | { readonly _tag: "TakeSnapshot"; readonly replyTo: ReplyTo | undefined }
   /** The Snapshotter finished (or failed) writing the snapshot the applier started. */
   | { readonly _tag: "SnapshotPersisted"; readonly index: number | undefined }
+  /** A blocked client's connection closed. */
+  | { readonly _tag: "Unblock"; readonly id: number }
+  /** A blocked client's deadline may have come. */
+  | { readonly _tag: "BlockDeadline"; readonly at: number }
 
 /** Inputs of the Snapshotter actor. */
 export type SnapshotterInput =

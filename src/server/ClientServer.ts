@@ -28,7 +28,7 @@ export const startClientServer = Effect.gen(function* () {
     status,
     stats,
     connectedClients: () => clients.size,
-    blockedClients: () => 0,
+    blockedClients: () => status.blockedClients,
     raftInfo: kv.raftInfo,
     clientAddressOf: (id) => status.clientAddressOf(id)
   }

@@ -4,6 +4,7 @@
  * The connection supplies the I/O (reply slots in request order, ordered submission, closing);
  * tests drive the same class without a socket.
  */
+import { blockingCall } from "../commands/blocking.js"
 import { resolve } from "../commands/classify.js"
 import { parseInt64 } from "../commands/integers.js"
 import { isWrite, type Argv, type CommandSpec } from "../commands/registry.js"
@@ -92,9 +93,12 @@ export class CommandSession implements ClientSession {
       if (reply !== undefined) this.reply(reply)
       return
     }
-    const request: StateRequest = isWrite(spec)
-      ? { kind: "write", payload: { kind: "command", db: client.db, argv } }
-      : { kind: "read", request: { kind: "command", db: client.db, argv }, mode: client.readMode }
+    const request: StateRequest =
+      spec.block !== undefined
+        ? { kind: "block", call: blockingCall(spec.block, client.db, argv) }
+        : isWrite(spec)
+          ? { kind: "write", payload: { kind: "command", db: client.db, argv } }
+          : { kind: "read", request: { kind: "command", db: client.db, argv }, mode: client.readMode }
     this.submit(request, this.reserve())
   }
 }

@@ -39,6 +39,7 @@ const commandCost = (argv: Argv): number => {
 
 /** What a request holds in memory while in flight: its commands' bytes. */
 const requestCost = (request: StateRequest): number => {
+  if (request.kind === "block") return commandCost(request.call.argv)
   const inner = request.kind === "write" ? request.payload : request.request
   switch (inner.kind) {
     case "command":
@@ -111,8 +112,10 @@ export class Connection {
     )
     socket.on("error", () => socket.destroy())
     socket.on("close", () => {
-      // A departing client's WATCH session is ended through the log (its keys stop being tracked).
+      // A departing client's WATCH session is ended through the log (its keys stop being tracked),
+      // and a blocked command stops waiting.
       endWatch(this.session)
+      this.order.close()
       deps.onClose(this.client)
     })
   }
@@ -163,8 +166,9 @@ export class Connection {
   }
 
   private kill(): void {
-    // CLIENT KILL of the calling connection closes it once its reply is out, as Redis does.
-    if (this.replies.pending > 0) this.closeAfterReply()
+    // CLIENT KILL of the calling connection closes it once its reply is out, as Redis does; a
+    // blocked client has no reply coming: it goes at once.
+    if (this.replies.pending > 0 && !this.order.blocked) this.closeAfterReply()
     else this.socket.destroy()
   }
 

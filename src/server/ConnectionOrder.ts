@@ -2,7 +2,9 @@
  * Keeps one connection's commands in order, as Redis executes a pipeline: a read sees every
  * write sent before it on the connection, and no write sent after it. Consecutive commands of
  * the same kind are in flight together (writes keep their order in the log; reads do not
- * conflict); a change of kind waits until the previous run has been answered.
+ * conflict); a change of kind waits until the previous run has been answered. A blocking command
+ * (BLPOP, ...) runs alone: it waits for everything before it, and everything after it waits until
+ * it is answered, as a blocked redis-server client processes nothing else meanwhile.
  */
 import type { StateRequest } from "../commands/session.js"
 import type { KvServiceApi } from "../node/KvService.js"
@@ -17,29 +19,60 @@ export class ConnectionOrder {
   private runKind: StateRequest["kind"] | undefined
   private inFlight = 0
   private readonly waiting: Array<Waiting> = []
+  /** Cancels the blocking command in flight, if any. */
+  private cancelBlocked: (() => void) | undefined
+  private closed = false
 
   constructor(private readonly kv: KvServiceApi) {}
 
   submit(request: StateRequest, replyTo: ReplyTo): void {
-    if (this.waiting.length === 0 && (this.inFlight === 0 || this.runKind === request.kind)) this.dispatch(request, replyTo)
+    if (this.waiting.length === 0 && this.joins(request.kind)) this.dispatch(request, replyTo)
     else this.waiting.push({ request, replyTo })
   }
 
+  /** A blocking command is in flight (the client is blocked or about to be). */
+  get blocked(): boolean {
+    return this.cancelBlocked !== undefined
+  }
+
+  /**
+   * The connection is gone: a blocked command stops waiting, and neither it nor anything sent
+   * after it runs (as redis-server frees a blocked client). Commands before it still complete.
+   */
+  close(): void {
+    this.closed = true
+    const cancel = this.cancelBlocked
+    this.cancelBlocked = undefined
+    if (cancel !== undefined) this.waiting.length = 0
+    cancel?.()
+  }
+
+  /** Whether a command of `kind` may start now, alongside the run in flight. */
+  private joins(kind: StateRequest["kind"]): boolean {
+    return this.inFlight === 0 || (this.runKind === kind && kind !== "block")
+  }
+
   private dispatch(request: StateRequest, replyTo: ReplyTo): void {
+    if (request.kind === "block" && this.closed) {
+      this.waiting.length = 0
+      return
+    }
     this.runKind = request.kind
     this.inFlight++
     const done: ReplyTo = (reply) => {
+      if (request.kind === "block") this.cancelBlocked = undefined
       replyTo(reply)
       this.inFlight--
       if (this.inFlight === 0) this.drain()
     }
     if (request.kind === "write") this.kv.submitWrite(request.payload, done)
-    else this.kv.submitRead(request.request, done, request.mode)
+    else if (request.kind === "read") this.kv.submitRead(request.request, done, request.mode)
+    else this.cancelBlocked = this.kv.submitBlocking(request.call, done)
   }
 
   /** Start the next run: the first waiting command and every following one of its kind. */
   private drain(): void {
-    while (this.waiting.length > 0 && (this.inFlight === 0 || this.waiting[0].request.kind === this.runKind)) {
+    while (this.waiting.length > 0 && this.joins(this.waiting[0].request.kind)) {
       const next = this.waiting.shift()!
       this.dispatch(next.request, next.replyTo)
     }

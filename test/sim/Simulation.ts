@@ -5,12 +5,14 @@
  * scheduler the simulation steps itself. Given the same seed and plan, a run makes the same
  * choices in the same order, so a failing seed reproduces exactly.
  *
- * A run: start the nodes; let simulated clients issue SET, GET, DEL and INCR against any live
- * node while the fault plan plays; then heal everything, restart what is down, and require a
+ * A run: start the nodes; let simulated clients issue SET, GET, DEL and INCR, and on list keys
+ * LPUSH, RPUSH, RPOP, LRANGE and a blocking BLPOP, against any live node while the fault plan plays; then heal everything, restart what is down, and require a
  * leader and successful operations on every node within a bounded time (liveness). Safety
  * invariants are checked after every RaftNode turn; the client history must be linearizable.
  */
 import { Deferred, Effect, FiberId, Layer, Logger, Random, Scheduler, type Fiber } from "effect"
+import { blockingCall } from "../../src/commands/blocking.js"
+import { commandTable } from "../../src/commands/table.js"
 import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
 import { IncarnationLive } from "../../src/node/Incarnation.js"
 import { KvService, KvServiceLive, type KvServiceApi } from "../../src/node/KvService.js"
@@ -47,6 +49,8 @@ export interface SimulationOptions {
   readonly livenessMs?: number
   readonly clients?: number
   readonly keys?: number
+  /** List keys (l0, l1, ...) for the list operations; 0: registers only. */
+  readonly listKeys?: number
   /** The faults; by default a plan drawn from the seed. */
   readonly plan?: ReadonlyArray<Fault>
   /** The kind of plan drawn from the seed (see `randomPlan`). */
@@ -245,7 +249,7 @@ export class Simulation {
       if (operation.node !== node.id || operation.done) continue
       operation.done = true
       this.pending.delete(operation)
-      if (operation.input.op !== "get") this.history.push({ key: operation.key, input: operation.input, called: operation.called, returned: Number.POSITIVE_INFINITY })
+      if (!isRead(operation.input)) this.history.push({ key: operation.key, input: operation.input, called: operation.called, returned: Number.POSITIVE_INFINITY })
       this.clientIdle(operation.client)
     }
   }
@@ -341,7 +345,7 @@ export class Simulation {
     const operation: PendingOperation = { client, node: node.id, key, input, called: this.elapsed(), done: false }
     this.pending.add(operation)
     this.operationCount++
-    const argv = input.op === "get" ? ["GET", key] : input.op === "set" ? ["SET", key, input.value] : input.op === "del" ? ["DEL", key] : ["INCR", key]
+    const argv = commandOf(key, input)
     this.trace(`client ${client} → node ${node.id}: ${argv.join(" ")}`)
     const args = argv.map((arg) => Buffer.from(arg))
     const reply = (answer: Reply) => {
@@ -352,14 +356,15 @@ export class Simulation {
       this.trace(`client ${client} ← node ${node.id}: ${describeReply(answer)}`)
       if (answer._tag === "Error") {
         // A failed read changed nothing; a failed write may still take effect later.
-        if (input.op !== "get") this.history.push({ key, input, called: operation.called, returned: Number.POSITIVE_INFINITY })
+        if (!isRead(input)) this.history.push({ key, input, called: operation.called, returned: Number.POSITIVE_INFINITY })
       } else {
         this.history.push({ key, input, output: outputOf(input, answer), called: operation.called, returned })
       }
       onDone?.(answer)
       this.clientIdle(client)
     }
-    if (input.op === "get") node.kv!.submitRead({ kind: "command", db: 0, argv: args }, reply)
+    if (isRead(input)) node.kv!.submitRead({ kind: "command", db: 0, argv: args }, reply)
+    else if (input.op === "blpop") node.kv!.submitBlocking(blockingCall(BLPOP.block!, 0, args), reply)
     else node.kv!.submitWrite({ kind: "command", db: 0, argv: args }, reply)
   }
 
@@ -372,10 +377,14 @@ export class Simulation {
         continue
       }
       const node = live[Math.floor(this.random() * live.length)]
-      const key = `k${Math.floor(this.random() * (this.options.keys ?? 3))}`
+      const listKeys = this.options.listKeys ?? 2
+      const onList = listKeys > 0 && this.random() < 0.25
+      const key = onList ? `l${Math.floor(this.random() * listKeys)}` : `k${Math.floor(this.random() * (this.options.keys ?? 3))}`
       const r = this.random()
-      const input: KvInput =
-        r < 0.4 ? { op: "get" } : r < 0.7 ? { op: "set", value: `c${client}-${this.operationCount}` } : r < 0.82 ? { op: "del" } : { op: "incr" }
+      const value = `c${client}-${this.operationCount}`
+      const input: KvInput = onList
+        ? r < 0.25 ? { op: "lpush", value } : r < 0.45 ? { op: "rpush", value } : r < 0.65 ? { op: "rpop" } : r < 0.8 ? { op: "lrange" } : { op: "blpop" }
+        : r < 0.4 ? { op: "get" } : r < 0.7 ? { op: "set", value } : r < 0.82 ? { op: "del" } : { op: "incr" }
       this.clientBusy.add(client)
       this.submit(client, node, key, input)
     }
@@ -564,6 +573,35 @@ export class Simulation {
   }
 }
 
+const BLPOP = commandTable.get("blpop")!
+/** How long a simulated client's BLPOP waits. */
+const BLPOP_TIMEOUT = "0.2"
+
+const isRead = (input: KvInput): boolean => input.op === "get" || input.op === "lrange"
+
+const commandOf = (key: string, input: KvInput): Array<string> => {
+  switch (input.op) {
+    case "get":
+      return ["GET", key]
+    case "set":
+      return ["SET", key, input.value]
+    case "del":
+      return ["DEL", key]
+    case "incr":
+      return ["INCR", key]
+    case "lpush":
+      return ["LPUSH", key, input.value]
+    case "rpush":
+      return ["RPUSH", key, input.value]
+    case "rpop":
+      return ["RPOP", key]
+    case "lrange":
+      return ["LRANGE", key, "0", "-1"]
+    case "blpop":
+      return ["BLPOP", key, BLPOP_TIMEOUT]
+  }
+}
+
 /** A WAL that forgets every vote it is asked to persist (bug injection). */
 const forgetVotes = <E, R>(wal: Layer.Layer<Wal, E, R>): Layer.Layer<Wal, E, R> =>
   Layer.effect(
@@ -582,6 +620,8 @@ const describeReply = (reply: Reply): string => {
       return reply.value === null ? "(nil)" : JSON.stringify(Buffer.from(reply.value).toString())
     case "Integer":
       return `(integer) ${reply.value}`
+    case "Array":
+      return reply.value === null ? "(nil array)" : `[${reply.value.map(describeReply).join(", ")}]`
     case "Error":
       return `-${reply.message}`
     case "Simple":

@@ -54,18 +54,28 @@ describe("deterministic simulation", () => {
     expect(result.violations[0]).toMatch(/^linearizability: the history of key k\d has no valid order/)
   })
 
-  it("exercises what it claims: crashes, snapshots taken and installed, across the fixed seeds", () => {
-    const totals = { crashes: 0, snapshotsTaken: 0, snapshotsInstalled: 0 }
+  it("exercises what it claims: crashes, snapshots taken and installed, list operations and blocked pops, across the fixed seeds", () => {
+    const totals = { crashes: 0, snapshotsTaken: 0, snapshotsInstalled: 0, listOperations: 0, popsWokenByALaterPush: 0, popsTimedOut: 0 }
     for (let seed = 1; seed <= 10; seed++) {
-      const { stats } = runSimulation({ seed })
+      const { stats, history } = runSimulation({ seed })
       totals.crashes += stats.crashes
       totals.snapshotsTaken += stats.snapshotsTaken
       totals.snapshotsInstalled += stats.snapshotsInstalled
+      totals.listOperations += history.filter((op) => op.key.startsWith("l")).length
+      for (const pop of history.filter((op) => op.input.op === "blpop" && op.returned !== Infinity)) {
+        if (pop.output === null) totals.popsTimedOut++
+        // Served with the element of a push that started after it: it waited for that push.
+        const push = history.find((op) => op.key === pop.key && (op.input.op === "lpush" || op.input.op === "rpush") && op.input.value === pop.output)
+        if (push !== undefined && push.called > pop.called) totals.popsWokenByALaterPush++
+      }
     }
     expect(totals.crashes).toBeGreaterThan(5)
     expect(totals.snapshotsTaken).toBeGreaterThan(10)
     expect(totals.snapshotsInstalled).toBeGreaterThan(0)
-  })
+    expect(totals.listOperations).toBeGreaterThan(500)
+    expect(totals.popsWokenByALaterPush).toBeGreaterThan(5)
+    expect(totals.popsTimedOut).toBeGreaterThan(5)
+  }, 120_000)
 
   it("reproduces a seed exactly: same trace, same history", () => {
     const first = runSimulation({ seed: 7, durationMs: 4000 })

@@ -3,15 +3,18 @@
  * handling: MULTI queueing, local commands, routing) over a real StateMachine and engine, with the
  * log replaced by applying each write at once as the next entry. Time is the runner's to set, so
  * expiry is tested without waiting. Several clients can share one runner (WATCH from two
- * connections).
+ * connections). Blocking commands wait in the node's own registry (src/node/BlockedClients.ts),
+ * woken by the entries applied after them and timed out by `advance`.
  */
 import { Effect, Exit, Layer, Scope } from "effect"
 import { encodeReply, type Protocol } from "../../src/resp/encode.js"
 import type { Payload } from "../../src/commands/CommandCodec.js"
+import type { BlockingCall } from "../../src/commands/blocking.js"
 import type { ClientState, ServerView, StateRequest } from "../../src/commands/session.js"
-import { StateMachine } from "../../src/commands/StateMachine.js"
+import { StateMachine, type ReadyKey } from "../../src/commands/StateMachine.js"
 import { KvEngine, type KvEngineService } from "../../src/engine/KvEngine.js"
 import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
+import { BlockedClients, type Waiter } from "../../src/node/BlockedClients.js"
 import { OK, type Reply } from "../../src/resp/Reply.js"
 import { CommandSession, newClientState } from "../../src/server/CommandSession.js"
 import { INFO_SECTIONS } from "../../src/server/Info.js"
@@ -30,6 +33,8 @@ export class TestClient {
   readonly state: ClientState
   readonly session: CommandSession
   private killed = false
+  /** Cancels this client's blocking command, if one waits. */
+  private cancelBlocked: (() => void) | undefined
 
   constructor(
     private readonly runner: CommandRunner,
@@ -40,7 +45,13 @@ export class TestClient {
     })
     this.session = new CommandSession(this.state, runner.server, {
       reserve: () => runner.slot(),
-      submit: (request, replyTo) => runner.submit(request, replyTo),
+      submit: (request, replyTo) => {
+        if (request.kind !== "block") return runner.submit(request, replyTo)
+        this.cancelBlocked = runner.block(request.call, (reply) => {
+          this.cancelBlocked = undefined
+          replyTo(reply)
+        })
+      },
       closeAfterReply: () => {
         this.killed = true
       }
@@ -57,6 +68,20 @@ export class TestClient {
     this.session.onCommand(argv.map((arg) => (typeof arg === "string" ? Buffer.from(arg, "latin1") : arg)))
     await this.runner.settled()
     return this.runner.replies[before]
+  }
+
+  /** Send a command without waiting for it: the promise resolves with its reply whenever it comes (a blocking command). */
+  send(...argv: ReadonlyArray<string | Buffer>): Promise<Reply> {
+    const position = this.runner.replies.length
+    this.session.onCommand(argv.map((arg) => (typeof arg === "string" ? Buffer.from(arg, "latin1") : arg)))
+    return this.runner.replyAt(position)
+  }
+
+  /** The connection closes: a blocking command stops waiting. */
+  close(): void {
+    this.killed = true
+    this.cancelBlocked?.()
+    this.cancelBlocked = undefined
   }
 
   /** The reply as it goes on the wire in the client's protocol (what a client sees). */
@@ -77,6 +102,10 @@ export class CommandRunner {
   private nextClient = 1
   private chain: Promise<unknown> = Promise.resolve()
   private watchSessions = 0
+  private blockingCalls = 0
+  private readonly replyWaiters = new Map<number, (reply: Reply) => void>()
+  /** The node's blocked clients, as the Applier keeps them; their retries apply as the next entries. */
+  readonly blocked = new BlockedClients((waiter, argv) => this.attempt(waiter, argv))
   readonly server: ServerView
 
   private constructor(
@@ -112,26 +141,81 @@ export class CommandRunner {
     this.replies.push(undefined as unknown as Reply)
     return (reply) => {
       this.replies[position] = reply
+      this.replyWaiters.get(position)?.(reply)
+      this.replyWaiters.delete(position)
     }
+  }
+
+  /** The reply at `position`, once it is there. */
+  replyAt(position: number): Promise<Reply> {
+    const reply = this.replies[position]
+    if (reply !== undefined) return Promise.resolve(reply)
+    return new Promise((resolve) => this.replyWaiters.set(position, resolve))
+  }
+
+  /** A blocking command: its first attempt applies as the next entry; if it must wait, it waits in `blocked`. Returns its cancellation. */
+  block(call: BlockingCall, replyTo: (reply: Reply) => void): () => void {
+    const cancelled = new AbortController()
+    const waiter: Waiter = {
+      id: ++this.blockingCalls,
+      call,
+      deadline: call.timeoutMs === 0 ? Number.POSITIVE_INFINITY : this.now + call.timeoutMs,
+      replyTo,
+      signal: cancelled.signal
+    }
+    this.attempt(waiter, call.argv)
+    return () => {
+      cancelled.abort()
+      this.blocked.cancel(waiter.id)
+    }
+  }
+
+  /** Let time pass: blocked clients whose timeout came get their null reply. */
+  advance(ms: number): void {
+    this.now += ms
+    this.blocked.expire(this.now)
+  }
+
+  private attempt(waiter: Waiter, argv: ReadonlyArray<Uint8Array>): void {
+    this.chain = this.chain.then(async () => {
+      const { reply, ready } = await this.applyEntry({ kind: "command", db: waiter.call.db, argv })
+      this.blocked.attempted(waiter, reply, this.now)
+      await this.wakeBlocked(ready)
+    })
+  }
+
+  /** What the Applier does after a batch: wake the blocked clients the new elements may serve. */
+  private async wakeBlocked(ready: ReadonlyArray<ReadyKey>): Promise<void> {
+    const keys = this.blocked.keysToCheck(ready)
+    if (keys.length === 0) return
+    const contents = await Effect.runPromise(this.machine.contents(keys, this.now))
+    this.blocked.wake(keys.map((key, i) => ({ ...key, ...contents[i] })))
   }
 
   /** Apply a write as the next log entry, or serve a read, strictly in submission order. */
   submit(request: StateRequest, replyTo: (reply: Reply) => void): void {
     this.chain = this.chain.then(async () => {
-      if (request.kind === "write") replyTo(await this.apply(request.payload))
-      else {
+      if (request.kind === "write") {
+        const { reply, ready } = await this.applyEntry(request.payload)
+        replyTo(reply)
+        await this.wakeBlocked(ready)
+      } else if (request.kind === "read") {
         const result = this.machine.read(this.machine.readContext(this.now), request.request)
         replyTo(Effect.isEffect(result) ? await Effect.runPromise(result) : result)
-      }
+      } else this.block(request.call, replyTo)
     })
   }
 
   /** Apply one entry now (also what the reaper's entries go through). */
   async apply(payload: Payload, origin = 1): Promise<Reply> {
+    return (await this.applyEntry(payload, origin)).reply
+  }
+
+  private async applyEntry(payload: Payload, origin = 1): Promise<{ reply: Reply; ready: ReadonlyArray<ReadyKey> }> {
     const index = ++this.index
     const command = { origin, seq: 2 ** 32 + ++this.seq, time: this.now, payload }
     const result = await Effect.runPromise(this.machine.apply([{ index, command }], index))
-    return result.replies[0]
+    return { reply: result.replies[0], ready: result.ready }
   }
 
   /** Wait until every submitted request has been answered. */

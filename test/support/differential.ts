@@ -10,6 +10,10 @@
  * KEYS, SMEMBERS, HGETALL), `near` (integers within a tolerance: TTLs) and `scanAll` (a full
  * cursor iteration on each side, compared as the set of elements returned).
  *
+ * Blocking commands: `send` puts a command on a connection without waiting for its reply,
+ * `waitBlocked` waits (bounded) until both servers count that many blocked clients, and `receive`
+ * takes the connection's oldest outstanding reply on each side and compares them.
+ *
  * Scenarios are data (test/compat/scenarios/*.ts); runners (test/process/compat.test.ts) decide
  * which servers and protocols they run against.
  */
@@ -37,6 +41,21 @@ export interface CommandStep {
   readonly expect?: string | { readonly 2?: string; readonly 3?: string }
   /** This step may be answered "unknown command/subcommand" by redis-server (the self-check flags it otherwise). */
   readonly unknownOk?: boolean
+  /** Sent without waiting for the reply (a blocking command): a later `receive` compares it. */
+  readonly background?: boolean
+}
+
+/** The oldest reply still outstanding on a connection (sent with `send`), compared like a command's. */
+export interface ReceiveStep {
+  readonly receive: string
+  readonly compare?: Compare
+  readonly expect?: string | { readonly 2?: string; readonly 3?: string }
+}
+
+/** Wait until the server that connection `conn` talks to counts `blocked` blocked clients (INFO clients). */
+export interface WaitBlockedStep {
+  readonly waitBlocked: number
+  readonly conn?: string
 }
 
 export interface ScanStep {
@@ -53,7 +72,7 @@ export interface SleepStep {
   readonly sleepMs: number
 }
 
-export type Step = CommandStep | ScanStep | SleepStep
+export type Step = CommandStep | ScanStep | SleepStep | ReceiveStep | WaitBlockedStep
 
 export type Protocol = 2 | 3
 
@@ -92,9 +111,17 @@ export const scanAll = (scan: ReadonlyArray<Arg>, args: ReadonlyArray<Arg> = [],
   ...options
 })
 export const sleep = (ms: number): SleepStep => ({ sleepMs: ms })
+/** Send a command on connection `conn` without waiting for its reply. */
+export const send = (conn: string, ...argv: Array<Arg>): CommandStep => ({ conn, argv, background: true })
+/** The reply to the oldest command `send` put on `conn`, byte-identical (and redis-server's as documented, if given). */
+export const receive = (conn: string, expected?: string | { 2?: string; 3?: string }): ReceiveStep => ({ receive: conn, ...(expected !== undefined ? { expect: expected } : {}) })
+/** Wait until the server of connection `conn` (default "a") has `count` blocked clients. */
+export const waitBlocked = (count: number, conn?: string): WaitBlockedStep => ({ waitBlocked: count, ...(conn !== undefined ? { conn } : {}) })
 
 export const isScan = (step: Step): step is ScanStep => "scan" in step
 export const isSleep = (step: Step): step is SleepStep => "sleepMs" in step
+export const isReceive = (step: Step): step is ReceiveStep => "receive" in step
+export const isWaitBlocked = (step: Step): step is WaitBlockedStep => "waitBlocked" in step
 
 // ---------------------------------------------------------------------------------------------
 // Running
@@ -132,7 +159,7 @@ const connectionNames = (scenario: Scenario): Array<string> => {
   const names = ["a"]
   for (const step of scenario.steps) {
     if (isSleep(step)) continue
-    const name = step.conn ?? "a"
+    const name = isReceive(step) ? step.receive : (step.conn ?? "a")
     if (!names.includes(name)) names.push(name)
   }
   return names
@@ -157,6 +184,8 @@ const defaultReset = async (connection: WireConnection): Promise<void> => {
 export const runScenario = async (scenario: Scenario, options: RunOptions): Promise<RunResult> => {
   const names = connectionNames(scenario)
   const opened: Array<WireConnection> = []
+  /** Replies still to come for commands sent with `send`, per side and connection, oldest first. */
+  const outstanding: Array<Map<string, Array<Promise<Frame>>>> = [new Map(), new Map()]
   const sides = [options.reference, options.subject] as const
   const connections: Array<Map<string, WireConnection>> = [new Map(), new Map()]
   const where = `[RESP${options.protocol}; ${options.subject.label} vs ${options.reference.label}]`
@@ -202,6 +231,28 @@ export const runScenario = async (scenario: Scenario, options: RunOptions): Prom
         transcript.push(`sleep ${step.sleepMs} ms`)
         continue
       }
+      if (isWaitBlocked(step)) {
+        const name = step.conn ?? "a"
+        await Promise.all(sides.map((side, i) => waitForBlocked(side.endpoint(name, names.indexOf(name)), step.waitBlocked, `${side.label} (conn ${name})`, options.replyTimeoutMs)))
+        transcript.push(`step ${index + 1}: ${step.waitBlocked} blocked client(s) on both sides`)
+        continue
+      }
+      if (isReceive(step)) {
+        const label = `step ${index + 1} (conn ${step.receive}): the reply to its oldest command sent`
+        const [refPending, subPending] = outstanding.map((side) => side.get(step.receive)?.shift())
+        if (refPending === undefined || subPending === undefined) return fail(`  ${label}\n    nothing was sent on conn ${step.receive}`)
+        const [ref, sub] = await Promise.all([refPending, subPending])
+        if (options.checkReference && step.expect !== undefined) {
+          const problem = checkReferenceReply({ argv: [], expect: step.expect }, ref, options.protocol)
+          if (problem !== undefined) return fail(`  ${label}\n    reference problem: ${problem}`)
+        }
+        const difference = compareFrames(ref, sub, step.compare ?? EXACT)
+        if (difference !== undefined) {
+          return fail(`  ${label}\n    ${difference}\n    ${options.reference.label.padEnd(16)} ${show(ref.raw)}\n    ${options.subject.label.padEnd(16)} ${show(sub.raw)}`)
+        }
+        transcript.push(`${label} -> ${show(ref.raw, 200)}`)
+        continue
+      }
       const name = step.conn ?? "a"
       const label = `step ${index + 1} (conn ${name}): ${isScan(step) ? `full ${argvText([...step.scan, "<cursor>", ...(step.args ?? [])])} iteration` : argvText(step.argv)}`
       if (isScan(step)) {
@@ -209,6 +260,18 @@ export const runScenario = async (scenario: Scenario, options: RunOptions): Prom
         const difference = compareScans(ref, sub, options)
         if (difference !== undefined) return fail(`  ${label}\n${difference}`)
         transcript.push(`${label} -> ${ref.kind === "elements" ? `${ref.elements.length} elements in ${ref.calls} calls` : show(ref.frame.raw)}`)
+        continue
+      }
+      if (step.background === true) {
+        connections.forEach((c, i) => {
+          const reply = c.get(name)!.call(...step.argv)
+          // Observed now so a failure before its `receive` is not an unhandled rejection.
+          reply.catch(() => {})
+          const queue = outstanding[i].get(name) ?? []
+          queue.push(reply)
+          outstanding[i].set(name, queue)
+        })
+        transcript.push(`${label} (sent; its reply comes later)`)
         continue
       }
       const [ref, sub] = await Promise.all(connections.map((c) => c.get(name)!.call(...step.argv)))
@@ -230,6 +293,24 @@ export const runScenario = async (scenario: Scenario, options: RunOptions): Prom
     return fail(`  error: ${(error as Error).message}`)
   } finally {
     for (const connection of opened) connection.close()
+  }
+}
+
+/** Poll INFO clients on a connection of its own until the server counts `count` blocked clients. */
+const waitForBlocked = async (endpoint: Endpoint, count: number, label: string, replyTimeoutMs = 10_000): Promise<void> => {
+  const connection = await WireConnection.connect(endpoint.port, { host: endpoint.host, name: `${label} (INFO)`, replyTimeoutMs })
+  try {
+    const deadline = Date.now() + replyTimeoutMs
+    let last = ""
+    while (Date.now() < deadline) {
+      const info = (await connection.call("INFO", "clients")).data?.toString("latin1") ?? ""
+      last = /blocked_clients:(\d+)/.exec(info)?.[1] ?? "?"
+      if (last === String(count)) return
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    throw new Error(`${label}: blocked_clients stayed ${last}, not ${count}, for ${replyTimeoutMs} ms`)
+  } finally {
+    connection.close()
   }
 }
 

@@ -3,6 +3,10 @@
  * memoization, as in Porcupine), partitioned per key. Operations that timed out are
  * indeterminate: they may have taken effect at any time after their call, or never; give them
  * `returned: Infinity` and no output.
+ *
+ * Two models, one per key: a register (GET, SET, DEL, INCR) and a list (LPUSH, RPUSH, RPOP,
+ * LRANGE, and BLPOP: served, it pops the head at some point of its interval; timed out, it saw
+ * the list empty at some point of it).
  */
 
 import type { Reply } from "../../src/resp/Reply.js"
@@ -12,14 +16,28 @@ export type KvInput =
   | { readonly op: "set"; readonly value: string }
   | { readonly op: "del" }
   | { readonly op: "incr" }
+  | { readonly op: "lpush"; readonly value: string }
+  | { readonly op: "rpush"; readonly value: string }
+  | { readonly op: "rpop" }
+  | { readonly op: "lrange" }
+  | { readonly op: "blpop" }
+
+export type Output = string | number | null | ReadonlyArray<string>
+
+const text = (reply: Reply): string | undefined => (reply._tag === "Bulk" && reply.value !== null ? Buffer.from(reply.value).toString() : undefined)
 
 /** The output a history records for a successful reply (errors are recorded as indeterminate). */
-export const outputOf = (input: KvInput, reply: Reply): string | number | null | undefined => {
+export const outputOf = (input: KvInput, reply: Reply): Output | undefined => {
   switch (reply._tag) {
     case "Bulk":
       return reply.value === null ? null : Buffer.from(reply.value).toString()
     case "Integer":
       return Number(reply.value)
+    case "Array":
+      // LRANGE: the elements; BLPOP: [key, element], or null when it timed out.
+      if (reply.value === null) return null
+      if (input.op === "blpop") return reply.value.length === 2 ? text(reply.value[1]) : undefined
+      return reply.value.map((item) => text(item) ?? "")
     default:
       return input.op === "set" ? "OK" : undefined
   }
@@ -28,16 +46,50 @@ export const outputOf = (input: KvInput, reply: Reply): string | number | null |
 export interface KvOperation {
   readonly key: string
   readonly input: KvInput
-  /** get: the value or null; del: keys removed; incr: the new value; set: ignored. */
-  readonly output?: string | number | null
+  /**
+   * get: the value or null; del: keys removed; incr: the new value; set: ignored; pushes: the new
+   * length; rpop, blpop: the element or null; lrange: the elements.
+   */
+  readonly output?: Output
   readonly called: number
   /** Infinity for an operation whose outcome is unknown (a timeout). */
   readonly returned: number
 }
 
-type State = string | null
+/** A register's value, or a list's elements (a list key starts, and ends when emptied, as null). */
+type State = string | null | ReadonlyArray<string>
 
-/** One step of the register model: the new state, or undefined if the output is impossible. */
+const sameList = (a: ReadonlyArray<string>, b: Output | undefined): boolean =>
+  Array.isArray(b) && a.length === b.length && a.every((item, i) => item === b[i])
+
+/** One step of the list model: the new state, or undefined if the output is impossible. */
+const listStep = (state: State, operation: KvOperation, known: boolean): State | undefined => {
+  if (typeof state === "string") return undefined
+  const list: ReadonlyArray<string> = state ?? []
+  const emptied = (next: ReadonlyArray<string>): State => (next.length === 0 ? null : next)
+  switch (operation.input.op) {
+    case "lpush":
+    case "rpush": {
+      const next = operation.input.op === "lpush" ? [operation.input.value, ...list] : [...list, operation.input.value]
+      return !known || operation.output === next.length ? next : undefined
+    }
+    case "rpop":
+      if (!known) return emptied(list.slice(0, -1))
+      if (list.length === 0) return operation.output === null ? state : undefined
+      return operation.output === list[list.length - 1] ? emptied(list.slice(0, -1)) : undefined
+    case "blpop":
+      if (!known) return emptied(list.slice(1))
+      // Timed out: it saw the list empty at this point. Served: it popped the head here.
+      if (operation.output === null) return list.length === 0 ? state : undefined
+      return list.length > 0 && operation.output === list[0] ? emptied(list.slice(1)) : undefined
+    case "lrange":
+      return !known || sameList(list, operation.output) ? state : undefined
+    default:
+      return undefined
+  }
+}
+
+/** One step of the model: the new state, or undefined if the output is impossible. */
 const step = (state: State, operation: KvOperation): State | undefined => {
   const known = operation.returned !== Number.POSITIVE_INFINITY && operation.output !== undefined
   switch (operation.input.op) {
@@ -48,12 +100,17 @@ const step = (state: State, operation: KvOperation): State | undefined => {
     case "del":
       return !known || operation.output === (state === null ? 0 : 1) ? null : undefined
     case "incr": {
+      if (Array.isArray(state)) return undefined
       const current = state === null ? 0 : Number(state)
       if (!Number.isInteger(current)) return known ? undefined : state
       return !known || operation.output === current + 1 ? String(current + 1) : undefined
     }
+    default:
+      return listStep(state, operation, known)
   }
 }
+
+const stateKey = (state: State): string => (state === null ? "\u0000null" : typeof state === "string" ? state : `\u0001${JSON.stringify(state)}`)
 
 interface Event {
   readonly id: number
@@ -107,7 +164,7 @@ const checkKey = (operations: ReadonlyArray<KvOperation>): boolean => {
       const next = step(state, operations[entry.id])
       if (next !== undefined) {
         linearized[entry.id] = 1
-        const key = `${linearized.join("")}|${next === null ? "\u0000null" : next}`
+        const key = `${linearized.join("")}|${stateKey(next)}`
         if (!seen.has(key)) {
           seen.add(key)
           stack.push({ call: entry, state })

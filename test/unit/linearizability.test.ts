@@ -57,4 +57,36 @@ describe("linearizability checker", () => {
     }
     expect(ok(...history)).toBe(true)
   })
+
+  describe("lists", () => {
+    const push = (value: string, length: number | undefined, called: number, returned: number, op: "lpush" | "rpush" = "rpush"): KvOperation => ({ key: "l", input: { op, value }, output: length, called, returned })
+    const rpop = (output: string | null, called: number, returned: number): KvOperation => ({ key: "l", input: { op: "rpop" }, output, called, returned })
+    const blpop = (output: string | null | undefined, called: number, returned: number): KvOperation => ({ key: "l", input: { op: "blpop" }, output, called, returned })
+    const lrange = (output: ReadonlyArray<string>, called: number, returned: number): KvOperation => ({ key: "l", input: { op: "lrange" }, output, called, returned })
+
+    it("accepts a queue used from both ends, and overlapping pushes in either order", () => {
+      expect(ok(push("a", 1, 0, 1), push("b", 2, 2, 3), push("c", 3, 4, 5, "lpush"), lrange(["c", "a", "b"], 6, 7), rpop("b", 8, 9), blpop("c", 10, 11), lrange(["a"], 12, 13))).toBe(true)
+      expect(ok(push("a", 2, 0, 5), push("b", 1, 1, 4), lrange(["b", "a"], 6, 7))).toBe(true)
+    })
+
+    it("rejects an element handed out twice, a lost element, and a pop from the wrong end", () => {
+      expect(ok(push("a", 1, 0, 1), rpop("a", 2, 3), blpop("a", 4, 5))).toBe(false)
+      expect(ok(push("a", 1, 0, 1), push("b", 2, 2, 3), lrange(["b"], 4, 5))).toBe(false)
+      expect(ok(push("a", 1, 0, 1), push("b", 2, 2, 3), blpop("b", 4, 5))).toBe(false)
+    })
+
+    it("a blocking pop that timed out saw the list empty at some point of its wait", () => {
+      // Someone else took the element while it waited: fine.
+      expect(ok(blpop(null, 0, 100), push("a", 1, 10, 11), rpop("a", 20, 21))).toBe(true)
+      // The element was there all along: it should have been served.
+      expect(ok(push("a", 1, 0, 1), blpop(null, 2, 100), lrange(["a"], 101, 102))).toBe(false)
+      // Served by a push made while it waited.
+      expect(ok(blpop("a", 0, 100), push("a", 1, 10, 11), lrange([], 101, 102))).toBe(true)
+    })
+
+    it("an interrupted pop may have taken the head, or not", () => {
+      expect(ok(push("a", 1, 0, 1), blpop(undefined, 2, Infinity), lrange([], 3, 4))).toBe(true)
+      expect(ok(push("a", 1, 0, 1), blpop(undefined, 2, Infinity), lrange(["a"], 3, 4))).toBe(true)
+    })
+  })
 })

@@ -21,7 +21,7 @@ import {
   parseMetaKey
 } from "./layout.js"
 import type { MachineState } from "./MachineState.js"
-import { type CollectionMeta, type CollectionType, decodeMeta, encodeMeta, isCollection, isExpired, type Meta } from "./meta.js"
+import { type CollectionMeta, type CollectionType, decodeMeta, encodeMeta, isCollection, isExpired, KeyType, type Meta } from "./meta.js"
 import { NOT_LOADED, type Txn } from "./Txn.js"
 import type { WatchedKey, Watches } from "./Watches.js"
 
@@ -117,6 +117,11 @@ export class Keyspace {
     this.txn.put(metaKey(physical, key), encodeMeta(next))
     this.account(physical, key, previous, next)
     this.touch(db, key)
+    // A list or sorted set appears under the key (created, or renamed, moved or copied here):
+    // clients blocked on the key may be served.
+    if ((next.type === KeyType.List || next.type === KeyType.ZSet) && (previous === undefined || !isCollection(previous) || previous.version !== (next as CollectionMeta).version)) {
+      this.signalReady(db, key)
+    }
   }
 
   /**
@@ -173,6 +178,33 @@ export class Keyspace {
 
   member(version: number, part: Uint8Array): Effect.Effect<Uint8Array | undefined, EngineError> {
     return this.txn.get(memberKey(version, part))
+  }
+
+  /** `member` without an Effect, when the engine (or this batch) can answer synchronously. */
+  memberNow(version: number, part: Uint8Array): Uint8Array | undefined | typeof NOT_LOADED {
+    return this.txn.getNow(memberKey(version, part))
+  }
+
+  /**
+   * Several members by their parts (a list's positions), in order, without an Effect when the
+   * engine (or this batch) answers synchronously: no range iteration for a few known keys.
+   */
+  membersNow(version: number, parts: ReadonlyArray<Uint8Array>): Array<Uint8Array | undefined> | typeof NOT_LOADED {
+    const values: Array<Uint8Array | undefined> = []
+    for (const part of parts) {
+      const value = this.txn.getNow(memberKey(version, part))
+      if (value === NOT_LOADED) return NOT_LOADED
+      values.push(value)
+    }
+    return values
+  }
+
+  /** `membersNow` as an Effect: one batched engine read (`getMany`) where the engine offers it. */
+  membersAt(version: number, parts: ReadonlyArray<Uint8Array>): Effect.Effect<Array<Uint8Array | undefined>, EngineError> {
+    const now = this.membersNow(version, parts)
+    if (now !== NOT_LOADED) return Effect.succeed(now)
+    const keys = parts.map((part) => memberKey(version, part))
+    return Effect.zipRight(this.txn.prefetch(keys), Effect.forEach(keys, (key) => this.txn.get(key)))
   }
 
   putMember(version: number, part: Uint8Array, value: Uint8Array): void {

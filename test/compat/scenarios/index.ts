@@ -8,6 +8,7 @@ import { connection } from "./connection.js"
 import { databases } from "./databases.js"
 import { expiry } from "./expiry.js"
 import { keyspace } from "./keyspace.js"
+import { lists } from "./lists.js"
 import { resp3 } from "./resp3.js"
 import { strings } from "./strings.js"
 import { transactions } from "./transactions.js"
@@ -17,6 +18,7 @@ export const scenarioGroups: ReadonlyArray<{ readonly area: string; readonly sce
   { area: "strings", scenarios: strings },
   { area: "expiry", scenarios: expiry },
   { area: "keyspace", scenarios: keyspace },
+  { area: "lists", scenarios: lists },
   { area: "databases", scenarios: databases },
   { area: "transactions", scenarios: transactions },
   { area: "sorted sets", scenarios: zsets },

@@ -1,0 +1,152 @@
+/**
+ * Lists on real processes with the real redis-cli: every list command, its errors and edge cases
+ * print what they print against a real redis-server; `redis-cli BLPOP k 0` waits
+ * on one node and a push through another node wakes it; a timeout prints nil; INFO counts the
+ * blocked clients; CLIENT KILL frees a blocked client; and after kill -9 of the leader while clients wait on the followers, every
+ * element pushed is handed to exactly one client or stays in the list.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { ProcessCluster } from "../support/processCluster.js"
+import { info, redisCli } from "../support/redisCli.js"
+import { RedisServer } from "../support/redisServer.js"
+import { TEST_HOST } from "../support/testHost.js"
+import { waitFor } from "../support/waitFor.js"
+
+/** A `redis-cli` running in the background; `output` once it exits. */
+interface Background {
+  readonly child: ChildProcess
+  output: string | undefined
+}
+
+const running = new Set<ChildProcess>()
+
+const background = (port: number, ...args: Array<string>): Background => {
+  const child = spawn("redis-cli", ["-h", TEST_HOST, "-p", String(port), ...args], { stdio: ["ignore", "pipe", "pipe"] })
+  running.add(child)
+  const job: Background = { child, output: undefined }
+  let stdout = ""
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+  child.on("exit", () => {
+    running.delete(child)
+    job.output = stdout.replace(/\n+$/, "")
+  })
+  return job
+}
+
+const blockedClients = async (port: number) => Number((await info(port, "clients")).blocked_clients)
+
+const waitBlocked = (port: number, count: number) =>
+  waitFor(async () => (await blockedClients(port)) === count, { timeoutMs: 10_000, description: `${count} blocked clients on port ${port}` })
+
+const finished = (jobs: ReadonlyArray<Background>) =>
+  waitFor(() => jobs.every((job) => job.output !== undefined), { timeoutMs: 15_000, description: "every redis-cli to print its answer and exit" })
+
+/** Every list command with its edge cases and errors, in order (each line one redis-cli call). */
+const SESSION: ReadonlyArray<ReadonlyArray<string>> = [
+  ["RPUSH", "l", "a", "b", "c"], ["LPUSH", "l", "x", "y"], ["LPUSHX", "l", "w"], ["RPUSHX", "l", "z"], ["LPUSHX", "none", "a"], ["RPUSHX", "none", "a"],
+  ["LRANGE", "l", "0", "-1"], ["LRANGE", "l", "-3", "-2"], ["LRANGE", "l", "5", "1"], ["LRANGE", "l", "-100", "100"], ["LRANGE", "none", "0", "-1"], ["LRANGE", "l", "a", "1"],
+  ["LLEN", "l"], ["LLEN", "none"], ["LINDEX", "l", "0"], ["LINDEX", "l", "-1"], ["LINDEX", "l", "99"], ["LINDEX", "l", "x"], ["LINDEX", "none", "x"],
+  ["LSET", "l", "0", "W"], ["LSET", "l", "-1", "Z"], ["LSET", "l", "99", "v"], ["LSET", "none", "0", "v"], ["LSET", "l", "x", "v"],
+  ["LPOP", "l"], ["RPOP", "l"], ["LPOP", "l", "2"], ["RPOP", "l", "0"], ["LPOP", "l", "-1"], ["LPOP", "none"], ["LPOP", "none", "1"], ["LPOP", "l", "1", "2"],
+  ["RPUSH", "m", "1", "2", "1", "3", "1"], ["LREM", "m", "1", "1"], ["LREM", "m", "-1", "1"], ["LREM", "m", "0", "9"], ["LREM", "m", "x", "1"], ["LRANGE", "m", "0", "-1"],
+  ["LINSERT", "m", "BEFORE", "3", "b"], ["LINSERT", "m", "AFTER", "2", "a"], ["LINSERT", "m", "BEFORE", "9", "b"], ["LINSERT", "none", "BEFORE", "9", "b"], ["LINSERT", "m", "UP", "3", "b"], ["LRANGE", "m", "0", "-1"],
+  ["LPOS", "m", "1"], ["LPOS", "m", "1", "RANK", "-1"], ["LPOS", "m", "1", "COUNT", "0"], ["LPOS", "m", "1", "MAXLEN", "1"], ["LPOS", "m", "9"], ["LPOS", "m", "1", "RANK", "0"], ["LPOS", "m", "1", "COUNT", "-1"],
+  ["LTRIM", "m", "1", "-2"], ["LRANGE", "m", "0", "-1"], ["LTRIM", "m", "5", "1"], ["EXISTS", "m"], ["LTRIM", "none", "0", "1"],
+  ["RPUSH", "src", "1", "2", "3"], ["LMOVE", "src", "dst", "LEFT", "RIGHT"], ["RPOPLPUSH", "src", "dst"], ["LMOVE", "dst", "dst", "LEFT", "RIGHT"], ["LMOVE", "none", "dst", "LEFT", "LEFT"], ["LMOVE", "src", "dst", "UP", "LEFT"], ["LRANGE", "dst", "0", "-1"],
+  ["LMPOP", "2", "none", "dst", "RIGHT", "COUNT", "5"], ["LMPOP", "1", "none", "LEFT"], ["LMPOP", "0", "a", "LEFT"], ["LMPOP", "1", "a", "LEFT", "COUNT", "0"],
+  ["BLPOP", "src", "0"], ["BRPOP", "none", "src", "0.1"], ["BLMPOP", "0.1", "1", "none", "LEFT"], ["BLPOP", "none", "-1"], ["BLPOP", "none", "x"],
+  ["SET", "s", "v"], ["LPUSH", "s", "a"], ["LRANGE", "s", "0", "-1"], ["BLPOP", "s", "0"], ["RPUSH", "l2", "a"], ["GET", "l2"], ["TYPE", "l2"]
+]
+
+describe("list commands with redis-cli, against redis-server", () => {
+  const cluster = new ProcessCluster({ basePort: 27600, nodes: 1 })
+  let reference: RedisServer
+  beforeAll(async () => {
+    ;[reference] = await Promise.all([RedisServer.start({ port: 27651 }), cluster.startAll()])
+  }, 60_000)
+  afterAll(async () => {
+    await cluster.shutdown()
+    await reference?.stop()
+  })
+
+  it("every list command prints what redis-server's does, errors and edge cases included (RESP2 and RESP3)", async () => {
+    await cluster.waitForLeader()
+    for (const protocol of [[], ["-3"]]) {
+      await Promise.all([redisCli(cluster.clientPort(1), "FLUSHALL"), redisCli(reference.port, "FLUSHALL")])
+      for (const argv of SESSION) {
+        const [ours, theirs] = await Promise.all([redisCli(cluster.clientPort(1), ...protocol, ...argv), redisCli(reference.port, ...protocol, ...argv)])
+        expect(ours, `redis-cli ${[...protocol, ...argv].join(" ")}`).toBe(theirs)
+      }
+    }
+  }, 120_000)
+})
+
+describe("blocking commands with redis-cli on a 3-node cluster", () => {
+  const cluster = new ProcessCluster({ basePort: 27400 })
+  beforeAll(() => cluster.startAll(), 60_000)
+  afterAll(() => cluster.shutdown())
+  afterEach(() => {
+    for (const child of running) child.kill("SIGKILL")
+  })
+
+  it("redis-cli BLPOP k 0 on a follower is woken by a push through the leader", async () => {
+    const leader = await cluster.waitForLeader()
+    const follower = cluster.ids.find((id) => id !== leader)!
+    const waiting = background(cluster.clientPort(follower), "BLPOP", "k", "0")
+    await waitBlocked(cluster.clientPort(follower), 1)
+    expect(waiting.output).toBeUndefined()
+    expect(await redisCli(cluster.clientPort(leader), "RPUSH", "k", "hello")).toBe("1")
+    await finished([waiting])
+    expect(waiting.output).toBe("k\nhello")
+    expect(await blockedClients(cluster.clientPort(follower))).toBe(0)
+    expect(await redisCli(cluster.clientPort(leader), "EXISTS", "k")).toBe("0")
+  }, 60_000)
+
+  it("a timeout prints nil, in RESP2 and RESP3; BLMOVE moves what a push brings", async () => {
+    const leader = await cluster.waitForLeader()
+    const port = cluster.clientPort(cluster.ids.find((id) => id !== leader)!)
+    const two = background(port, "BLPOP", "none", "0.3")
+    const three = background(port, "-3", "BRPOP", "none", "0.3")
+    await finished([two, three])
+    expect([two.output, three.output]).toEqual(["", ""])
+    const mover = background(port, "BLMOVE", "src", "dst", "LEFT", "RIGHT", "0")
+    await waitBlocked(port, 1)
+    await redisCli(cluster.clientPort(leader), "RPUSH", "src", "a", "b")
+    await finished([mover])
+    expect(mover.output).toBe("a")
+    expect(await redisCli(port, "LRANGE", "dst", "0", "-1")).toBe("a")
+    expect(await redisCli(port, "LRANGE", "src", "0", "-1")).toBe("b")
+  }, 60_000)
+
+  it("a blocked client killed with CLIENT KILL goes at once, and the next push stays in the list", async () => {
+    const leader = await cluster.waitForLeader()
+    const port = cluster.clientPort(leader)
+    const waiting = background(port, "BLPOP", "killed", "0")
+    await waitBlocked(port, 1)
+    expect(await redisCli(port, "CLIENT", "KILL", "TYPE", "normal")).toBe("1")
+    await finished([waiting])
+    await waitBlocked(port, 0)
+    expect(await redisCli(port, "RPUSH", "killed", "v")).toBe("1")
+    expect(await redisCli(port, "LRANGE", "killed", "0", "-1")).toBe("v")
+  }, 60_000)
+
+  it("kill -9 of the leader while clients wait: every element goes to exactly one client or stays", async () => {
+    const leader = await cluster.waitForLeader()
+    const followers = cluster.ids.filter((id) => id !== leader)
+    const clients = followers.flatMap((id) => [0, 1, 2].map(() => background(cluster.clientPort(id), "BLPOP", "jobs", "0")))
+    for (const id of followers) await waitBlocked(cluster.clientPort(id), 3)
+    await redisCli(cluster.clientPort(leader), "RPUSH", "jobs", "j1", "j2")
+    await cluster.kill(leader)
+    const next = await cluster.waitForLeader(10_000)
+    const more = Array.from({ length: 8 }, (_, i) => `j${i + 3}`)
+    await redisCli(cluster.clientPort(next), "RPUSH", "jobs", ...more)
+    await finished(clients)
+    const handedOut = clients.map((client) => client.output!.split("\n"))
+    for (const [key] of handedOut) expect(key).toBe("jobs")
+    const elements = handedOut.map(([, element]) => element)
+    const left = (await redisCli(cluster.clientPort(next), "LRANGE", "jobs", "0", "-1")).split("\n").filter((line) => line !== "")
+    expect(new Set(elements).size).toBe(elements.length)
+    expect([...elements, ...left].sort()).toEqual(["j1", "j2", ...more].sort())
+  }, 120_000)
+})
