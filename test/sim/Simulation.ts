@@ -105,9 +105,11 @@ interface PendingOperation {
   readonly client: number
   readonly node: NodeId
   readonly key: string
-  readonly input: KvInput
+  input: KvInput
   readonly called: number
   done: boolean
+  /** A check-and-set before its EXEC left: nothing it did can show if its node goes down now. */
+  preparing?: boolean
 }
 
 export const runSimulation = (options: SimulationOptions): SimulationResult => new Simulation(options).run()
@@ -249,7 +251,9 @@ export class Simulation {
       if (operation.node !== node.id || operation.done) continue
       operation.done = true
       this.pending.delete(operation)
-      if (!isRead(operation.input)) this.history.push({ key: operation.key, input: operation.input, called: operation.called, returned: Number.POSITIVE_INFINITY })
+      if (!isRead(operation.input) && operation.preparing !== true) {
+        this.history.push({ key: operation.key, input: operation.input, called: operation.called, returned: Number.POSITIVE_INFINITY })
+      }
       this.clientIdle(operation.client)
     }
   }
@@ -363,9 +367,40 @@ export class Simulation {
       onDone?.(answer)
       this.clientIdle(client)
     }
-    if (isRead(input)) node.kv!.submitRead({ kind: "command", db: 0, argv: args }, reply)
+    if (input.op === "tx") {
+      const commands = input.commands.map((command) => ({ db: 0, argv: commandOf(key, command).map((arg) => Buffer.from(arg)) }))
+      node.kv!.submitWrite({ kind: "transaction", session: 0, commands }, reply)
+    } else if (input.op === "cas") this.checkAndSet(node, operation, input.value, reply)
+    else if (isRead(input)) node.kv!.submitRead({ kind: "command", db: 0, argv: args }, reply)
     else if (input.op === "blpop") node.kv!.submitBlocking(blockingCall(BLPOP.block!, 0, args), reply)
     else node.kv!.submitWrite({ kind: "command", db: 0, argv: args }, reply)
+  }
+
+  /**
+   * WATCH k, GET k, then MULTI SET k v EXEC (as a client library's optimistic transaction does),
+   * recorded as one check-and-set from the WATCH to EXEC's reply. A failure before EXEC is sent
+   * changes nothing: the client gives up and nothing is recorded.
+   */
+  private checkAndSet(node: SimNode, operation: PendingOperation, value: string, reply: (answer: Reply) => void): void {
+    const key = Buffer.from(operation.key)
+    const giveUp = () => {
+      if (operation.done) return
+      operation.done = true
+      this.pending.delete(operation)
+      this.clientIdle(operation.client)
+    }
+    operation.preparing = true
+    const kv = node.kv!
+    const session = kv.newWatchSession()
+    kv.submitWrite({ kind: "watch", session, db: 0, keys: [key] }, (watched) => {
+      if (watched._tag === "Error" || node.kv !== kv) return giveUp()
+      kv.submitRead({ kind: "command", db: 0, argv: [Buffer.from("GET"), key] }, (current) => {
+        if (current._tag !== "Bulk" || node.kv !== kv) return giveUp()
+        operation.input = { op: "cas", expected: current.value === null ? null : Buffer.from(current.value).toString(), value }
+        operation.preparing = false
+        kv.submitWrite({ kind: "transaction", session, commands: [{ db: 0, argv: [Buffer.from("SET"), key, Buffer.from(value)] }] }, reply)
+      })
+    })
   }
 
   private issueClientOperations(): void {
@@ -384,10 +419,32 @@ export class Simulation {
       const value = `c${client}-${this.operationCount}`
       const input: KvInput = onList
         ? r < 0.25 ? { op: "lpush", value } : r < 0.45 ? { op: "rpush", value } : r < 0.65 ? { op: "rpop" } : r < 0.8 ? { op: "lrange" } : { op: "blpop" }
-        : r < 0.4 ? { op: "get" } : r < 0.7 ? { op: "set", value } : r < 0.82 ? { op: "del" } : { op: "incr" }
+        : r < 0.4 ? { op: "get" } : r < 0.7 ? this.setOperation(value) : r < 0.82 ? { op: "del" } : r < 0.9 ? { op: "incr" } : this.transactionOperation(value)
       this.clientBusy.add(client)
       this.submit(client, node, key, input)
     }
+  }
+
+  /**
+   * Expiry and transactions are in the register workload unless clocks drift (the model reasons
+   * about expiry in the nodes' own time): some SETs carry a TTL of 20-600 ms.
+   */
+  private get richRegisters(): boolean {
+    return (this.options.drift ?? 0) === 0
+  }
+
+  private setOperation(value: string): KvInput {
+    if (!this.richRegisters || this.random() < 0.7) return { op: "set", value }
+    return { op: "set", value, ttlMs: 20 + Math.floor(this.random() * 580) }
+  }
+
+  /** MULTI INCR GET EXEC, MULTI SET GET EXEC, or WATCH/GET/MULTI SET/EXEC (a check-and-set). */
+  private transactionOperation(value: string): KvInput {
+    if (!this.richRegisters) return { op: "incr" }
+    const r = this.random()
+    if (r < 0.35) return { op: "tx", commands: [{ op: "incr" }, { op: "get" }] }
+    if (r < 0.7) return { op: "tx", commands: [{ op: "set", value }, { op: "get" }, { op: "incr" }] }
+    return { op: "cas", expected: null, value }
   }
 
   private nextClientAt(): number | undefined {
@@ -584,7 +641,7 @@ const commandOf = (key: string, input: KvInput): Array<string> => {
     case "get":
       return ["GET", key]
     case "set":
-      return ["SET", key, input.value]
+      return input.ttlMs === undefined ? ["SET", key, input.value] : ["SET", key, input.value, "PX", String(input.ttlMs)]
     case "del":
       return ["DEL", key]
     case "incr":
@@ -599,6 +656,10 @@ const commandOf = (key: string, input: KvInput): Array<string> => {
       return ["LRANGE", key, "0", "-1"]
     case "blpop":
       return ["BLPOP", key, BLPOP_TIMEOUT]
+    case "tx":
+      return ["MULTI", ...input.commands.flatMap((command) => [...commandOf(key, command), ";"]), "EXEC"]
+    case "cas":
+      return ["WATCH", key, "GET", key, "MULTI", "SET", key, input.value, "EXEC"]
   }
 }
 

@@ -7,22 +7,41 @@
  * Two models, one per key: a register (GET, SET, DEL, INCR) and a list (LPUSH, RPUSH, RPOP,
  * LRANGE, and BLPOP: served, it pops the head at some point of its interval; timed out, it saw
  * the list empty at some point of it).
+ *
+ * The register also models expiry, transactions and WATCH:
+ * - `SET k v PX ttl` expires at (its effective time + ttl), an instant the model only knows to lie
+ *   in [call + ttl, return + ttl]. An operation happens at some instant of its own interval, so on
+ *   an expiring key it may find the key alive (if call < the latest possible expiry; the model then
+ *   learns the expiry is after the call) or gone (if return >= the earliest possible expiry; the key
+ *   is then gone for good). Times must be the nodes' own (no clock drift in such runs).
+ * - a transaction (MULTI, register commands, EXEC) is one operation: its commands happen at the
+ *   same instant, nothing between them;
+ * - WATCH k, GET k, MULTI, SET k v, EXEC is a check-and-set: when EXEC succeeds the key still held
+ *   the value the GET saw (nothing modified it since the WATCH) and now holds v.
+ * Searching with a model that has several possible next states (alive or gone) is what makes the
+ * check sound for expiry.
  */
 
 import type { Reply } from "../../src/resp/Reply.js"
 
-export type KvInput =
+/** The register commands a transaction may hold. */
+export type RegisterInput =
   | { readonly op: "get" }
-  | { readonly op: "set"; readonly value: string }
+  | { readonly op: "set"; readonly value: string; readonly ttlMs?: number }
   | { readonly op: "del" }
   | { readonly op: "incr" }
+
+export type KvInput =
+  | RegisterInput
+  | { readonly op: "tx"; readonly commands: ReadonlyArray<RegisterInput> }
+  | { readonly op: "cas"; readonly expected: string | null; readonly value: string }
   | { readonly op: "lpush"; readonly value: string }
   | { readonly op: "rpush"; readonly value: string }
   | { readonly op: "rpop" }
   | { readonly op: "lrange" }
   | { readonly op: "blpop" }
 
-export type Output = string | number | null | ReadonlyArray<string>
+export type Output = string | number | null | ReadonlyArray<string> | ReadonlyArray<string | number | null>
 
 const text = (reply: Reply): string | undefined => (reply._tag === "Bulk" && reply.value !== null ? Buffer.from(reply.value).toString() : undefined)
 
@@ -34,9 +53,16 @@ export const outputOf = (input: KvInput, reply: Reply): Output | undefined => {
     case "Integer":
       return Number(reply.value)
     case "Array":
-      // LRANGE: the elements; BLPOP: [key, element], or null when it timed out.
+      // LRANGE: the elements; BLPOP: [key, element], or null when it timed out; a transaction:
+      // each command's output; a check-and-set: "OK" when EXEC applied it, null when it aborted.
       if (reply.value === null) return null
       if (input.op === "blpop") return reply.value.length === 2 ? text(reply.value[1]) : undefined
+      if (input.op === "cas") return "OK"
+      if (input.op === "tx") {
+        // A command that failed inside the transaction (INCR on a non-integer) shows as "ERR".
+        const outputs = input.commands.map((command, i) => (reply.value![i]._tag === "Error" ? "ERR" : outputOf(command, reply.value![i])))
+        return outputs.every((output) => output !== undefined && !Array.isArray(output)) ? (outputs as Array<string | number | null>) : undefined
+      }
       return reply.value.map((item) => text(item) ?? "")
     default:
       return input.op === "set" ? "OK" : undefined
@@ -56,15 +82,26 @@ export interface KvOperation {
   readonly returned: number
 }
 
-/** A register's value, or a list's elements (a list key starts, and ends when emptied, as null). */
-type State = string | null | ReadonlyArray<string>
+/**
+ * A register's value with the bounds of its expiry instant (both Infinity: no expiry), or a
+ * list's elements; a key that does not exist (never written, deleted, expired, emptied) is null.
+ */
+interface Register {
+  readonly value: string
+  readonly expiresFrom: number
+  readonly expiresBy: number
+}
+type State = null | Register | ReadonlyArray<string>
+
+const isRegister = (state: State): state is Register => state !== null && !Array.isArray(state)
+const forever = (value: string): Register => ({ value, expiresFrom: Number.POSITIVE_INFINITY, expiresBy: Number.POSITIVE_INFINITY })
 
 const sameList = (a: ReadonlyArray<string>, b: Output | undefined): boolean =>
   Array.isArray(b) && a.length === b.length && a.every((item, i) => item === b[i])
 
 /** One step of the list model: the new state, or undefined if the output is impossible. */
 const listStep = (state: State, operation: KvOperation, known: boolean): State | undefined => {
-  if (typeof state === "string") return undefined
+  if (isRegister(state)) return undefined
   const list: ReadonlyArray<string> = state ?? []
   const emptied = (next: ReadonlyArray<string>): State => (next.length === 0 ? null : next)
   switch (operation.input.op) {
@@ -89,28 +126,98 @@ const listStep = (state: State, operation: KvOperation, known: boolean): State |
   }
 }
 
-/** One step of the model: the new state, or undefined if the output is impossible. */
-const step = (state: State, operation: KvOperation): State | undefined => {
-  const known = operation.returned !== Number.POSITIVE_INFINITY && operation.output !== undefined
-  switch (operation.input.op) {
+/**
+ * What the key may be at an instant of [called, returned]: alive (the expiry then lies after
+ * `called`) or, if its expiry may already have come, gone.
+ */
+const atSomeInstant = (state: State, called: number, returned: number): Array<State> => {
+  if (!isRegister(state) || state.expiresBy === Number.POSITIVE_INFINITY && state.expiresFrom === Number.POSITIVE_INFINITY) return [state]
+  const possible: Array<State> = []
+  if (called < state.expiresBy) possible.push({ ...state, expiresFrom: Math.max(state.expiresFrom, called + 1) })
+  if (returned >= state.expiresFrom) possible.push(null)
+  return possible
+}
+
+/** A register command at an instant where the key is `current`: the next state and the output it gives. */
+const registerCommand = (current: State, input: RegisterInput, called: number, returned: number): { next: State; output: Output } | undefined => {
+  if (Array.isArray(current)) return undefined
+  const register = current as Register | null
+  switch (input.op) {
     case "get":
-      return !known || operation.output === state ? state : undefined
+      return { next: current, output: register?.value ?? null }
     case "set":
-      return operation.input.value
+      return {
+        next: input.ttlMs === undefined ? forever(input.value) : { value: input.value, expiresFrom: called + input.ttlMs, expiresBy: returned + input.ttlMs },
+        output: "OK"
+      }
     case "del":
-      return !known || operation.output === (state === null ? 0 : 1) ? null : undefined
+      return { next: null, output: register === null ? 0 : 1 }
     case "incr": {
-      if (Array.isArray(state)) return undefined
-      const current = state === null ? 0 : Number(state)
-      if (!Number.isInteger(current)) return known ? undefined : state
-      return !known || operation.output === current + 1 ? String(current + 1) : undefined
+      // INCR keeps the key's expiry; on a value that is not an integer it fails, changing nothing.
+      if (register !== null && !/^(0|-?[1-9][0-9]*)$/.test(register.value)) return { next: current, output: "ERR" }
+      const value = register === null ? 0 : Number(register.value)
+      return { next: register === null ? forever("1") : { ...register, value: String(value + 1) }, output: value + 1 }
     }
-    default:
-      return listStep(state, operation, known)
   }
 }
 
-const stateKey = (state: State): string => (state === null ? "\u0000null" : typeof state === "string" ? state : `\u0001${JSON.stringify(state)}`)
+/** The possible next states after `operation` (empty: its output is impossible from `state`). */
+const successors = (state: State, operation: KvOperation): Array<State> => {
+  const completed = operation.returned !== Number.POSITIVE_INFINITY
+  const known = completed && operation.output !== undefined
+  const { called, returned, input } = operation
+  const out: Array<State> = []
+  switch (input.op) {
+    case "get":
+    case "set":
+    case "del":
+    case "incr":
+      for (const current of atSomeInstant(state, called, returned)) {
+        const result = registerCommand(current, input, called, returned)
+        if (result === undefined) continue
+        if (!known || input.op === "set" || result.output === operation.output) out.push(result.next)
+      }
+      // An operation that timed out may also never have happened.
+      if (!completed && input.op !== "get") out.push(state)
+      return out
+    case "tx":
+      for (const current of atSomeInstant(state, called, returned)) {
+        let next: State = current
+        const outputs: Array<Output> = []
+        let possible = true
+        for (const command of input.commands) {
+          const result = registerCommand(next, command, called, returned)
+          if (result === undefined) {
+            possible = false
+            break
+          }
+          next = result.next
+          outputs.push(result.output)
+        }
+        if (!possible) continue
+        const expected = operation.output as ReadonlyArray<Output> | undefined
+        if (!known || (Array.isArray(expected) && expected.length === outputs.length && outputs.every((output, i) => output === expected[i]))) out.push(next)
+      }
+      if (!completed) out.push(state)
+      return out
+    case "cas":
+      // Aborted (a watched key changed, or the session was lost): nothing happened.
+      if (known && operation.output === null) return [state]
+      for (const current of atSomeInstant(state, called, returned)) {
+        const value = isRegister(current) ? current.value : current === null ? null : undefined
+        if (value === input.expected) out.push(forever(input.value))
+      }
+      if (!completed) out.push(state)
+      return out
+    default: {
+      const next = listStep(state, operation, known)
+      return next === undefined ? [] : [next]
+    }
+  }
+}
+
+const stateKey = (state: State): string =>
+  state === null ? "\u0000null" : Array.isArray(state) ? `\u0001${JSON.stringify(state)}` : `${(state as Register).value}\u0002${(state as Register).expiresFrom}\u0002${(state as Register).expiresBy}`
 
 interface Event {
   readonly id: number
@@ -155,25 +262,34 @@ const checkKey = (operations: ReadonlyArray<KvOperation>): boolean => {
 
   const linearized = new Uint8Array(operations.length)
   const seen = new Set<string>()
-  const stack: Array<{ call: Event; state: State }> = []
+  /** Each linearized call, the state before it, and the other states it could have led to. */
+  const stack: Array<{ call: Event; state: State; alternatives: Array<State> }> = []
   let state: State = null
   let entry = head.next
+  /** Take the first state of `candidates` not explored yet with the same calls linearized. */
+  const choose = (id: number, candidates: Array<State>): { next: State; rest: Array<State> } | undefined => {
+    linearized[id] = 1
+    const prefix = linearized.join("")
+    while (candidates.length > 0) {
+      const next = candidates.shift()!
+      const key = `${prefix}|${stateKey(next)}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      return { next, rest: candidates }
+    }
+    linearized[id] = 0
+    return undefined
+  }
   while (head.next !== undefined) {
     if (entry === undefined) return false
     if (entry.kind === "call") {
-      const next = step(state, operations[entry.id])
-      if (next !== undefined) {
-        linearized[entry.id] = 1
-        const key = `${linearized.join("")}|${stateKey(next)}`
-        if (!seen.has(key)) {
-          seen.add(key)
-          stack.push({ call: entry, state })
-          state = next
-          lift(entry)
-          entry = head.next
-          continue
-        }
-        linearized[entry.id] = 0
+      const chosen = choose(entry.id, successors(state, operations[entry.id]))
+      if (chosen !== undefined) {
+        stack.push({ call: entry, state, alternatives: chosen.rest })
+        state = chosen.next
+        lift(entry)
+        entry = head.next
+        continue
       }
       entry = entry.next
     } else {
@@ -183,6 +299,14 @@ const checkKey = (operations: ReadonlyArray<KvOperation>): boolean => {
       state = top.state
       linearized[top.call.id] = 0
       unlift(top.call)
+      const other = choose(top.call.id, top.alternatives)
+      if (other !== undefined) {
+        stack.push({ call: top.call, state, alternatives: other.rest })
+        state = other.next
+        lift(top.call)
+        entry = head.next
+        continue
+      }
       entry = top.call.next
     }
   }

@@ -6,6 +6,7 @@ const set = (value: string, called: number, returned: number, key = "x"): KvOper
 const get = (output: string | null, called: number, returned: number, key = "x"): KvOperation => ({ key, input: { op: "get" }, output, called, returned })
 const incr = (output: number | undefined, called: number, returned: number): KvOperation => ({ key: "n", input: { op: "incr" }, output, called, returned })
 const del = (output: number, called: number, returned: number): KvOperation => ({ key: "x", input: { op: "del" }, output, called, returned })
+const incr2 = (output: number, called: number, returned: number): KvOperation => ({ key: "x", input: { op: "incr" }, output, called, returned })
 const ok = (...history: Array<KvOperation>) => checkLinearizable(history).linearizable
 
 describe("linearizability checker", () => {
@@ -56,6 +57,48 @@ describe("linearizability checker", () => {
       history.push(get(String(i), i * 10 + 16, i * 10 + 18))
     }
     expect(ok(...history)).toBe(true)
+  })
+
+  describe("expiry, transactions, check-and-set", () => {
+    const setPx = (value: string, ttlMs: number, called: number, returned: number): KvOperation => ({ key: "x", input: { op: "set", value, ttlMs }, output: "OK", called, returned })
+    const tx = (commands: ReadonlyArray<import("../support/linearizability.js").RegisterInput>, output: ReadonlyArray<string | number | null> | undefined, called: number, returned: number): KvOperation => ({
+      key: "x", input: { op: "tx", commands }, output, called, returned
+    })
+    const cas = (expected: string | null, value: string, output: "OK" | null | undefined, called: number, returned: number): KvOperation => ({ key: "x", input: { op: "cas", expected, value }, output, called, returned })
+
+    it("an expiring key is seen until its time and never after it", () => {
+      // SET at [0, 10] with 100 ms: it expires somewhere in [100, 110].
+      expect(ok(setPx("v", 100, 0, 10), get("v", 20, 30), get(null, 120, 130))).toBe(true)
+      // Around its expiry either answer is possible.
+      expect(ok(setPx("v", 100, 0, 10), get("v", 104, 106))).toBe(true)
+      expect(ok(setPx("v", 100, 0, 10), get(null, 104, 106))).toBe(true)
+      // Gone before it could have expired, or back after it was seen gone: not possible.
+      expect(ok(setPx("v", 100, 0, 10), get(null, 50, 60))).toBe(false)
+      expect(ok(setPx("v", 100, 0, 10), get(null, 104, 106), get("v", 107, 108))).toBe(false)
+      expect(ok(setPx("v", 100, 0, 10), get("v", 200, 210))).toBe(false)
+    })
+
+    it("INCR keeps the expiry; an expired counter starts again from 1", () => {
+      expect(ok(setPx("5", 100, 0, 10), incr2(6, 20, 30), get("6", 40, 50), get(null, 200, 210))).toBe(true)
+      expect(ok(setPx("5", 100, 0, 10), incr2(1, 200, 210))).toBe(true)
+      expect(ok(setPx("5", 100, 0, 10), incr2(1, 20, 30))).toBe(false)
+    })
+
+    it("a transaction's commands happen at one instant, with nothing in between", () => {
+      expect(ok(set("1", 0, 1), tx([{ op: "incr" }, { op: "get" }], [2, "2"], 2, 10), set("9", 3, 4), get("9", 11, 12))).toBe(true)
+      // Another write between the INCR and the GET of the same transaction cannot happen.
+      expect(ok(set("1", 0, 1), tx([{ op: "incr" }, { op: "get" }], [2, "9"], 2, 10), set("9", 3, 4))).toBe(false)
+      // A failing command fails alone.
+      expect(ok(set("a", 0, 1), tx([{ op: "incr" }, { op: "set", value: "3" }, { op: "incr" }], ["ERR", "OK", 4], 2, 3), get("4", 4, 5))).toBe(true)
+    })
+
+    it("a check-and-set applies only over the value it saw; an abort changes nothing", () => {
+      expect(ok(set("1", 0, 1), cas("1", "2", "OK", 2, 10), get("2", 11, 12))).toBe(true)
+      // It succeeded although the value it watched had changed before its EXEC: not possible.
+      expect(ok(set("1", 0, 1), set("3", 2, 3), cas("1", "2", "OK", 4, 10))).toBe(false)
+      expect(ok(set("1", 0, 1), set("3", 2, 3), cas("1", "2", null, 4, 10), get("3", 11, 12))).toBe(true)
+      expect(ok(cas(null, "n", "OK", 0, 1), get("n", 2, 3))).toBe(true)
+    })
   })
 
   describe("lists", () => {
