@@ -3,6 +3,9 @@
  * state, a read-only view of its node, and the connection's ways of answering. The server
  * (src/server) implements these interfaces; the commands only see them.
  */
+import type { AclLog, DenialReason } from "../acl/AclLog.js"
+import type { AclUser } from "../acl/AclUser.js"
+import type { Users } from "../acl/Users.js"
 import type { Reply } from "../resp/Reply.js"
 import type { Payload, QueuedCommand } from "./CommandCodec.js"
 import type { Argv, CommandSpec } from "./registry.js"
@@ -44,7 +47,9 @@ export interface ClientState {
   multi: MultiState | undefined
   /** The WATCH session this client's watched keys belong to (0: none). */
   watchSession: number
-  user: string
+  /** The ACL user the connection runs as (the default user until AUTH or HELLO AUTH). */
+  user: AclUser
+  /** False until the client authenticates, when the default user needs a password (NOAUTH). */
   authenticated: boolean
   /** Close the connection (CLIENT KILL). */
   readonly kill: () => void
@@ -54,6 +59,14 @@ export interface ClientState {
 export type StateRequest =
   | { readonly kind: "read"; readonly request: ReadRequest }
   | { readonly kind: "write"; readonly payload: Payload }
+
+/** The node's users and its record of refusals (AUTH, HELLO, NOAUTH, NOPERM, ACL). */
+export interface AclView {
+  readonly users: Users
+  readonly log: AclLog
+  /** Count a refusal (INFO stats acl_access_denied_*). */
+  readonly countDenied: (reason: DenialReason) => void
+}
 
 /** The node, as local commands see it. */
 export interface ServerView {
@@ -72,6 +85,7 @@ export interface ServerView {
   readonly lastSave: () => number
   /** Propose an entry no client waits for (UNWATCH of a departing client). */
   readonly proposeInBackground: (payload: Payload) => void
+  readonly acl: AclView
 }
 
 export interface ClientSession {

@@ -6,6 +6,8 @@
  * connections).
  */
 import { Effect, Exit, Layer, Scope } from "effect"
+import { AclLog } from "../../src/acl/AclLog.js"
+import { Users } from "../../src/acl/Users.js"
 import { encodeReply, type Protocol } from "../../src/resp/encode.js"
 import type { Payload } from "../../src/commands/CommandCodec.js"
 import type { ClientState, ServerView, StateRequest } from "../../src/commands/session.js"
@@ -35,9 +37,16 @@ export class TestClient {
     private readonly runner: CommandRunner,
     id: number
   ) {
-    this.state = newClientState(id, `127.0.0.1:${40000 + id}`, "127.0.0.1:6379", () => {
-      this.killed = true
-    })
+    const users = runner.server.acl.users
+    this.state = newClientState(
+      id,
+      `127.0.0.1:${40000 + id}`,
+      "127.0.0.1:6379",
+      () => {
+        this.killed = true
+      },
+      { user: users.defaultUser, authenticated: users.openByDefault }
+    )
     this.session = new CommandSession(this.state, runner.server, {
       reserve: () => runner.slot(),
       submit: (request, replyTo) => runner.submit(request, replyTo),
@@ -78,10 +87,13 @@ export class CommandRunner {
   private chain: Promise<unknown> = Promise.resolve()
   private watchSessions = 0
   readonly server: ServerView
+  /** Refusals counted, by reason (what INFO's acl_access_denied_* show). */
+  readonly denied = { auth: 0, command: 0, key: 0 }
 
   private constructor(
     readonly engine: KvEngineService,
-    readonly machine: StateMachine
+    readonly machine: StateMachine,
+    users: Users
   ) {
     this.server = {
       nodeId: 1,
@@ -92,13 +104,15 @@ export class CommandRunner {
       newWatchSession: () => 2 ** 32 + ++this.watchSessions,
       requestSnapshot: (replyTo) => replyTo?.(OK),
       lastSave: () => 0,
-      proposeInBackground: (payload) => this.submit({ kind: "write", payload }, () => {})
+      proposeInBackground: (payload) => this.submit({ kind: "write", payload }, () => {}),
+      acl: { users, log: new AclLog(), countDenied: (reason) => this.denied[reason]++ }
     }
   }
 
-  static async make(engine?: KvEngineService): Promise<CommandRunner> {
+  /** A runner over `engine` (default: a fresh memory engine), with `users` (default: the open default user). */
+  static async make(engine?: KvEngineService, users: Users = Users.open()): Promise<CommandRunner> {
     const resolved = engine ?? (await engineOf()).engine
-    return new CommandRunner(resolved, await Effect.runPromise(StateMachine.load(resolved)))
+    return new CommandRunner(resolved, await Effect.runPromise(StateMachine.load(resolved)), users)
   }
 
   client(): TestClient {
