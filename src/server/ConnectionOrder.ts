@@ -18,7 +18,11 @@ export class ConnectionOrder {
   private inFlight = 0
   private readonly waiting: Array<Waiting> = []
 
-  constructor(private readonly kv: KvServiceApi) {}
+  constructor(
+    private readonly kv: KvServiceApi,
+    /** A reply callback that threw: the connection's defect, not the caller's (the Applier's). */
+    private readonly onDefect: (defect: unknown) => void
+  ) {}
 
   submit(request: StateRequest, replyTo: ReplyTo): void {
     if (this.waiting.length === 0 && (this.inFlight === 0 || this.runKind === request.kind)) this.dispatch(request, replyTo)
@@ -29,9 +33,13 @@ export class ConnectionOrder {
     this.runKind = request.kind
     this.inFlight++
     const done: ReplyTo = (reply) => {
-      replyTo(reply)
-      this.inFlight--
-      if (this.inFlight === 0) this.drain()
+      try {
+        replyTo(reply)
+        this.inFlight--
+        if (this.inFlight === 0) this.drain()
+      } catch (defect) {
+        this.onDefect(defect)
+      }
     }
     if (request.kind === "write") this.kv.submitWrite(request.payload, done)
     else this.kv.submitRead(request.request, done)

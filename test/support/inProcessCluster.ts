@@ -46,6 +46,7 @@ export const configFor = (id: number, size: number, dataDir: string, overrides: 
   requestTimeoutMs: 2000,
   snapshotEntries: 100_000,
   snapshotKeepEntries: 5000,
+  maxClients: 10000,
   ...overrides
 })
 
