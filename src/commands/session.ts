@@ -72,6 +72,8 @@ export interface AclView {
 export interface ServerView {
   readonly nodeId: number
   readonly port: number
+  /** --maxclients (CONFIG GET maxclients). */
+  readonly maxClients: number
   /** INFO's sections, by lower-case name, each "# Title\r\nfield:value..." (no trailing CRLF). */
   readonly infoSection: (name: string) => string | undefined
   /** INFO's section names, in the order INFO (without arguments) prints them. */

@@ -69,6 +69,7 @@ export const startClientServer = Effect.gen(function* () {
   const server: ServerView = {
     nodeId: config.id,
     port: config.port,
+    maxClients: config.maxClients,
     infoSection: (name) => infoSection(sources, name),
     infoSections: INFO_SECTIONS,
     clients: () => clients.values(),

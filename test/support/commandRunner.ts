@@ -98,6 +98,7 @@ export class CommandRunner {
     this.server = {
       nodeId: 1,
       port: 6379,
+      maxClients: 10000,
       infoSection: (name) => (name === "keyspace" ? `# Keyspace${machine.keyspaceInfo().map(({ db, keys, expires }) => `\r\ndb${db}:keys=${keys},expires=${expires},avg_ttl=0`).join("")}` : name === "server" ? "# Server\r\nredis_version:7.0.0" : undefined),
       infoSections: INFO_SECTIONS,
       clients: () => [],

@@ -64,11 +64,13 @@ export class ProcessCluster {
 
   args(id: number): Array<string> {
     const cluster = this.ids.map((i) => `http://${TEST_HOST}:${this.peerPort(i)}`).join(",")
+    const extra = [...(this.options.extraArgs ?? []), ...(this.options.argsFor?.(id) ?? [])]
+    // A test may give a node its own --port (e.g. --port 0: TLS only).
+    const port = extra.includes("--port") ? [] : ["--port", String(this.clientPort(id))]
     return [
-      this.options.main === undefined ? MAIN : path.resolve(this.options.main), "--id", String(id), "--cluster", cluster, "--port", String(this.clientPort(id)), "--host", TEST_HOST,
+      this.options.main === undefined ? MAIN : path.resolve(this.options.main), "--id", String(id), "--cluster", cluster, ...port, "--host", TEST_HOST,
       "--data-dir", path.join(this.root, `node${id}`), "--engine", this.options.engine ?? "memory",
-      ...(this.options.extraArgs ?? []),
-      ...(this.options.argsFor?.(id) ?? [])
+      ...extra
     ]
   }
 
