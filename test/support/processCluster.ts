@@ -88,8 +88,9 @@ export class ProcessCluster {
       live.delete(child)
       this.exits.set(id, code)
     })
+    // Generous: a loaded machine (parallel test runs) can take many seconds to start node.
     await waitFor(async () => (await this.info(id)).raft_node_id === String(id), {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
       description: () => `node ${id} to answer on port ${this.clientPort(id)} (exit: ${this.exits.get(id)})\n${this.output.get(id) ?? ""}`
     })
   }
