@@ -31,22 +31,7 @@ type ClientName = "ioredis" | "node-redis" | "redis-py"
 const CLIENTS: ReadonlyArray<ClientName> = ["ioredis", "node-redis", "redis-py"]
 
 /** `${client}: ${check}` on raft-kv, with why it fails today. */
-const expectedClientFailures: ReadonlyMap<string, string> = new Map([
-  ["ioredis: MULTI/EXEC transaction", "MULTI is an unknown command"],
-  ["ioredis: SET EX then TTL", "SET EX is refused, TTL is an unknown command"],
-  ["ioredis: full SCAN iteration", "SCAN is an unknown command"],
-  ["ioredis: WATCH conflict", "WATCH is an unknown command"],
-  ["node-redis: connect", "node-redis 6 opens with HELLO 3 and does not fall back when it is refused"],
-  ["node-redis: MULTI/EXEC transaction", "cannot connect (HELLO 3)"],
-  ["node-redis: pipeline", "cannot connect (HELLO 3)"],
-  ["node-redis: SET EX then TTL", "cannot connect (HELLO 3)"],
-  ["node-redis: full SCAN iteration", "cannot connect (HELLO 3)"],
-  ["node-redis: WATCH conflict", "cannot connect (HELLO 3)"],
-  ["redis-py: MULTI/EXEC transaction", "MULTI is an unknown command"],
-  ["redis-py: SET EX then TTL", "SET EX is refused, TTL is an unknown command"],
-  ["redis-py: full SCAN iteration", "SCAN is an unknown command"],
-  ["redis-py: WATCH conflict", "WATCH is an unknown command"]
-])
+const expectedClientFailures: ReadonlyMap<string, string> = new Map([])
 const strict = process.env.COMPAT_STRICT === "1"
 
 const TIMEOUT_MS = 8_000
