@@ -40,6 +40,12 @@ const MAX_PENDING_BYTES = 64 * 1024 * 1024
 const LARGE_COMMAND_BYTES = 4096
 /** Replies written but not yet taken by the kernel (a client that does not read) before we stop reading. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+/**
+ * Unread replies beyond which the client is disconnected (redis-server's client-output-buffer-limit
+ * hard limit): commands read before reading stopped still produce their replies, and a pipeline
+ * of GETs of large values read in one chunk could otherwise hold any amount of memory.
+ */
+export const MAX_OUTPUT_HARD_BYTES = 2 * MAX_OUTPUT_BYTES
 
 const commandCost = (argv: Argv): number => {
   let bytes = argv.length * ARGUMENT_OVERHEAD_BYTES
@@ -215,6 +221,12 @@ export class Connection {
       this.socket.cork()
       for (const chunk of chunks) this.socket.write(chunk)
       this.socket.uncork()
+    }
+    if (this.socket.writableLength > MAX_OUTPUT_HARD_BYTES) {
+      process.stdout.write(
+        `raft-kv: closing client ${this.client.address}: ${this.socket.writableLength} bytes of replies unread (over ${MAX_OUTPUT_HARD_BYTES}; the client does not read what it asked for)\n`
+      )
+      this.socket.destroy()
     }
   }
 

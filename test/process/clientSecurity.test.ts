@@ -345,6 +345,42 @@ describe("--maxclients, and TLS with optional client certificates", () => {
     for (const client of [...clients, again]) client.close()
   }, 60_000)
 
+  it("holds a client that does not read its replies: reading stops at 64 MiB unread, and past 128 MiB it is disconnected", async () => {
+    const port = cluster.clientPort(1)
+    await waitFor(async () => Number((await info(port, "clients")).connected_clients) <= 1, { timeoutMs: 10_000, description: "the earlier clients gone" })
+    const other = await RespClient.connect(port)
+    const MIB = 1024 * 1024
+    expect(await other.call("SET", "big", "x".repeat(MIB))).toBe("OK")
+    const written = async () => Number(((await other.call("INFO", "stats")) as string).match(/total_net_output_bytes:(\d+)/)![1])
+    const GET = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n"
+
+    // 40 replies of 1 MiB not read: they wait (under the limit), and all arrive once the client reads.
+    const slow = await connectRaw(port)
+    slow.pause()
+    slow.write(GET.repeat(40))
+    let received = 0
+    await waitFor(async () => (await written()) > 40 * MIB, { timeoutMs: 20_000, description: "the 40 replies written" })
+    slow.on("data", (chunk: Buffer) => (received += chunk.length))
+    slow.resume()
+    await waitFor(() => received >= 40 * (MIB + 11), { timeoutMs: 20_000, description: () => `all 40 replies (received ${received} bytes)` })
+    slow.destroy()
+
+    // 200 replies of 1 MiB, read in one chunk before reading could stop: past 128 MiB unread the
+    // client is closed (the replies of the commands already read are still produced first).
+    const before = await written()
+    const lazy = await connectRaw(port)
+    lazy.pause()
+    const closed = new Promise<void>((resolve) => lazy.on("close", () => resolve()))
+    lazy.write(GET.repeat(200))
+    await waitFor(async () => (await written()) - before > 128 * MIB, { timeoutMs: 20_000, description: "the replies to pass 128 MiB" })
+    lazy.resume()
+    lazy.on("data", () => {})
+    await closed
+    await waitFor(() => /closing client .* bytes of replies unread/.test(cluster.logs(1)), { timeoutMs: 10_000, description: "the disconnection logged" })
+    expect(await other.call("PING")).toBe("PONG")
+    other.close()
+  }, 60_000)
+
   it("with --tls-auth-clients optional, takes clients without a certificate and refuses a certificate of another CA", async () => {
     await waitFor(async () => Number((await info(cluster.clientPort(1), "clients")).connected_clients) <= 1, { timeoutMs: 10_000, description: "the earlier clients gone" })
     expect(await redisCli(tlsPort, "--tls", "--cacert", file("ca.crt"), "PING")).toBe("PONG")
