@@ -6,7 +6,11 @@
  * what any Node server could do here, with and without an fsync per turn). Prints requests/s,
  * p50/p99 and ratios.
  *
- *   npm run bench -- [--engine memory|level] [--rounds 3] [--requests 100000]
+ *   npm run bench -- [--engine memory|level] [--rounds 3] [--requests 100000] [--tls]
+ *
+ * With --tls, a second cluster runs beside the first with TLS on both ports (mutual TLS between
+ * the nodes, TLS for clients) and a password (requirepass), certificates made by openssl; its
+ * leader is one more target (redis-benchmark --tls -a), so the rows show what TLS and AUTH cost.
  *
  * With --memory it runs the memory phase instead: a fresh 3-node cluster on the memory engine,
  * exactly --keys distinct keys (default 1,000,000, `key:<i>` -> 16-byte value) loaded through the
@@ -21,7 +25,7 @@
  * Everything it starts (nodes, redis-servers, redis-cli/redis-benchmark, temp dirs) is stopped
  * by PID and removed on exit, also on failure or Ctrl-C.
  */
-import { execFile, spawn } from "node:child_process"
+import { execFile, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -35,6 +39,7 @@ const flag = (name, fallback) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback
 }
 const memoryMode = args.includes("--memory")
+const tlsMode = args.includes("--tls")
 const engine = flag("engine", "memory")
 const rounds = Number(flag("rounds", "3"))
 const requests = Number(flag("requests", "100000"))
@@ -84,9 +89,9 @@ const waitFor = async (what, check, timeoutMs = 20000) => {
   }
 }
 
-const info = async (port, section = "raft") =>
+const info = async (port, section = "raft", cliArgs = []) =>
   Object.fromEntries(
-    (await redisCli(port, "INFO", section))
+    (await redisCli(port, ...cliArgs, "INFO", section))
       .split(/\r?\n/)
       .filter((line) => line.includes(":"))
       .map((line) => line.split(":"))
@@ -112,24 +117,56 @@ const ids = [1, 2, 3]
 const clientPort = (i) => 26790 + i
 const peerPort = (i) => 26890 + i
 
-/** Starts a fresh 3-node cluster (data dirs under root/<tag>) and waits for a leader. */
-const startCluster = async (clusterEngine, tag) => {
-  const cluster = ids.map((i) => `127.0.0.1:${peerPort(i)}`).join(",")
+/**
+ * Starts a fresh 3-node cluster (data dirs under root/<tag>) and waits for a leader. `offset`
+ * moves its ports (a second cluster beside the first); `secure` gives it TLS and a password.
+ */
+const startCluster = async (clusterEngine, tag, offset = 0, secure = undefined) => {
+  const cluster = ids.map((i) => `127.0.0.1:${peerPort(i) + offset}`).join(",")
   const nodes = ids.map((i) =>
     startProcess(
       process.execPath,
-      ["dist/src/main.js", "--id", String(i), "--cluster", cluster, "--port", String(clientPort(i)),
-        "--data-dir", path.join(root, tag, `node${i}`), "--engine", clusterEngine],
-      `node${i}`
+      ["dist/src/main.js", "--id", String(i), "--cluster", cluster, "--port", String(clientPort(i) + offset),
+        "--data-dir", path.join(root, tag, `node${i}`), "--engine", clusterEngine, ...(secure?.nodeArgs(i) ?? [])],
+      `node${i}${tag}`
     )
   )
   let leader = 0
   await waitFor("a leader", async () => {
-    const roles = await Promise.all(ids.map(async (i) => (await info(clientPort(i))).raft_role))
+    const roles = await Promise.all(ids.map(async (i) => (await info(clientPort(i) + offset, "raft", secure?.cliArgs ?? [])).raft_role))
     leader = roles.indexOf("leader") + 1
     return leader > 0
   })
   return { nodes, leader, follower: leader === 1 ? 2 : 1 }
+}
+
+// --- TLS and AUTH (--tls) ---
+const TLS_OFFSET = 50
+
+/** Certificates (openssl) and a password for the secured cluster, and how to reach it. */
+const tlsSetup = () => {
+  const dir = path.join(root, "certs")
+  fs.mkdirSync(dir)
+  const openssl = (...argv) => execFileSync("openssl", argv, { cwd: dir, stdio: "pipe" })
+  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+  openssl("req", "-x509", ...key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=bench CA")
+  fs.writeFileSync(path.join(dir, "node.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
+  openssl("req", ...key, "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=node")
+  openssl("x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "node.ext", "-out", "node.crt")
+  const password = "bench-password-0123456789"
+  fs.writeFileSync(path.join(dir, "requirepass"), password, { mode: 0o600 })
+  const file = (name) => path.join(dir, name)
+  const tlsPort = (i) => clientPort(i) + TLS_OFFSET + 20
+  return {
+    tlsPort,
+    nodeArgs: (i) => [
+      "--requirepass-file", file("requirepass"),
+      "--tls-port", String(tlsPort(i)), "--tls-cert-file", file("node.crt"), "--tls-key-file", file("node.key"), "--tls-auth-clients", "no",
+      "--peer-tls-cert-file", file("node.crt"), "--peer-tls-key-file", file("node.key"), "--peer-tls-ca-cert-file", file("ca.crt")
+    ],
+    cliArgs: ["--no-auth-warning", "-a", password],
+    benchArgs: ["--tls", "--cacert", file("ca.crt"), "-a", password]
+  }
 }
 
 // --- the throughput comparison ---
@@ -165,6 +202,11 @@ const throughputPhase = async () => {
     [`raft-kv leader (${engine})`, clientPort(leader)],
     [`raft-kv follower (${engine})`, clientPort(follower)]
   ]
+  if (tlsMode) {
+    const secure = tlsSetup()
+    const tlsCluster = await startCluster(engine, "tls", TLS_OFFSET, secure)
+    targets.push([`raft-kv leader (${engine}, TLS both ports + AUTH)`, secure.tlsPort(tlsCluster.leader), secure.benchArgs])
+  }
   const scenarios = [
     ["-c 50", []],
     ["-c 50 -P 16", ["-P", "16"]],
@@ -172,10 +214,10 @@ const throughputPhase = async () => {
   ]
 
   /** One redis-benchmark run; returns { SET: {rps, p50, p99}, GET: {...} } from its CSV output. */
-  const benchmark = async (port, extra) => {
+  const benchmark = async (port, extra, targetArgs = []) => {
     const { stdout } = await run(
       "redis-benchmark",
-      ["-p", String(port), "-t", "set,get", "-n", String(requests), "-c", String(clients), "--csv", ...extra],
+      ["-p", String(port), "-t", "set,get", "-n", String(requests), "-c", String(clients), "--csv", ...targetArgs, ...extra],
       { timeout: 300_000 }
     )
     const result = {}
@@ -190,8 +232,8 @@ const throughputPhase = async () => {
   const results = new Map()
   for (let round = 1; round <= rounds; round++) {
     for (const [scenario, extra] of scenarios) {
-      for (const [name, port] of targets) {
-        const r = await benchmark(port, extra)
+      for (const [name, port, targetArgs] of targets) {
+        const r = await benchmark(port, extra, targetArgs)
         for (const test of ["SET", "GET"]) {
           const key = `${scenario}|${test}|${name}`
           if (!results.has(key)) results.set(key, [])

@@ -15,6 +15,7 @@ export interface NodeConfig {
   readonly id: number
   readonly peers: ReadonlyArray<PeerAddress>
   readonly host: string
+  /** The plain-TCP client port; 0: none (clients connect with TLS on `clientTls.port` only). */
   readonly port: number
   readonly dataDir: string
   readonly engine: "memory" | "level"
@@ -34,6 +35,14 @@ export interface NodeConfig {
   readonly readMode: ReadMode
   /** Lease reads: the lease lasts electionTicks - leaseMarginTicks ticks after a quorum-acknowledged heartbeat. */
   readonly leaseMarginTicks: number
+  /** Client connections (plain and TLS together) beyond this are refused: "-ERR max number of clients reached". */
+  readonly maxClients: number
+  /** TLS for clients on a port of its own; absent: no TLS listener. */
+  readonly clientTls?: ClientTlsConfig
+  /** Where the default user's password comes from (`requirepass`); absent: no password (or the ACL file's users). */
+  readonly requirePass?: RequirePassSource
+  /** The ACL file: the users, their passwords and permissions (redis-server's --aclfile). */
+  readonly aclFile?: string
 }
 
 /**
@@ -44,6 +53,23 @@ export interface NodeConfig {
  */
 export type ReadMode = "linearizable" | "lease" | "stale"
 export const READ_MODES: ReadonlyArray<ReadMode> = ["linearizable", "lease", "stale"]
+
+/** TLS on the client port, with redis-server's settings. */
+export interface ClientTlsConfig {
+  readonly port: number
+  readonly certFile: string
+  readonly keyFile: string
+  /** The CA client certificates must be signed by (needed unless authClients is "no"). */
+  readonly caFile?: string
+  /** yes: a client certificate is required; optional: checked if presented; no: not asked for. */
+  readonly authClients: "yes" | "no" | "optional"
+}
+
+/** The default user's password: from a file, the environment, or (visible in `ps`) a flag's value. */
+export type RequirePassSource = { readonly file: string } | { readonly env: string } | { readonly value: string }
+
+/** The environment variable that may hold the default user's password. */
+export const REQUIREPASS_ENV = "RAFT_KV_REQUIREPASS"
 
 /** The cluster secret is read at start (src/node/PeerCredentials.ts), from a file or the environment. */
 export type ClusterSecretSource = { readonly file: string } | { readonly env: string }
@@ -92,7 +118,21 @@ A Raft-replicated key-value server that speaks the Redis protocol.
                            answers from its own state at once, possibly behind)
   --lease-margin-ticks L   a read lease lasts election-ticks - L ticks after a heartbeat a
                            quorum acknowledged (default 2: 80% of the election timeout)
+  --maxclients N           client connections beyond N are refused (default 10000)
   -h, --help               show this help
+
+Securing the client port (docs/operations.md, "Security"), with redis-server's flags:
+  --requirepass-file F     the default user's password, read from F (AUTH <password>).
+                           Or put it in the environment variable ${REQUIREPASS_ENV}.
+                           (--requirepass P works too, but P shows in ps.)
+  --aclfile F              users, passwords and permissions in redis-server's ACL file syntax
+  --tls-port P             serve clients with TLS on port P (--port 0: TLS only)
+  --tls-cert-file F        the server's certificate (PEM) for --tls-port
+  --tls-key-file F         its private key (PEM)
+  --tls-ca-cert-file F     the CA client certificates must be signed by
+  --tls-auth-clients yes|no|optional
+                           require a client certificate (default yes), ask for none, or check
+                           one only if presented
 
 Securing the peer port (docs/operations.md); without either, anyone who reaches it can send
 Raft messages. Both may be used together.
@@ -110,7 +150,8 @@ Example (node 1 of the Procfile cluster):
 
 const FLAGS = new Set([
   "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms", "snapshot-entries",
-  "cluster-secret-file", "peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file", "read-mode", "lease-margin-ticks"
+  "cluster-secret-file", "peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file", "read-mode", "lease-margin-ticks",
+  "maxclients", "requirepass", "requirepass-file", "aclfile", "tls-port", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-auth-clients"
 ])
 
 const PEER_TLS_FLAGS = ["peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file"] as const
@@ -138,6 +179,49 @@ const parsePeerSecurity = (
   }
 }
 
+/** Who may use the client port: the default user's password or an ACL file (not both). */
+const parseClientAuth = (
+  flags: Map<string, string>,
+  env: Readonly<Record<string, string | undefined>>
+): Pick<NodeConfig, "requirePass" | "aclFile"> | ConfigError => {
+  const sources: Array<RequirePassSource> = []
+  if (flags.has("requirepass")) sources.push({ value: flags.get("requirepass")! })
+  if (flags.has("requirepass-file")) sources.push({ file: flags.get("requirepass-file")! })
+  if (env[REQUIREPASS_ENV] !== undefined) sources.push({ env: REQUIREPASS_ENV })
+  if (sources.length > 1) {
+    return new ConfigError(`the default user's password is given more than once (--requirepass, --requirepass-file, ${REQUIREPASS_ENV}): keep one`)
+  }
+  const requirePass = sources[0]
+  if (requirePass !== undefined && "value" in requirePass && requirePass.value.length === 0) {
+    return new ConfigError("--requirepass is empty (leave it out to need no password)")
+  }
+  const aclFile = flags.get("aclfile")
+  if (aclFile !== undefined && requirePass !== undefined) {
+    return new ConfigError("--aclfile and a requirepass both set the default user's password: set it in the ACL file (user default on >password ...)")
+  }
+  return { ...(requirePass !== undefined ? { requirePass } : {}), ...(aclFile !== undefined ? { aclFile } : {}) }
+}
+
+const CLIENT_TLS_FILES = ["tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-auth-clients"] as const
+
+/** TLS on the client port (redis-server's flag names). */
+const parseClientTls = (flags: Map<string, string>, tlsPort: number): Pick<NodeConfig, "clientTls"> | ConfigError => {
+  if (tlsPort === 0) {
+    const stray = CLIENT_TLS_FILES.find((flag) => flags.has(flag))
+    return stray === undefined ? {} : new ConfigError(`--${stray} needs --tls-port (the port that serves clients with TLS)`)
+  }
+  const certFile = flags.get("tls-cert-file")
+  const keyFile = flags.get("tls-key-file")
+  if (certFile === undefined || keyFile === undefined) return new ConfigError("--tls-port needs --tls-cert-file and --tls-key-file")
+  const authClients = flags.get("tls-auth-clients") ?? "yes"
+  if (authClients !== "yes" && authClients !== "no" && authClients !== "optional") return new ConfigError("--tls-auth-clients must be yes, no or optional")
+  const caFile = flags.get("tls-ca-cert-file")
+  if (caFile === undefined && authClients !== "no") {
+    return new ConfigError(`--tls-auth-clients ${authClients} needs --tls-ca-cert-file (the CA that signs client certificates), or use --tls-auth-clients no`)
+  }
+  return { clientTls: { port: tlsPort, certFile, keyFile, authClients, ...(caFile !== undefined ? { caFile } : {}) } }
+}
+
 const IntegerFromFlag = (flag: string, min: number, max: number) =>
   Schema.NumberFromString.pipe(
     Schema.int({ message: () => `--${flag} must be a whole number` }),
@@ -146,7 +230,9 @@ const IntegerFromFlag = (flag: string, min: number, max: number) =>
 
 const Flags = Schema.Struct({
   id: IntegerFromFlag("id", 1, 65535),
-  port: IntegerFromFlag("port", 1, 65535),
+  port: IntegerFromFlag("port", 0, 65535),
+  "tls-port": IntegerFromFlag("tls-port", 0, 65535),
+  maxclients: IntegerFromFlag("maxclients", 1, 1_000_000),
   "tick-ms": IntegerFromFlag("tick-ms", 1, 60_000),
   "election-ticks": IntegerFromFlag("election-ticks", 2, 10_000),
   "heartbeat-ticks": IntegerFromFlag("heartbeat-ticks", 1, 10_000),
@@ -200,6 +286,8 @@ export const parseArgs = (
   const decoded = Schema.decodeUnknownEither(Flags)({
     id: flags.get("id"),
     port: flags.get("port") ?? "6379",
+    "tls-port": flags.get("tls-port") ?? "0",
+    maxclients: flags.get("maxclients") ?? "10000",
     "tick-ms": flags.get("tick-ms") ?? "100",
     "election-ticks": flags.get("election-ticks") ?? "10",
     "heartbeat-ticks": flags.get("heartbeat-ticks") ?? "1",
@@ -219,12 +307,20 @@ export const parseArgs = (
   const values = decoded.right
 
   const host = flags.get("host") ?? "127.0.0.1"
+  const tlsPort = values["tls-port"]
+  if (values.port === 0 && tlsPort === 0) return Either.left(new ConfigError("--port 0 turns plain TCP off: give --tls-port, or the node serves no clients"))
+  if (tlsPort !== 0 && tlsPort === values.port) return Either.left(new ConfigError(`--tls-port ${tlsPort} is also --port`))
+  const clientTls = parseClientTls(flags, tlsPort)
+  if (clientTls instanceof ConfigError) return Either.left(clientTls)
+  const clientAuth = parseClientAuth(flags, env)
+  if (clientAuth instanceof ConfigError) return Either.left(clientAuth)
   const clusterText = flags.get("cluster")
   const peers: Array<PeerAddress> = []
   if (clusterText === undefined) {
     if (values.id !== 1) return Either.left(new ConfigError(`--id ${values.id} needs --cluster (without it the node is a single-node cluster, id 1)`))
-    if (values.port + 10000 > 65535) return Either.left(new ConfigError(`without --cluster the peer port is --port + 10000, which exceeds 65535`))
-    peers.push({ id: 1, host: "127.0.0.1", port: values.port + 10000 })
+    const base = values.port === 0 ? tlsPort : values.port
+    if (base + 10000 > 65535) return Either.left(new ConfigError(`without --cluster the peer port is --port + 10000, which exceeds 65535`))
+    peers.push({ id: 1, host: "127.0.0.1", port: base + 10000 })
   } else {
     const parts = clusterText.split(",")
     for (let i = 0; i < parts.length; i++) {
@@ -255,8 +351,10 @@ export const parseArgs = (
   const peerSecurity = parsePeerSecurity(flags, env)
   if (peerSecurity instanceof ConfigError) return Either.left(peerSecurity)
   const self = peers[values.id - 1]
-  if (self.port === values.port && (self.host === host || host === "0.0.0.0")) {
-    return Either.left(new ConfigError(`--port ${values.port} is also node ${values.id}'s peer port in --cluster`))
+  for (const [flag, port] of [["--port", values.port], ["--tls-port", tlsPort]] as const) {
+    if (port !== 0 && self.port === port && (self.host === host || host === "0.0.0.0")) {
+      return Either.left(new ConfigError(`${flag} ${port} is also node ${values.id}'s peer port in --cluster`))
+    }
   }
 
   return Either.right({
@@ -276,7 +374,10 @@ export const parseArgs = (
       requestTimeoutMs: values["request-timeout-ms"],
       snapshotEntries: values["snapshot-entries"],
       snapshotKeepEntries: snapshotKeepEntriesFor(values["snapshot-entries"]),
-      ...peerSecurity
+      ...peerSecurity,
+      maxClients: values.maxclients,
+      ...clientTls,
+      ...clientAuth
     }
   })
 }

@@ -7,6 +7,8 @@ import { DB_OUT_OF_RANGE, INT32_OUT_OF_RANGE, latin1, NOT_AN_INTEGER, SYNTAX_ERR
 import { parseInt32, parseInt64 } from "./integers.js"
 import { READ_MODES, type ReadMode } from "../cli/Config.js"
 import type { CommandSpec, LocalHandler } from "./registry.js"
+import { authenticate, resetAuthentication } from "./access.js"
+import { describeClient } from "./clientInfo.js"
 import type { ClientSession, ClientState } from "./session.js"
 import { discardTransaction } from "./transactions.js"
 
@@ -20,18 +22,10 @@ const isValidName = (name: Uint8Array): boolean => name.every((byte) => byte >= 
 const AUTH_WITHOUT_PASSWORD = error(
   "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
 )
-const WRONGPASS = error("WRONGPASS invalid username-password pair or user is disabled.")
-
-/**
- * AUTH as a redis-server without passwords answers it: its only user, "default", takes any
- * password (clients configured with `redis://default:secret@host` connect); any other is refused.
- */
-const authenticate = (session: ClientSession, user: Uint8Array, _password: Uint8Array): Reply | undefined => {
-  if (latin1(user) !== "default") return WRONGPASS
-  session.client.user = "default"
-  session.client.authenticated = true
-  return undefined
-}
+const DEFAULT_USER = Buffer.from("default")
+const HELLO_NOAUTH = error(
+  "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
+)
 
 const local = (run: LocalHandler) => ({ kind: "local" as const, run })
 
@@ -73,7 +67,7 @@ const hello: LocalHandler = (session, argv) => {
   for (let i = 2; i < argv.length; i++) {
     const option = latin1(argv[i]).toUpperCase()
     if (option === "AUTH" && i + 2 < argv.length) {
-      const refused = authenticate(session, argv[i + 1], argv[i + 2])
+      const refused = authenticate(session, argv[i + 1], argv[i + 2], latin1(argv[0]))
       if (refused !== undefined) return refused
       i += 2
     } else if (option === "SETNAME" && i + 1 < argv.length) {
@@ -82,14 +76,19 @@ const hello: LocalHandler = (session, argv) => {
       session.client.name = name.length === 0 ? null : Buffer.from(name)
     } else return error(`ERR Syntax error in HELLO option '${latin1(argv[i])}'`)
   }
+  if (!session.client.authenticated) return HELLO_NOAUTH
   if (protocol !== undefined) session.client.protocol = protocol
   return helloReply(session)
 }
 
+/** AUTH <password> (the default user) or AUTH <user> <password> (acl.c authCommand). */
 const auth: LocalHandler = (session, argv) => {
-  if (argv.length === 2) return AUTH_WITHOUT_PASSWORD
   if (argv.length > 3) return SYNTAX_ERROR
-  return authenticate(session, argv[1], argv[2]) ?? OK
+  if (argv.length === 2) {
+    if (session.server.acl.users.defaultUser.nopass) return AUTH_WITHOUT_PASSWORD
+    return authenticate(session, DEFAULT_USER, argv[1], latin1(argv[0])) ?? OK
+  }
+  return authenticate(session, argv[1], argv[2], latin1(argv[0])) ?? OK
 }
 
 const reset: LocalHandler = (session) => {
@@ -98,45 +97,11 @@ const reset: LocalHandler = (session) => {
   client.db = 0
   client.protocol = 2
   client.name = null
+  resetAuthentication(session)
   return simple("RESET")
 }
 
 // ---------------------------------------------------------------- CLIENT
-
-/** One CLIENT LIST line (networking.c catClientInfoString), with the fields raft-kv knows. */
-export const describeClient = (client: ClientState, now: number): string =>
-  [
-    `id=${client.id}`,
-    `addr=${client.address}`,
-    `laddr=${client.localAddress}`,
-    `fd=-1`,
-    `name=${client.name?.toString("latin1") ?? ""}`,
-    `age=${Math.floor((now - client.createdAt) / 1000)}`,
-    `idle=${Math.floor((now - client.lastCommandAt) / 1000)}`,
-    `flags=${client.multi !== undefined ? "x" : "N"}`,
-    `db=${client.db}`,
-    `sub=0`,
-    `psub=0`,
-    `ssub=0`,
-    `multi=${client.multi !== undefined ? client.multi.queue.length : -1}`,
-    `qbuf=0`,
-    `qbuf-free=0`,
-    `argv-mem=0`,
-    `multi-mem=0`,
-    `rbs=0`,
-    `rbp=0`,
-    `obl=0`,
-    `oll=0`,
-    `omem=0`,
-    `tot-mem=0`,
-    `events=r`,
-    `cmd=${client.lastCommand}`,
-    `user=${client.user}`,
-    `redir=-1`,
-    `resp=${client.protocol}`,
-    `lib-name=${client.libName}`,
-    `lib-ver=${client.libVersion}`
-  ].join(" ")
 
 interface ClientFilter {
   readonly ids?: ReadonlySet<number>
@@ -151,7 +116,7 @@ const matches = (client: ClientState, filter: ClientFilter, self: ClientState): 
   (filter.ids === undefined || filter.ids.has(client.id)) &&
   (filter.address === undefined || client.address === filter.address) &&
   (filter.localAddress === undefined || client.localAddress === filter.localAddress) &&
-  (filter.user === undefined || client.user === filter.user) &&
+  (filter.user === undefined || client.user.name === filter.user) &&
   (filter.type === undefined || filter.type === "normal") &&
   !(filter.skipMe && client === self)
 

@@ -3,7 +3,8 @@
  * the database commands (DBSIZE, SWAPDB, FLUSHDB, FLUSHALL), and the expiry commands (expire.c).
  */
 import { Effect } from "effect"
-import { array, integer, NIL, OK, ONE, simple, text, ZERO, bulk, type Reply } from "../resp/Reply.js"
+import { BulkArrayEncoder } from "../resp/encode.js"
+import { array, integer, NIL, OK, ONE, simple, text, ZERO, bulk, encoded, type Reply } from "../resp/Reply.js"
 import {
   DB_OUT_OF_RANGE,
   INT32_OUT_OF_RANGE,
@@ -136,15 +137,21 @@ const randomkey: Execute = ({ ks, db }) => Effect.map(ks.randomKey(db), (entry) 
 /** Whether a glob pattern matches one key only (no wildcard, no escape): KEYS then reads one record. */
 const literalPattern = (pattern: Uint8Array): boolean => !pattern.some((byte) => byte === 0x2a || byte === 0x3f || byte === 0x5b || byte === 0x5c)
 
+/**
+ * KEYS reads the whole database in pages, yielding between them, and encodes the matching keys as
+ * it goes (BulkArrayEncoder): a million keys are never a million Reply values nor one long
+ * encoding pass, so the node keeps serving heartbeats and other clients meanwhile.
+ */
 const keys: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
     const pattern = argv[1]
     if (literalPattern(pattern)) return array((yield* ks.meta(db, pattern)) === undefined ? [] : [bulk(pattern)])
     const all = pattern.length === 1 && pattern[0] === 0x2a
-    const page = yield* ks.scan(db, 0, Number.POSITIVE_INFINITY)
-    const found: Array<Reply> = []
-    for (const entry of page.keys) if (all || globMatch(pattern, entry.key)) found.push(bulk(entry.key))
-    return array(found)
+    const out = new BulkArrayEncoder()
+    yield* ks.eachKey(db, (key) => {
+      if (all || globMatch(pattern, key)) out.add(key)
+    })
+    return encoded(out.finish())
   })
 
 interface ScanOptions {

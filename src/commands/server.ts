@@ -132,7 +132,7 @@ const configParameters = (session: ClientSession): ReadonlyArray<readonly [strin
   ["appendonly", "no"],
   ["cluster-enabled", "no"],
   ["databases", "16"],
-  ["maxclients", "10000"],
+  ["maxclients", String(session.server.maxClients)],
   ["maxmemory", "0"],
   ["maxmemory-policy", "noeviction"],
   ["port", String(session.server.port)],

@@ -4,6 +4,9 @@
  * (src/server) implements these interfaces; the commands only see them.
  */
 import type { ReadMode } from "../cli/Config.js"
+import type { AclLog, DenialReason } from "../acl/AclLog.js"
+import type { AclUser } from "../acl/AclUser.js"
+import type { Users } from "../acl/Users.js"
 import type { Reply } from "../resp/Reply.js"
 import type { BlockingCall } from "./blocking.js"
 import type { Payload, QueuedCommand } from "./CommandCodec.js"
@@ -46,7 +49,9 @@ export interface ClientState {
   multi: MultiState | undefined
   /** The WATCH session this client's watched keys belong to (0: none). */
   watchSession: number
-  user: string
+  /** The ACL user the connection runs as (the default user until AUTH or HELLO AUTH). */
+  user: AclUser
+  /** False until the client authenticates, when the default user needs a password (NOAUTH). */
   authenticated: boolean
   /** How this connection's reads are served (CLIENT READMODE; the node's --read-mode at first). */
   readMode: ReadMode
@@ -61,12 +66,22 @@ export type StateRequest =
   /** A blocking command (BLPOP, ...): answered when it pops, or when its timeout passes; nothing after it on the connection runs meanwhile. */
   | { readonly kind: "block"; readonly call: BlockingCall }
 
+/** The node's users and its record of refusals (AUTH, HELLO, NOAUTH, NOPERM, ACL). */
+export interface AclView {
+  readonly users: Users
+  readonly log: AclLog
+  /** Count a refusal (INFO stats acl_access_denied_*). */
+  readonly countDenied: (reason: DenialReason) => void
+}
+
 /** The node, as local commands see it. */
 export interface ServerView {
   readonly nodeId: number
   readonly port: number
   /** The node's --read-mode: a new connection's. */
   readonly readMode: ReadMode
+  /** --maxclients (CONFIG GET maxclients). */
+  readonly maxClients: number
   /** INFO's sections, by lower-case name, each "# Title\r\nfield:value..." (no trailing CRLF). */
   readonly infoSection: (name: string) => string | undefined
   /** INFO's section names, in the order INFO (without arguments) prints them. */
@@ -80,6 +95,7 @@ export interface ServerView {
   readonly lastSave: () => number
   /** Propose an entry no client waits for (UNWATCH of a departing client). */
   readonly proposeInBackground: (payload: Payload) => void
+  readonly acl: AclView
 }
 
 export interface ClientSession {

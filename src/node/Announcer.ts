@@ -9,10 +9,17 @@ import { KvService } from "./KvService.js"
 import { NodeConfig } from "./NodeConfig.js"
 
 /** The address to announce: the listener's, or the node's peer host when it listens on every interface. */
-export const advertisedAddress = (config: { readonly host: string; readonly port: number; readonly id: number; readonly peers: ReadonlyArray<{ readonly id: number; readonly host: string }> }) => {
+export const advertisedAddress = (config: {
+  readonly host: string
+  readonly port: number
+  readonly clientTls?: { readonly port: number }
+  readonly id: number
+  readonly peers: ReadonlyArray<{ readonly id: number; readonly host: string }>
+}) => {
   const wildcard = config.host === "0.0.0.0" || config.host === "::"
   const host = wildcard ? (config.peers.find((peer) => peer.id === config.id)?.host ?? config.host) : config.host
-  return `${host}:${config.port}`
+  // A node serving clients with TLS only (--port 0) is reached on its TLS port.
+  return `${host}:${config.port !== 0 ? config.port : (config.clientTls?.port ?? 0)}`
 }
 
 export const runAnnouncer = Effect.gen(function* () {

@@ -1,7 +1,8 @@
 /**
- * The node's counters for INFO stats (and, later, metrics): connections, commands, keyspace hits
- * and misses, expired keys, bytes in and out. Plain numbers with one writer each (connections
- * count commands and bytes, the Applier counts lookups and expiries); readers only read.
+ * The node's counters for INFO stats (and, later, metrics): connections (and those refused over
+ * --maxclients), commands, refusals by authentication and the ACL, keyspace hits and misses,
+ * expired keys, bytes in and out. Plain numbers with one writer each (connections count commands,
+ * bytes and refusals, the Applier counts lookups and expiries); readers only read.
  */
 import { Context, Effect, Layer } from "effect"
 
@@ -13,6 +14,11 @@ export class StatsService {
   rejectedConnections = 0
   commandsProcessed = 0
   errorReplies = 0
+  /** Failed AUTH / HELLO AUTH attempts (INFO acl_access_denied_auth, as redis-server 7.2 names it). */
+  aclDeniedAuth = 0
+  /** Commands refused by the ACL for the command itself, and for one of its keys. */
+  aclDeniedCommand = 0
+  aclDeniedKey = 0
   hits = 0
   misses = 0
   expiredKeys = 0
@@ -34,11 +40,21 @@ export class StatsService {
     return last.at === first.at ? 0 : Math.round(((last.commands - first.commands) * 1000) / (last.at - first.at))
   }
 
+  /** Count a refusal by the ACL or a failed authentication. */
+  denied(reason: "auth" | "command" | "key"): void {
+    if (reason === "auth") this.aclDeniedAuth++
+    else if (reason === "command") this.aclDeniedCommand++
+    else this.aclDeniedKey++
+  }
+
   reset(): void {
     this.connectionsReceived = 0
     this.rejectedConnections = 0
     this.commandsProcessed = 0
     this.errorReplies = 0
+    this.aclDeniedAuth = 0
+    this.aclDeniedCommand = 0
+    this.aclDeniedKey = 0
     this.hits = 0
     this.misses = 0
     this.expiredKeys = 0

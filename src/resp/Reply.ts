@@ -31,6 +31,12 @@ export type Reply =
   | { readonly _tag: "Boolean"; readonly value: boolean }
   /** RESP3 `=` with format "txt", RESP2 a bulk string (INFO, CLIENT INFO, CLIENT LIST). */
   | { readonly _tag: "Verbatim"; readonly value: string }
+  /**
+   * Bytes already encoded, the same in RESP2 and RESP3 (an array of bulk strings): a reply too
+   * large to build as Reply values and encode in one go (KEYS over a million keys), encoded by
+   * its command in slices instead.
+   */
+  | { readonly _tag: "Encoded"; readonly chunks: ReadonlyArray<Buffer> }
 
 export const simple = (value: string): Reply => ({ _tag: "Simple", value })
 export const error = (message: string): Reply => ({ _tag: "Error", message })
@@ -43,6 +49,7 @@ export const pairs = (value: ReadonlyArray<Reply>): Reply => ({ _tag: "Pairs", v
 export const double = (value: number): Reply => ({ _tag: "Double", value })
 export const boolean = (value: boolean): Reply => ({ _tag: "Boolean", value })
 export const verbatim = (value: string): Reply => ({ _tag: "Verbatim", value })
+export const encoded = (chunks: ReadonlyArray<Buffer>): Reply => ({ _tag: "Encoded", chunks })
 /** A bulk string from text (latin1: one char per byte). */
 export const text = (value: string): Reply => bulk(Buffer.from(value, "latin1"))
 

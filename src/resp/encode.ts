@@ -82,6 +82,52 @@ const encodeInto = (reply: Reply, protocol: Protocol, out: Array<Buffer | string
       if (protocol === 3) out.push(`=${Buffer.byteLength(reply.value, "latin1") + 4}${CRLF}txt:${reply.value}${CRLF}`)
       else pushText(reply.value, out)
       return
+    case "Encoded":
+      for (const chunk of reply.chunks) out.push(chunk)
+      return
+  }
+}
+
+/**
+ * Builds an array of bulk strings as bytes, a piece at a time (a command can yield between
+ * pieces), in buffers of about GROUP_BYTES: the reply of a command that may return millions of
+ * elements, without a Reply value per element or one long encoding pass at the end.
+ */
+export class BulkArrayEncoder {
+  private readonly chunks: Array<Buffer> = []
+  private current = Buffer.allocUnsafe(GROUP_BYTES)
+  private used = 0
+  private count = 0
+
+  add(value: Uint8Array): void {
+    const header = `$${value.length}${CRLF}`
+    const needed = header.length + value.length + 2
+    if (this.used + needed > this.current.length) {
+      this.seal()
+      if (needed > GROUP_BYTES) {
+        this.chunks.push(Buffer.from(`${header}`, "latin1"), Buffer.from(value), Buffer.from(CRLF))
+        this.count++
+        return
+      }
+    }
+    this.used += this.current.write(header, this.used, "latin1")
+    this.current.set(value, this.used)
+    this.used += value.length
+    this.current[this.used++] = 0x0d
+    this.current[this.used++] = 0x0a
+    this.count++
+  }
+
+  /** The whole array, its header first. */
+  finish(): ReadonlyArray<Buffer> {
+    this.seal()
+    return [Buffer.from(`*${this.count}${CRLF}`, "latin1"), ...this.chunks]
+  }
+
+  private seal(): void {
+    if (this.used > 0) this.chunks.push(this.current.subarray(0, this.used))
+    this.current = Buffer.allocUnsafe(GROUP_BYTES)
+    this.used = 0
   }
 }
 

@@ -4,6 +4,8 @@
  * The connection supplies the I/O (reply slots in request order, ordered submission, closing);
  * tests drive the same class without a socket.
  */
+import type { AclUser } from "../acl/AclUser.js"
+import { admit } from "../commands/access.js"
 import { blockingCall } from "../commands/blocking.js"
 import { resolve } from "../commands/classify.js"
 import { parseInt64 } from "../commands/integers.js"
@@ -52,7 +54,12 @@ export class CommandSession implements ClientSession {
     const client = this.client
     this.io.onCommand?.()
     client.lastCommandAt = Date.now()
-    const resolved = resolve(argv)
+    let resolved = resolve(argv)
+    // Authentication and the ACL come before anything else, also between MULTI and EXEC (Redis's processCommand).
+    if ("spec" in resolved) {
+      const refused = admit(this, resolved.spec, argv)
+      if (refused !== undefined) resolved = { error: refused }
+    }
     if ("error" in resolved && commandName(argv[0]) === "exec") {
       // A refused EXEC ends the transaction (and its watches), as redis-server's execCommandAbort does.
       discardTransaction(this)
@@ -103,8 +110,15 @@ export class CommandSession implements ClientSession {
   }
 }
 
-/** A new client's state. */
-export const newClientState = (id: number, address: string, localAddress: string, readMode: ReadMode, kill: () => void): ClientState => {
+/** A new client's state: the default user, authenticated unless it needs a password. */
+export const newClientState = (
+  id: number,
+  address: string,
+  localAddress: string,
+  readMode: ReadMode,
+  kill: () => void,
+  login: { readonly user: AclUser; readonly authenticated: boolean }
+): ClientState => {
   const now = Date.now()
   return {
     id,
@@ -120,8 +134,8 @@ export const newClientState = (id: number, address: string, localAddress: string
     lastCommand: "NULL",
     multi: undefined,
     watchSession: 0,
-    user: "default",
-    authenticated: true,
+    user: login.user,
+    authenticated: login.authenticated,
     readMode,
     kill
   }

@@ -23,7 +23,11 @@ export class ConnectionOrder {
   private cancelBlocked: (() => void) | undefined
   private closed = false
 
-  constructor(private readonly kv: KvServiceApi) {}
+  constructor(
+    private readonly kv: KvServiceApi,
+    /** A reply callback that threw: the connection's defect, not the caller's (the Applier's). */
+    private readonly onDefect: (defect: unknown) => void
+  ) {}
 
   submit(request: StateRequest, replyTo: ReplyTo): void {
     if (this.waiting.length === 0 && this.joins(request.kind)) this.dispatch(request, replyTo)
@@ -60,10 +64,14 @@ export class ConnectionOrder {
     this.runKind = request.kind
     this.inFlight++
     const done: ReplyTo = (reply) => {
-      if (request.kind === "block") this.cancelBlocked = undefined
-      replyTo(reply)
-      this.inFlight--
-      if (this.inFlight === 0) this.drain()
+      try {
+        if (request.kind === "block") this.cancelBlocked = undefined
+        replyTo(reply)
+        this.inFlight--
+        if (this.inFlight === 0) this.drain()
+      } catch (defect) {
+        this.onDefect(defect)
+      }
     }
     if (request.kind === "write") this.kv.submitWrite(request.payload, done)
     else if (request.kind === "read") this.kv.submitRead(request.request, done, request.mode)

@@ -49,7 +49,7 @@ const clients = (sources: InfoSources): string =>
   section("Clients", [
     ["connected_clients", sources.connectedClients()],
     ["cluster_connections", 0],
-    ["maxclients", 10000],
+    ["maxclients", sources.config.maxClients],
     ["blocked_clients", sources.blockedClients()],
     ["tracking_clients", 0]
   ])
@@ -95,7 +95,11 @@ const stats = (sources: InfoSources): string => {
     ["evicted_keys", 0],
     ["keyspace_hits", s.hits],
     ["keyspace_misses", s.misses],
-    ["total_error_replies", s.errorReplies]
+    ["total_error_replies", s.errorReplies],
+    ["acl_access_denied_auth", s.aclDeniedAuth],
+    ["acl_access_denied_cmd", s.aclDeniedCommand],
+    ["acl_access_denied_key", s.aclDeniedKey],
+    ["acl_access_denied_channel", 0]
   ])
 }
 

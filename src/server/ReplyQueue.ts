@@ -22,7 +22,11 @@ export class ReplyQueue {
   constructor(
     /** Called with the encoding of every reply ready at a flush, in order (one buffer, or more for large replies). */
     private readonly write: (chunks: ReadonlyArray<Buffer>) => void,
-    private readonly onDrained: () => void
+    private readonly onDrained: () => void,
+    /** A flush that threw (it runs in a microtask, where an exception would end the process). */
+    private readonly onDefect: (defect: unknown) => void = (defect) => {
+      throw defect
+    }
   ) {}
 
   /** Replies reserved but not yet written. */
@@ -80,6 +84,12 @@ export class ReplyQueue {
   private scheduleFlush(): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
-    queueMicrotask(() => this.flush())
+    queueMicrotask(() => {
+      try {
+        this.flush()
+      } catch (defect) {
+        this.onDefect(defect)
+      }
+    })
   }
 }

@@ -7,6 +7,8 @@
  * woken by the entries applied after them and timed out by `advance`.
  */
 import { Effect, Exit, Layer, Scope } from "effect"
+import { AclLog } from "../../src/acl/AclLog.js"
+import { Users } from "../../src/acl/Users.js"
 import { encodeReply, type Protocol } from "../../src/resp/encode.js"
 import type { Payload } from "../../src/commands/CommandCodec.js"
 import type { BlockingCall } from "../../src/commands/blocking.js"
@@ -40,9 +42,17 @@ export class TestClient {
     private readonly runner: CommandRunner,
     id: number
   ) {
-    this.state = newClientState(id, `127.0.0.1:${40000 + id}`, "127.0.0.1:6379", "linearizable", () => {
-      this.killed = true
-    })
+    const users = runner.server.acl.users
+    this.state = newClientState(
+      id,
+      `127.0.0.1:${40000 + id}`,
+      "127.0.0.1:6379",
+      "linearizable",
+      () => {
+        this.killed = true
+      },
+      { user: users.defaultUser, authenticated: users.openByDefault }
+    )
     this.session = new CommandSession(this.state, runner.server, {
       reserve: () => runner.slot(),
       submit: (request, replyTo) => {
@@ -107,28 +117,34 @@ export class CommandRunner {
   /** The node's blocked clients, as the Applier keeps them; their retries apply as the next entries. */
   readonly blocked = new BlockedClients((waiter, argv) => this.attempt(waiter, argv))
   readonly server: ServerView
+  /** Refusals counted, by reason (what INFO's acl_access_denied_* show). */
+  readonly denied = { auth: 0, command: 0, key: 0 }
 
   private constructor(
     readonly engine: KvEngineService,
-    readonly machine: StateMachine
+    readonly machine: StateMachine,
+    users: Users
   ) {
     this.server = {
       nodeId: 1,
       port: 6379,
       readMode: "linearizable",
+      maxClients: 10000,
       infoSection: (name) => (name === "keyspace" ? `# Keyspace${machine.keyspaceInfo().map(({ db, keys, expires }) => `\r\ndb${db}:keys=${keys},expires=${expires},avg_ttl=0`).join("")}` : name === "server" ? "# Server\r\nredis_version:7.0.0" : undefined),
       infoSections: INFO_SECTIONS,
       clients: () => [],
       newWatchSession: () => 2 ** 32 + ++this.watchSessions,
       requestSnapshot: (replyTo) => replyTo?.(OK),
       lastSave: () => 0,
-      proposeInBackground: (payload) => this.submit({ kind: "write", payload }, () => {})
+      proposeInBackground: (payload) => this.submit({ kind: "write", payload }, () => {}),
+      acl: { users, log: new AclLog(), countDenied: (reason) => this.denied[reason]++ }
     }
   }
 
-  static async make(engine?: KvEngineService): Promise<CommandRunner> {
+  /** A runner over `engine` (default: a fresh memory engine), with `users` (default: the open default user). */
+  static async make(engine?: KvEngineService, users: Users = Users.open()): Promise<CommandRunner> {
     const resolved = engine ?? (await engineOf()).engine
-    return new CommandRunner(resolved, await Effect.runPromise(StateMachine.load(resolved)))
+    return new CommandRunner(resolved, await Effect.runPromise(StateMachine.load(resolved)), users)
   }
 
   client(): TestClient {

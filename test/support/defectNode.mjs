@@ -6,6 +6,8 @@
  *   defect:peer-link          the first peer link (of this process) to send an Append carrying it
  *   defect:wal-writer:<id>    node <id>'s WAL writer, before it appends the entry
  *   defect:applier:<id>       node <id>'s Applier, before it applies the entry
+ *   defect:client-connection  the client connection that receives these bytes (any command)
+ *   defect:client-listener    arms the client listener: it fails on the next connection it accepts
  *
  * Used by test/process/supervision.test.ts through ProcessCluster's `main` option.
  */
@@ -17,6 +19,7 @@ const argv = process.argv.slice(2)
 const id = argv[argv.indexOf("--id") + 1]
 const carries = (entries, marker) => entries.some((entry) => Buffer.from(entry.data).includes(marker))
 let peerLinkFired = false
+let listenerArmed = false
 
 const defects = {
   peerLink: (to, messages) => {
@@ -31,6 +34,15 @@ const defects = {
   },
   applier: (entries) => {
     if (carries(entries, `defect:applier:${id}`)) throw new Error("injected applier defect")
+  },
+  clientAccept: () => {
+    if (!listenerArmed) return
+    listenerArmed = false
+    throw new Error("injected client listener defect")
+  },
+  clientInput: (chunks) => {
+    if (chunks.some((chunk) => chunk.includes("defect:client-listener"))) listenerArmed = true
+    if (chunks.some((chunk) => chunk.includes("defect:client-connection"))) throw new Error("injected client connection defect")
   }
 }
 

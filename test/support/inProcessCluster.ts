@@ -48,6 +48,7 @@ export const configFor = (id: number, size: number, dataDir: string, overrides: 
   snapshotKeepEntries: 5000,
   readMode: "linearizable",
   leaseMarginTicks: 2,
+  maxClients: 10000,
   ...overrides
 })
 

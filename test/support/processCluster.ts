@@ -32,6 +32,11 @@ export interface ClusterOptions {
   readonly envFor?: (id: number) => Readonly<Record<string, string>>
   /** The entry point to run (default dist/src/main.js), e.g. an example with its own engine. */
   readonly main?: string
+  /**
+   * How the harness's redis-cli reaches node `id` (readiness, leader checks): its port (default
+   * the client port) and options such as --pass or --tls (default none).
+   */
+  readonly cliFor?: (id: number) => { readonly port: number; readonly options: ReadonlyArray<string> }
 }
 
 export class ProcessCluster {
@@ -59,11 +64,13 @@ export class ProcessCluster {
 
   args(id: number): Array<string> {
     const cluster = this.ids.map((i) => `http://${TEST_HOST}:${this.peerPort(i)}`).join(",")
+    const extra = [...(this.options.extraArgs ?? []), ...(this.options.argsFor?.(id) ?? [])]
+    // A test may give a node its own --port (e.g. --port 0: TLS only).
+    const port = extra.includes("--port") ? [] : ["--port", String(this.clientPort(id))]
     return [
-      this.options.main === undefined ? MAIN : path.resolve(this.options.main), "--id", String(id), "--cluster", cluster, "--port", String(this.clientPort(id)), "--host", TEST_HOST,
+      this.options.main === undefined ? MAIN : path.resolve(this.options.main), "--id", String(id), "--cluster", cluster, ...port, "--host", TEST_HOST,
       "--data-dir", path.join(this.root, `node${id}`), "--engine", this.options.engine ?? "memory",
-      ...(this.options.extraArgs ?? []),
-      ...(this.options.argsFor?.(id) ?? [])
+      ...extra
     ]
   }
 
@@ -81,8 +88,9 @@ export class ProcessCluster {
       live.delete(child)
       this.exits.set(id, code)
     })
-    await waitFor(async () => (await info(this.clientPort(id))).raft_node_id === String(id), {
-      timeoutMs: 15_000,
+    // Generous: a loaded machine (parallel test runs) can take many seconds to start node.
+    await waitFor(async () => (await this.info(id)).raft_node_id === String(id), {
+      timeoutMs: 30_000,
       description: () => `node ${id} to answer on port ${this.clientPort(id)} (exit: ${this.exits.get(id)})\n${this.output.get(id) ?? ""}`
     })
   }
@@ -99,6 +107,22 @@ export class ProcessCluster {
     const code = await exited
     this.children.delete(id)
     return code
+  }
+
+  /** INFO `section` of node `id`, through the harness's way to reach it (`cliFor`). */
+  info(id: number, section = "raft"): Promise<Record<string, string>> {
+    const cli = this.options.cliFor?.(id) ?? { port: this.clientPort(id), options: [] }
+    return info(cli.port, section, cli.options)
+  }
+
+  /** SIGHUP (a node with --tls-port reloads its certificate). */
+  hangup(id: number): void {
+    this.children.get(id)?.kill("SIGHUP")
+  }
+
+  /** The process id of node `id` (e.g. to read its command line). */
+  pid(id: number): number | undefined {
+    return this.children.get(id)?.pid
   }
 
   /** SIGTERM, the way goreman or Ctrl-C stops a node; resolves with the exit status. */
@@ -132,7 +156,7 @@ export class ProcessCluster {
     let leader = 0
     await waitFor(
       async () => {
-        const views = await Promise.all(this.running().map(async (id) => (await info(this.clientPort(id))).raft_leader_id))
+        const views = await Promise.all(this.running().map(async (id) => (await this.info(id)).raft_leader_id))
         leader = Number(views[0])
         return leader > 0 && views.every((view) => Number(view) === leader) && this.running().includes(leader)
       },

@@ -20,9 +20,9 @@ export const redisCliInput = (port: number, input: string): Promise<string> =>
     child.stdin?.end(input)
   })
 
-/** INFO's "key:value" lines as a record. */
-export const info = async (port: number, section = "raft"): Promise<Record<string, string>> => {
-  const text = await redisCli(port, "INFO", section)
+/** INFO's "key:value" lines as a record; `options` go to redis-cli first (e.g. --tls, --user, --pass). */
+export const info = async (port: number, section = "raft", options: ReadonlyArray<string> = []): Promise<Record<string, string>> => {
+  const text = await redisCli(port, ...options, "INFO", section)
   const fields: Record<string, string> = {}
   for (const line of text.split(/\r?\n/)) {
     const colon = line.indexOf(":")

@@ -228,7 +228,9 @@ describe("a connection's command order around a blocking command", () => {
 
   it("a blocking command waits for the commands before it, and the ones after it wait for its answer", () => {
     const { kv, started, answer } = fakeKv()
-    const order = new ConnectionOrder(kv)
+    const order = new ConnectionOrder(kv, (defect) => {
+      throw defect
+    })
     const done = () => {}
     order.submit(write("RPUSH a 1"), done)
     order.submit(block("BLPOP k 0"), done)
@@ -243,7 +245,9 @@ describe("a connection's command order around a blocking command", () => {
 
   it("a blocking command still waiting behind others when the connection closes never starts", () => {
     const { kv, started, answer, cancelled } = fakeKv()
-    const order = new ConnectionOrder(kv)
+    const order = new ConnectionOrder(kv, (defect) => {
+      throw defect
+    })
     order.submit(write("RPUSH a 1"), () => {})
     order.submit(block("BLPOP k 0"), () => {})
     order.close()
@@ -254,7 +258,9 @@ describe("a connection's command order around a blocking command", () => {
 
   it("closing the connection cancels the blocking command and drops what waits behind it", () => {
     const { kv, started, cancelled } = fakeKv()
-    const order = new ConnectionOrder(kv)
+    const order = new ConnectionOrder(kv, (defect) => {
+      throw defect
+    })
     order.submit(block("BLPOP k 0"), () => {})
     order.submit(write("RPUSH k 1"), () => {})
     order.close()

@@ -37,7 +37,8 @@ describe("flags", () => {
       snapshotEntries: 100_000,
       snapshotKeepEntries: 5000,
       readMode: "linearizable",
-      leaseMarginTicks: 2
+      leaseMarginTicks: 2,
+      maxClients: 10000
     })
   })
 
@@ -85,12 +86,69 @@ describe("flags", () => {
       "--id is required (this node's position in --cluster)",
       "--id 4 is outside the cluster of 3 nodes (--cluster lists node 1..3)",
       expect.stringMatching(/^--port/),
-      "--port must be between 1 and 65535",
+      "--port must be between 0 and 65535",
       "--engine must be memory or level",
       "--cluster lists 127.0.0.1:1 twice",
       "--cluster address 1 'nonsense' is not host:port or http://host:port",
       "--election-ticks (2) must be greater than --heartbeat-ticks (2)"
     ])
     for (const message of messages) expect(message).not.toContain("\n")
+  })
+})
+
+describe("client security flags", () => {
+  const run = (env: Record<string, string>, ...argv: Array<string>) => parseArgs(["--id", "1", "--port", "7000", ...argv], env)
+  const ok = (env: Record<string, string>, ...argv: Array<string>) => {
+    const result = run(env, ...argv)
+    if (Either.isLeft(result) || result.right._tag !== "Run") throw new Error(Either.isLeft(result) ? result.left.message : "help")
+    return result.right.config
+  }
+  const refused = (env: Record<string, string>, ...argv: Array<string>) => {
+    const result = run(env, ...argv)
+    if (Either.isRight(result)) throw new Error("expected an error")
+    return result.left.message
+  }
+
+  it("takes the default user's password from a file, the environment or a flag, only one of them, never with --aclfile", () => {
+    expect(ok({}, "--requirepass-file", "/etc/pw").requirePass).toEqual({ file: "/etc/pw" })
+    expect(ok({ RAFT_KV_REQUIREPASS: "s3cret" }).requirePass).toEqual({ env: "RAFT_KV_REQUIREPASS" })
+    expect(ok({}, "--requirepass", "s3cret").requirePass).toEqual({ value: "s3cret" })
+    expect(ok({}).requirePass).toBeUndefined()
+    expect(ok({}, "--aclfile", "/etc/users.acl").aclFile).toBe("/etc/users.acl")
+    expect(refused({ RAFT_KV_REQUIREPASS: "x" }, "--requirepass-file", "/etc/pw")).toMatch(/given more than once/)
+    expect(refused({}, "--requirepass", "")).toBe("--requirepass is empty (leave it out to need no password)")
+    expect(refused({}, "--requirepass-file", "/etc/pw", "--aclfile", "/etc/users.acl")).toMatch(/^--aclfile and a requirepass both set the default user's password/)
+  })
+
+  it("reads --maxclients (default 10000, at least 1)", () => {
+    expect(ok({}).maxClients).toBe(10000)
+    expect(ok({}, "--maxclients", "3").maxClients).toBe(3)
+    expect(refused({}, "--maxclients", "0")).toBe("--maxclients must be between 1 and 1000000")
+  })
+
+  it("serves TLS on --tls-port with redis-server's flags, and --port 0 turns plain TCP off", () => {
+    expect(ok({}, "--tls-port", "7443", "--tls-cert-file", "s.crt", "--tls-key-file", "s.key", "--tls-ca-cert-file", "ca.crt").clientTls).toEqual({
+      port: 7443, certFile: "s.crt", keyFile: "s.key", caFile: "ca.crt", authClients: "yes"
+    })
+    expect(ok({}, "--tls-port", "7443", "--tls-cert-file", "s.crt", "--tls-key-file", "s.key", "--tls-auth-clients", "no").clientTls).toEqual({
+      port: 7443, certFile: "s.crt", keyFile: "s.key", authClients: "no"
+    })
+    expect(ok({}, "--tls-port", "7443", "--tls-cert-file", "s.crt", "--tls-key-file", "s.key", "--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "optional").clientTls?.authClients).toBe("optional")
+    expect(ok({}).clientTls).toBeUndefined()
+    const tlsOnly = parseArgs(["--id", "1", "--port", "0", "--tls-port", "7443", "--tls-cert-file", "s.crt", "--tls-key-file", "s.key", "--tls-auth-clients", "no"], {})
+    expect(Either.isRight(tlsOnly) && tlsOnly.right._tag === "Run" && tlsOnly.right.config).toMatchObject({ port: 0, peers: [{ id: 1, host: "127.0.0.1", port: 17443 }] })
+  })
+
+  it("explains every inconsistent TLS or port setting", () => {
+    expect(refused({}, "--tls-cert-file", "s.crt")).toBe("--tls-cert-file needs --tls-port (the port that serves clients with TLS)")
+    expect(refused({}, "--tls-port", "7443")).toBe("--tls-port needs --tls-cert-file and --tls-key-file")
+    expect(refused({}, "--tls-port", "7443", "--tls-cert-file", "s.crt", "--tls-key-file", "s.key")).toBe(
+      "--tls-auth-clients yes needs --tls-ca-cert-file (the CA that signs client certificates), or use --tls-auth-clients no"
+    )
+    expect(refused({}, "--tls-port", "7443", "--tls-cert-file", "s.crt", "--tls-key-file", "s.key", "--tls-auth-clients", "maybe")).toBe("--tls-auth-clients must be yes, no or optional")
+    expect(refused({}, "--tls-port", "7000", "--tls-cert-file", "s.crt", "--tls-key-file", "s.key", "--tls-auth-clients", "no")).toBe("--tls-port 7000 is also --port")
+    expect(refused({}, "--tls-port", "17000", "--tls-cert-file", "s.crt", "--tls-key-file", "s.key", "--tls-auth-clients", "no")).toBe("--tls-port 17000 is also node 1's peer port in --cluster")
+    const noListener = parseArgs(["--id", "1", "--port", "0"], {})
+    expect(Either.isLeft(noListener) && noListener.left.message).toBe("--port 0 turns plain TCP off: give --tls-port, or the node serves no clients")
   })
 })

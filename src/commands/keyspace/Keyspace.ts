@@ -295,6 +295,25 @@ export class Keyspace {
     })
   }
 
+  /**
+   * Every live key of logical database `db`, in cursor order, visited without being collected
+   * (KEYS): the read yields to the event loop between pages, so a million keys never hold the node.
+   */
+  eachKey(db: number, visit: (key: Buffer) => void): Effect.Effect<void, EngineError> {
+    const physical = this.physical(db)
+    const prefix = metaPrefix(physical)
+    const range = this.txn.range(
+      { gte: prefix, lt: keyAfterPrefix(prefix)! },
+      ([stored, value]) => {
+        const meta = decodeMeta(value) ?? corrupt(stored)
+        if (!isExpired(meta.expireAt, this.now)) visit(parseMetaKey(stored).key)
+        return true
+      },
+      false
+    )
+    return Effect.asVoid(range)
+  }
+
   /** The hash a SCAN cursor position refers to. */
   static hashOf(key: Uint8Array): number {
     return hash32(key)

@@ -130,9 +130,10 @@ export class Txn {
   /**
    * The pairs of `range` as the batch sees them, in order. `visit` may stop the read early by
    * returning false (the pair it was given is kept). Long reads yield to the event loop between
-   * pages, so a scan of a million keys never holds the node.
+   * pages, so a scan of a million keys never holds the node. With `keep` false the pairs are only
+   * visited, not returned (a read over everything that keeps little of it, like KEYS).
    */
-  range(range: TxnRange, visit?: (pair: Pair) => boolean): Effect.Effect<Array<Pair>, EngineError> {
+  range(range: TxnRange, visit?: (pair: Pair) => boolean, keep = true): Effect.Effect<Array<Pair>, EngineError> {
     return Effect.scoped(
       Effect.gen(this, function* () {
         const reverse = range.reverse === true
@@ -146,9 +147,10 @@ export class Txn {
         let next = 0
         let stopped = false
         const before = (a: string, b: string) => (reverse ? a > b : a < b)
+        let emitted = 0
         const emit = (pair: Pair): void => {
-          out.push(pair)
-          if (out.length >= limit || (visit !== undefined && !visit(pair))) stopped = true
+          if (keep) out.push(pair)
+          if (++emitted >= limit || (visit !== undefined && !visit(pair))) stopped = true
         }
         /** Emit the batch's live writes that come before `id` (all remaining ones when undefined). */
         const emitWrittenBefore = (id: string | undefined): void => {
