@@ -3,6 +3,7 @@
  * state, a read-only view of its node, and the connection's ways of answering. The server
  * (src/server) implements these interfaces; the commands only see them.
  */
+import type { AdminCommand, AdminOutcome } from "../node/Admin.js"
 import type { Reply } from "../resp/Reply.js"
 import type { Payload, QueuedCommand } from "./CommandCodec.js"
 import type { Argv, CommandSpec } from "./registry.js"
@@ -55,6 +56,28 @@ export type StateRequest =
   | { readonly kind: "read"; readonly request: ReadRequest }
   | { readonly kind: "write"; readonly payload: Payload }
 
+/** One member of the cluster, as CLUSTER and RAFT.NODES show it. */
+export interface ClusterMember {
+  readonly id: number
+  readonly suffrage: "voter" | "learner"
+  /** "host:port" where peers reach it. */
+  readonly peerAddress: string
+  /** "host:port" where it serves clients, as it announced it (undefined: not known yet). */
+  readonly clientAddress: string | undefined
+  /** Heard from within the last two election timeouts (always true for this node). */
+  readonly reachable: boolean
+}
+
+/** The cluster as this node knows it: one shard, led by `leader`. */
+export interface ClusterView {
+  readonly self: number
+  /** 0: no leader known. */
+  readonly leader: number
+  readonly term: number
+  readonly appliedIndex: number
+  readonly members: ReadonlyArray<ClusterMember>
+}
+
 /** The node, as local commands see it. */
 export interface ServerView {
   readonly nodeId: number
@@ -72,6 +95,10 @@ export interface ServerView {
   readonly lastSave: () => number
   /** Propose an entry no client waits for (UNWATCH of a departing client). */
   readonly proposeInBackground: (payload: Payload) => void
+  /** The members, roles and addresses (CLUSTER, ROLE). */
+  readonly cluster: () => ClusterView
+  /** Membership changes, leader transfer, RAFT.NODES: answered once the outcome is known. */
+  readonly admin: (command: AdminCommand, reply: (outcome: AdminOutcome) => void) => void
 }
 
 export interface ClientSession {

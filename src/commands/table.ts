@@ -2,6 +2,7 @@
  * The command table: every command module's declarations in one map by name. The table is built
  * on first use, so the modules that read it (COMMAND's handlers) may be loaded in any order.
  */
+import { clusterCommands } from "./cluster.js"
 import { connectionCommands } from "./connection.js"
 import { latin1 } from "./errors.js"
 import { keyspaceCommands } from "./keys.js"
@@ -15,7 +16,7 @@ class CommandTable {
 
   private load(): Map<string, CommandSpec> {
     if (this.specs === undefined) {
-      const all = [...connectionCommands, ...serverCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands]
+      const all = [...connectionCommands, ...serverCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands, ...clusterCommands]
       this.specs = new Map()
       for (const spec of all) {
         if (this.specs.has(spec.name)) throw new Error(`command '${spec.name}' is declared twice`)

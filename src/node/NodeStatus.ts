@@ -6,6 +6,7 @@
 import { Context, Effect, Layer } from "effect"
 import type { RaftStatus } from "../raft/api.js"
 import { EMPTY_CONFIGURATION } from "../raft/Configuration.js"
+import type { CommittedConfiguration } from "./Membership.js"
 
 export interface NodeStatusService {
   raft: RaftStatus
@@ -17,6 +18,12 @@ export interface NodeStatusService {
   lastSave: number
   /** Where a node serves clients, as the nodes announced it through the log (set by the Applier). */
   clientAddressOf: (id: number) => string | undefined
+  /** Whether node `id` ever wrote to the log (set by the Applier): such an id is never given to a new node. */
+  hasWritten: (id: number) => boolean
+  /** The newest configuration this node knows to be committed (set by RaftNode). */
+  committedConfiguration: CommittedConfiguration
+  /** When this node last heard from each peer, epoch ms (kept by RaftNode). */
+  lastHeard: ReadonlyMap<number, number>
 }
 
 export class NodeStatus extends Context.Tag("raft-kv/NodeStatus")<NodeStatus, NodeStatusService>() {}
@@ -45,6 +52,9 @@ export const NodeStatusLive = (id: number) =>
       appliedIndex: 0,
       keyspace: () => [],
       clientAddressOf: () => undefined,
+      hasWritten: () => false,
+      committedConfiguration: { index: 0, configuration: EMPTY_CONFIGURATION },
+      lastHeard: new Map(),
       lastSave: Math.floor(Date.now() / 1000)
     }))
   )

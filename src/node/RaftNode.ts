@@ -3,23 +3,31 @@
  * feeds every input to the pure core, then dispatches the core's Ready to the transport, the
  * WAL writer and the applier. Batching falls out of the turn: every proposal, read and message
  * that arrived meanwhile shares one Ready, one WAL write and one frame per peer.
+ *
+ * Membership: the transport's address book follows the configuration (Membership.addressBook);
+ * administration requests are handled by `Administration`; a node that learns it was removed
+ * (from its own committed configuration, or from what a member reports) stops cleanly.
  */
-import { Chunk, Effect, Queue, Random } from "effect"
+import { Chunk, Deferred, Effect, Queue, Random } from "effect"
 import { commandOrigin, encodeCommand, stampTime } from "../commands/CommandCodec.js"
-import { votersConfiguration } from "../raft/Configuration.js"
+import { type Configuration, describeConfiguration, memberOf } from "../raft/Configuration.js"
 import { makeRaft } from "../raft/Raft.js"
 import { seededRandom } from "../raft/seededRandom.js"
 import type { RaftCore, Ready } from "../raft/api.js"
-import type { Message, NodeId } from "../raft/types.js"
+import type { NodeId } from "../raft/types.js"
+import { error as errorReply } from "../resp/Reply.js"
+import { Administration } from "./Administration.js"
 import { readTimedOut } from "./clientErrors.js"
+import { Lifecycle } from "./Lifecycle.js"
 import { Mailboxes } from "./Mailboxes.js"
+import { addressBook, type CommittedConfiguration, initialConfiguration, memberAsOfAtStart, provesRemoval } from "./Membership.js"
 import type { ApplierInput, PendingRead, RaftInput } from "./messages.js"
 import { Incarnation } from "./Incarnation.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { IoYield } from "../runtime/IoYield.js"
 import { InjectedRaftBugs, RaftObserver } from "./NodeHooks.js"
 import { NodeStatus } from "./NodeStatus.js"
-import type { PeerMessage } from "./PeerMessage.js"
+import { isAdminMessage, type PeerMessage } from "./PeerMessage.js"
 import { FRAME_TARGET_BYTES } from "./PeerCodec.js"
 import { Recovered } from "./Recovery.js"
 import { Transport, type TransportService } from "./Transport.js"
@@ -46,23 +54,20 @@ export const runRaftNode = Effect.gen(function* () {
   const transport = yield* Transport
   const recovered = yield* Recovered
   const status = yield* NodeStatus
+  const lifecycle = yield* Lifecycle
   const clock = yield* Effect.clock
   const incarnation = yield* Incarnation
   const ioYield = yield* IoYield
   const observer = yield* RaftObserver
 
   const applied = recovered.applied
+  // The cluster as first started (--cluster), or nothing for a node joining a running cluster;
+  // once a snapshot or a configuration entry in the log provides one, that one rules.
+  const initial = initialConfiguration(config)
   const core: RaftCore = makeRaft(
     {
       id: config.id,
-      // The cluster as first started; the log and snapshots carry any later membership change.
-      configuration: votersConfiguration(
-        config.peers.map((peer) => peer.id),
-        (id) => {
-          const peer = config.peers.find((p) => p.id === id)!
-          return `${peer.host}:${peer.port}`
-        }
-      ),
+      configuration: initial,
       electionTicks: config.electionTicks,
       heartbeatTicks: config.heartbeatTicks,
       maxInflight: 64,
@@ -72,7 +77,13 @@ export const runRaftNode = Effect.gen(function* () {
       random: seededRandom(yield* Random.nextIntBetween(0, 2 ** 31)),
       injectedBugs: yield* InjectedRaftBugs
     },
-    { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries, applied }
+    {
+      hardState: recovered.hardState,
+      snapshot: recovered.snapshot,
+      snapshotConfiguration: recovered.snapshotConfiguration,
+      entries: recovered.entries,
+      applied
+    }
   )
   status.raft = core.status()
 
@@ -93,6 +104,65 @@ export const runRaftNode = Effect.gen(function* () {
   let nextReadId = 1
   const pendingReads = new Map<number, PendingRead>()
   let readsToRetry: Array<number> = []
+  /**
+   * Proposals a transferring leader refused (its own) or dropped (forwarded by followers): they
+   * are proposed once the transfer is abandoned. If it succeeds, this node's own proposals go to
+   * the new leader with the rest of `inflight`, and each follower re-proposes its own.
+   */
+  let heldOwn: Array<Uint8Array> = []
+  let heldForwarded: Array<Uint8Array> = []
+
+  // ------------------------------------------------------------------ membership
+
+  /** When this node last heard from each peer (RAFT.NODES' last contact, CLUSTER NODES). */
+  const lastHeard = new Map<NodeId, number>()
+  status.lastHeard = lastHeard
+  const admin = new Administration({
+    self: config.id,
+    core,
+    send: (to, messages) => transport.send(to, messages),
+    hasWritten: (id) => status.hasWritten(id),
+    lastHeard,
+    requestTimeoutMs: config.requestTimeoutMs,
+    electionMs: config.electionTicks * config.tickMs
+  })
+  /** The highest committed index at which this node was a member (undefined: never was; see provesRemoval). */
+  let memberAsOf = memberAsOfAtStart(
+    config.id,
+    recovered.snapshotConfiguration ?? initial,
+    recovered.snapshot.index,
+    recovered.entries,
+    status.raft.commit
+  )
+  /** What a member last reported as committed (kept while this node waits to be added). */
+  let observed: CommittedConfiguration | undefined
+  /** Set once this node knows it was removed: it answers no more clients and stops shortly. */
+  let removal: { readonly at: number; readonly reason: string; logged: boolean } | undefined
+  // The Lifecycle hears of it after a grace period, so the last replies and messages (a removed
+  // leader's final commit index and TimeoutNow) leave before the node stops.
+  const removalGraceMs = Math.min(1000, config.electionTicks * config.tickMs)
+
+  const noteRemoval = (seen: CommittedConfiguration, source: string): void => {
+    if (removal !== undefined || !provesRemoval(config.id, memberAsOf, seen)) return
+    const reason =
+      `node ${config.id} was removed from the cluster: the configuration committed at index ${seen.index} ` +
+      `(${describeConfiguration(seen.configuration)}, ${source}) does not include it`
+    removal = { at: clock.unsafeCurrentTimeMillis(), reason, logged: false }
+    for (const [id, request] of pendingReads) {
+      pendingReads.delete(id)
+      request.replyTo(removedError)
+    }
+  }
+
+  let book: { inEffect: Configuration; committed: Configuration; observed: Configuration | undefined } | undefined
+  /** The transport's address book follows the configurations (Membership.addressBook). */
+  const refreshAddressBook = (inEffect: Configuration, committed: Configuration) => {
+    const joining = memberOf(inEffect, config.id) === undefined
+    const seen = joining ? observed?.configuration : undefined
+    if (book !== undefined && book.inEffect === inEffect && book.committed === committed && book.observed === seen) return Effect.void
+    book = { inEffect, committed, observed: seen }
+    return transport.setMembers(addressBook(config.id, inEffect, committed, seen))
+  }
 
   /**
    * What this turn hands the applier, in order: the applier learns of a write (ExpectWrite)
@@ -116,21 +186,37 @@ export const runRaftNode = Effect.gen(function* () {
             request.replyTo(readTimedOut(config.requestTimeoutMs))
           }
         }
+        admin.tick(now)
         toApplier.push({ _tag: "Sweep", now })
         return
       }
       case "PeerMessages": {
         // The leader's clock is the time of every entry it appends (expiry is evaluated against
         // it on every node): forwarded proposals get it here, before they enter the log.
-        const leader = core.status().role === "leader"
+        const before = core.status()
+        const leader = before.role === "leader"
+        const transferring = leader && before.transferee !== 0
         const now = clock.unsafeCurrentTimeMillis()
         for (const message of input.messages) {
-          if (leader && message.type === "Propose") for (const data of message.entries) stampTime(data, now)
+          lastHeard.set(message.from, now)
+          if (isAdminMessage(message)) {
+            admin.received(message, now)
+            continue
+          }
+          if (leader && message.type === "Propose") {
+            if (transferring) {
+              // The core would drop them: keep them for when the transfer is abandoned.
+              for (const data of message.entries) heldForwarded.push(data)
+              continue
+            }
+            for (const data of message.entries) stampTime(data, now)
+          }
           core.step(message)
         }
         return
       }
       case "ClientWrite": {
+        if (removal !== undefined) return input.request.replyTo(removedError)
         const seq = nextSeq()
         // Stamped with this node's clock; a leader that receives it forwarded stamps it again.
         const data = encodeCommand({ origin: config.id, seq, time: clock.unsafeCurrentTimeMillis(), payload: input.request.payload })
@@ -140,11 +226,20 @@ export const runRaftNode = Effect.gen(function* () {
         return
       }
       case "ClientRead": {
+        if (removal !== undefined) return input.request.replyTo(removedError)
         const id = nextReadId++
         pendingReads.set(id, input.request)
         core.readIndex(id)
         return
       }
+      case "Admin":
+        if (removal !== undefined) return input.request.reply({ kind: "error", message: REMOVED })
+        admin.submit(input.request, clock.unsafeCurrentTimeMillis())
+        return
+      case "ConfigurationObserved":
+        observed = input.committed
+        noteRemoval(input.committed, `as node ${input.from} reports it`)
+        return
       case "WalSynced":
         core.persisted(input.index, input.term)
         return
@@ -152,9 +247,9 @@ export const runRaftNode = Effect.gen(function* () {
         core.compact(input.index, input.term, config.snapshotKeepEntries)
         return
       case "SnapshotReceived":
-        // Snapshot files do not carry a configuration yet (membership is fixed at the node level
-        // until the node integration of membership changes): the one in effect stays.
-        core.restoreSnapshot(input.index, input.term, input.from, core.status().configuration)
+        // A snapshot written before snapshots carried the configuration: the one in effect stays
+        // (membership was fixed when such snapshots were taken).
+        core.restoreSnapshot(input.index, input.term, input.from, input.configuration ?? core.status().configuration)
         return
       case "SnapshotSent":
         core.snapshotSent(input.to, input.ok)
@@ -163,6 +258,11 @@ export const runRaftNode = Effect.gen(function* () {
         for (const seq of inflight.keys()) if (seq <= input.upTo) inflight.delete(seq)
         return
     }
+  }
+
+  /** Propose `data`; what a transferring leader refuses waits in `heldOwn`. */
+  const propose = (data: ReadonlyArray<Uint8Array>) => {
+    if (data.length > 0 && core.propose(data) === "transferring") for (const item of data) heldOwn.push(item)
   }
 
   const dispatch = (ready: Ready) =>
@@ -203,6 +303,25 @@ export const runRaftNode = Effect.gen(function* () {
       }
     })
 
+  /** After a turn: publish the committed configuration, follow it with the address book, notice a removal. */
+  const trackMembership = Effect.suspend(() => {
+    const raft = status.raft
+    const committed: CommittedConfiguration = { index: raft.commit, configuration: core.configurationAt(raft.commit) ?? raft.configuration }
+    if (status.committedConfiguration.configuration !== committed.configuration || status.committedConfiguration.index !== committed.index) {
+      status.committedConfiguration = committed
+    }
+    if (memberOf(committed.configuration, config.id) !== undefined) memberAsOf = committed.index
+    else noteRemoval(committed, "in this node's log")
+    if (removal !== undefined) {
+      const current = removal
+      const log = current.logged ? Effect.void : Effect.logWarning(`${current.reason}; stopping`)
+      current.logged = true
+      const stop = clock.unsafeCurrentTimeMillis() - current.at >= removalGraceMs ? Deferred.succeed(lifecycle.removed, current.reason) : Effect.void
+      return Effect.zipRight(log, stop)
+    }
+    return refreshAddressBook(raft.configuration, committed.configuration)
+  })
+
   const turn = Effect.gen(function* () {
     const first = yield* Queue.takeBetween(mailboxes.raft, 1, Number.POSITIVE_INFINITY)
     // Let every socket read that is already due run before the turn, so the requests of many
@@ -214,24 +333,45 @@ export const runRaftNode = Effect.gen(function* () {
     for (const input of Chunk.toReadonlyArray(rest)) handle(input, proposals)
     // Proposals made while no leader was known wait inside the core; those already sent to a
     // leader that has since been replaced may be lost, so they all go again to the new one.
-    const leader = core.status().leader
+    const now = core.status()
+    const leader = now.leader
     if (leader !== 0 && leader !== lastKnownLeader) {
       const replaced = lastKnownLeader !== 0
       lastKnownLeader = leader
       if (replaced && inflight.size > 0) {
-        core.propose([...inflight.values()].map((proposal) => proposal.data))
+        heldOwn = []
+        propose([...inflight.values()].map((proposal) => proposal.data))
         proposals.length = 0
       }
     }
-    if (proposals.length > 0) core.propose(proposals)
+    if (now.role !== "leader") {
+      // Leadership moved on: the followers re-propose their own writes to the new leader.
+      heldForwarded = []
+    } else if (now.transferee === 0 && (heldOwn.length > 0 || heldForwarded.length > 0)) {
+      // The transfer was abandoned: what was held goes first, in the order it came.
+      const time = clock.unsafeCurrentTimeMillis()
+      for (const data of heldForwarded) stampTime(data, time)
+      const held = [...heldForwarded, ...heldOwn]
+      heldForwarded = []
+      heldOwn = []
+      propose(held)
+    }
+    propose(proposals)
     const ready = core.ready()
-    yield* dispatch(ready)
     status.raft = core.status()
+    // The address book first: a member added this turn gets this turn's appends.
+    yield* trackMembership
+    yield* dispatch(ready)
+    admin.afterTurn(ready, status.raft, clock.unsafeCurrentTimeMillis())
     observer.afterTurn(config.id, core, ready)
   })
 
+  yield* trackMembership
   return yield* Effect.forever(turn)
 })
+
+const REMOVED = "ERR this node was removed from the cluster and is stopping"
+const removedError = errorReply(REMOVED)
 
 /** Feeds the RaftNode a Tick every `tickMs` of the Effect Clock (SimClock in simulation). */
 export const runTicker = Effect.gen(function* () {

@@ -6,6 +6,9 @@
  */
 import { Context, Data, Effect, Layer } from "effect"
 import { KvEngine } from "../engine/KvEngine.js"
+import { type Configuration, configurationAfter } from "../raft/Configuration.js"
+import { initialConfiguration } from "./Membership.js"
+import { NodeConfig } from "./NodeConfig.js"
 import { snapshotChunksForEngine, SnapshotStore } from "./SnapshotStore.js"
 import type { SnapshotPoint } from "../raft/api.js"
 import type { Entry, HardState } from "../raft/types.js"
@@ -24,6 +27,13 @@ export interface RecoveredNode {
   readonly appliedTerm: number
   /** The duplicate filter as of `applied`. */
   readonly sessions: WriteSessions
+  /**
+   * The configuration the snapshot's metadata carries (as of `snapshot.index`); absent with no
+   * snapshot, or one written before snapshots carried it: the initial configuration applies.
+   */
+  readonly snapshotConfiguration: Configuration | undefined
+  /** The configuration as of `applied` (what the next snapshot taken records). */
+  readonly appliedConfiguration: Configuration
 }
 
 export class Recovered extends Context.Tag("raft-kv/Recovered")<Recovered, RecoveredNode>() {}
@@ -31,6 +41,7 @@ export class Recovered extends Context.Tag("raft-kv/Recovered")<Recovered, Recov
 export const RecoveredLive = Layer.effect(
   Recovered,
   Effect.gen(function* () {
+    const config = yield* NodeConfig
     const wal = yield* Wal
     const store = yield* SnapshotStore
     const engine = yield* KvEngine
@@ -75,9 +86,14 @@ export const RecoveredLive = Layer.effect(
       }
     }
     const appliedTerm = applied === snapshot.index ? snapshot.term : entries[applied - snapshot.index - 1].term
+    const snapshotConfiguration = stored?.meta.configuration
+    const appliedConfiguration = configurationAfter(
+      snapshotConfiguration ?? initialConfiguration(config),
+      entries.slice(0, applied - snapshot.index)
+    )
     yield* Effect.logInfo(
       `recovered: snapshot ${snapshot.index}, log ${snapshot.index + 1}..${snapshot.index + entries.length}, engine applied ${applied}`
     )
-    return { hardState, snapshot, entries, applied, appliedTerm, sessions }
+    return { hardState, snapshot, entries, applied, appliedTerm, sessions, snapshotConfiguration, appliedConfiguration }
   })
 )

@@ -4,8 +4,9 @@
  * that local commands see (INFO sections, CLIENT LIST, WATCH sessions) is assembled here.
  */
 import * as net from "node:net"
-import { Effect, Schedule } from "effect"
+import { Deferred, Duration, Effect, Schedule } from "effect"
 import type { ClientState, ServerView } from "../commands/session.js"
+import { clusterView } from "../node/ClusterView.js"
 import { KvService } from "../node/KvService.js"
 import { listenTcp } from "../node/listenTcp.js"
 import { NodeConfig } from "../node/NodeConfig.js"
@@ -22,6 +23,9 @@ export const startClientServer = Effect.gen(function* () {
   const sockets = new Set<net.Socket>()
   const clients = new Map<number, ClientState>()
   let nextClientId = 1
+  /** Completed once every client is gone after `drain` began. */
+  const drained = yield* Deferred.make<void>()
+  let draining = false
 
   const sources: InfoSources = {
     config,
@@ -42,7 +46,9 @@ export const startClientServer = Effect.gen(function* () {
     newWatchSession: kv.newWatchSession,
     requestSnapshot: kv.requestSnapshot,
     lastSave: () => status.lastSave,
-    proposeInBackground: (payload) => kv.submitWrite(payload, () => {})
+    proposeInBackground: (payload) => kv.submitWrite(payload, () => {}),
+    cluster: () => clusterView(config, status, Date.now()),
+    admin: kv.submitAdmin
   }
 
   // Half-open: a client may send its commands and then shut down its side (`nc -N`, a script's
@@ -56,7 +62,10 @@ export const startClientServer = Effect.gen(function* () {
       kv,
       server,
       stats,
-      onClose: (client) => clients.delete(client.id)
+      onClose: (client) => {
+        clients.delete(client.id)
+        if (draining && clients.size === 0) Deferred.unsafeDone(drained, Effect.void)
+      }
     })
     clients.set(connection.client.id, connection.client)
   })
@@ -70,4 +79,17 @@ export const startClientServer = Effect.gen(function* () {
     )
   )
   yield* Effect.logInfo(`node ${config.id} serving Redis clients on ${config.host}:${config.port}`)
+
+  /**
+   * A clean stop: no new connections; each open one reads no more commands and closes once the
+   * replies to those it read are out (bounded by the request timeout).
+   */
+  const drain = Effect.gen(function* () {
+    draining = true
+    listener.close()
+    if (clients.size === 0) return
+    for (const client of [...clients.values()]) client.kill()
+    yield* Deferred.await(drained).pipe(Effect.timeout(Duration.millis(config.requestTimeoutMs)), Effect.ignore)
+  })
+  return { drain }
 })

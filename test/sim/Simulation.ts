@@ -14,6 +14,7 @@ import { Deferred, Effect, FiberId, Layer, Logger, Random, Scheduler, type Fiber
 import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
 import { IncarnationLive } from "../../src/node/Incarnation.js"
 import { KvService, KvServiceLive, type KvServiceApi } from "../../src/node/KvService.js"
+import { LifecycleLive } from "../../src/node/Lifecycle.js"
 import { MailboxesLive } from "../../src/node/Mailboxes.js"
 import { runConsensus } from "../../src/node/Node.js"
 import { NodeConfig } from "../../src/node/NodeConfig.js"
@@ -177,7 +178,7 @@ export class Simulation {
     })
     const bugs = this.options.bugs ?? {}
     const wal = bugs.forgetVote === true ? forgetVotes(WalLive(`${config.dataDir}/wal`)) : WalLive(`${config.dataDir}/wal`)
-    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive, SupervisionLive)
+    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive, SupervisionLive, LifecycleLive)
     const io = Layer.mergeAll(this.network.layer(id), wal, SnapshotStoreLive(`${config.dataDir}/snap`), IncarnationLive(config.dataDir), MemoryEngine.layer).pipe(
       Layer.provide(disk.layer()),
       Layer.provideMerge(base)

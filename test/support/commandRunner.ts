@@ -8,7 +8,8 @@
 import { Effect, Exit, Layer, Scope } from "effect"
 import { encodeReply, type Protocol } from "../../src/resp/encode.js"
 import type { Payload } from "../../src/commands/CommandCodec.js"
-import type { ClientState, ServerView, StateRequest } from "../../src/commands/session.js"
+import type { ClientState, ClusterView, ServerView, StateRequest } from "../../src/commands/session.js"
+import type { AdminCommand, AdminOutcome } from "../../src/node/Admin.js"
 import { StateMachine } from "../../src/commands/StateMachine.js"
 import { KvEngine, type KvEngineService } from "../../src/engine/KvEngine.js"
 import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
@@ -78,6 +79,18 @@ export class CommandRunner {
   private chain: Promise<unknown> = Promise.resolve()
   private watchSessions = 0
   readonly server: ServerView
+  /** What CLUSTER and ROLE see: a single node that leads, unless a test says otherwise. */
+  clusterView: ClusterView = {
+    self: 1,
+    leader: 1,
+    term: 1,
+    appliedIndex: 0,
+    members: [{ id: 1, suffrage: "voter", peerAddress: "127.0.0.1:16379", clientAddress: "127.0.0.1:6379", reachable: true }]
+  }
+  /** Administration requests the commands made, and how the "node" answers them. */
+  readonly adminRequests: Array<AdminCommand> = []
+  answerAdmin: (command: AdminCommand) => AdminOutcome = (command) =>
+    command.kind === "nodes" ? { kind: "nodes", leader: 1, rows: [] } : command.kind === "transfer" ? { kind: "transferred", leader: 2 } : { kind: "changed" }
 
   private constructor(
     readonly engine: KvEngineService,
@@ -92,7 +105,12 @@ export class CommandRunner {
       newWatchSession: () => 2 ** 32 + ++this.watchSessions,
       requestSnapshot: (replyTo) => replyTo?.(OK),
       lastSave: () => 0,
-      proposeInBackground: (payload) => this.submit({ kind: "write", payload }, () => {})
+      proposeInBackground: (payload) => this.submit({ kind: "write", payload }, () => {}),
+      cluster: () => this.clusterView,
+      admin: (command, reply) => {
+        this.adminRequests.push(command)
+        reply(this.answerAdmin(command))
+      }
     }
   }
 
