@@ -100,8 +100,11 @@ export const memberAsOfAtStart = (
 /**
  * The peers a node exchanges messages with: the members of the configuration in effect and of
  * the newest committed one (a leader that removes itself leads until its removal commits, and the
- * followers must hear its last words: the commit and TimeoutNow), plus, while it is not a member
- * itself, those of a configuration a member reported (so a joining node can answer the leader).
+ * followers must hear its last words: the commit and TimeoutNow), plus those of a newer committed
+ * configuration a member reported (`observed`, given only while this node's log is behind it).
+ * The last is what lets a node catch up at all when its log predates the leader's membership: a
+ * node started with --join (it knows no one), or one that was down while the cluster changed,
+ * would otherwise refuse the leader that was added meanwhile, and could not answer it.
  */
 export const addressBook = (
   self: NodeId,
@@ -110,8 +113,9 @@ export const addressBook = (
   observed: Configuration | undefined
 ): Array<Member> => {
   const book = new Map<NodeId, Member>()
-  const sources = memberOf(inEffect, self) === undefined && observed !== undefined ? [observed, committed, inEffect] : [committed, inEffect]
-  for (const configuration of sources) for (const member of configuration.members) book.set(member.id, member)
+  for (const configuration of observed === undefined ? [committed, inEffect] : [observed, committed, inEffect]) {
+    for (const member of configuration.members) book.set(member.id, member)
+  }
   return [...book.values()].sort((a, b) => a.id - b.id)
 }
 

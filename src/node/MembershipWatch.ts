@@ -23,13 +23,17 @@ export const runMembershipWatch = Effect.gen(function* () {
   const { raft } = yield* Mailboxes
   const clock = yield* Effect.clock
   const electionMs = config.electionTicks * config.tickMs
+  /** Since when this node has heard from no leader. */
   let leaderlessSince: number | undefined
   for (let first = true; ; first = false) {
     if (!first) yield* Effect.sleep(2 * electionMs)
     const now = clock.unsafeCurrentTimeMillis()
     const current = status.raft
     const joining = memberOf(current.configuration, config.id) === undefined
-    if (current.leader !== 0) leaderlessSince = undefined
+    // A leader this node still names but no longer hears from counts as none (a removed learner
+    // never campaigns, so it never forgets the leader that stopped talking to it).
+    const heard = current.leader === config.id ? now : status.lastHeard.get(current.leader)
+    if (current.leader !== 0 && heard !== undefined && now - heard < electionMs) leaderlessSince = undefined
     else leaderlessSince ??= now
     const lost = leaderlessSince !== undefined && now - leaderlessSince >= LEADERLESS_TIMEOUTS * electionMs
     if (!joining && !lost) continue

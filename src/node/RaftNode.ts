@@ -105,11 +105,19 @@ export const runRaftNode = Effect.gen(function* () {
   const pendingReads = new Map<number, PendingRead>()
   let readsToRetry: Array<number> = []
   /**
-   * Proposals a transferring leader refused (its own) or dropped (forwarded by followers): they
-   * are proposed once the transfer is abandoned. If it succeeds, this node's own proposals go to
-   * the new leader with the rest of `inflight`, and each follower re-proposes its own.
+   * This node's proposals (sequence numbers, ascending) not yet handed to a leader: made while no
+   * leader was known, or while this node was handing leadership over (a transferring leader takes
+   * no proposals). They stay here, not in the core, so that when a new leader appears and
+   * everything in `inflight` goes to it again, nothing is sent twice out of order: a copy of a
+   * write applied after a later write of the same node would be skipped as a duplicate and its
+   * client told it was overtaken.
    */
-  let heldOwn: Array<Uint8Array> = []
+  let unsent: Array<number> = []
+  /**
+   * Proposals followers forwarded while this node, leading, was handing leadership over (the core
+   * would drop them): proposed if the transfer is abandoned. If it succeeds, each follower
+   * proposes its own again to the new leader.
+   */
   let heldForwarded: Array<Uint8Array> = []
 
   // ------------------------------------------------------------------ membership
@@ -156,12 +164,12 @@ export const runRaftNode = Effect.gen(function* () {
 
   let book: { inEffect: Configuration; committed: Configuration; observed: Configuration | undefined } | undefined
   /** The transport's address book follows the configurations (Membership.addressBook). */
-  const refreshAddressBook = (inEffect: Configuration, committed: Configuration) => {
-    const joining = memberOf(inEffect, config.id) === undefined
-    const seen = joining ? observed?.configuration : undefined
-    if (book !== undefined && book.inEffect === inEffect && book.committed === committed && book.observed === seen) return Effect.void
-    book = { inEffect, committed, observed: seen }
-    return transport.setMembers(addressBook(config.id, inEffect, committed, seen))
+  const refreshAddressBook = (inEffect: Configuration, committed: CommittedConfiguration) => {
+    // What a member reported counts while this node has not caught up with it (see addressBook).
+    const seen = observed !== undefined && observed.index > committed.index ? observed.configuration : undefined
+    if (book !== undefined && book.inEffect === inEffect && book.committed === committed.configuration && book.observed === seen) return Effect.void
+    book = { inEffect, committed: committed.configuration, observed: seen }
+    return transport.setMembers(addressBook(config.id, inEffect, committed.configuration, seen))
   }
 
   /**
@@ -171,7 +179,7 @@ export const runRaftNode = Effect.gen(function* () {
    */
   let toApplier: Array<ApplierInput> = []
 
-  const handle = (input: RaftInput, proposals: Array<Uint8Array>): void => {
+  const handle = (input: RaftInput, proposals: Array<number>): void => {
     switch (input._tag) {
       case "Tick": {
         core.tick()
@@ -180,6 +188,7 @@ export const runRaftNode = Effect.gen(function* () {
         for (const id of readsToRetry) if (pendingReads.has(id)) core.readIndex(id)
         readsToRetry = []
         for (const [seq, proposal] of inflight) if (proposal.deadline <= now) inflight.delete(seq)
+        if (unsent.length > 0) unsent = unsent.filter((seq) => inflight.has(seq))
         for (const [id, request] of pendingReads) {
           if (request.deadline <= now) {
             pendingReads.delete(id)
@@ -221,7 +230,7 @@ export const runRaftNode = Effect.gen(function* () {
         // Stamped with this node's clock; a leader that receives it forwarded stamps it again.
         const data = encodeCommand({ origin: config.id, seq, time: clock.unsafeCurrentTimeMillis(), payload: input.request.payload })
         inflight.set(seq, { data, deadline: input.request.deadline })
-        proposals.push(data)
+        proposals.push(seq)
         toApplier.push({ _tag: "ExpectWrite", seq, request: input.request })
         return
       }
@@ -260,9 +269,37 @@ export const runRaftNode = Effect.gen(function* () {
     }
   }
 
-  /** Propose `data`; what a transferring leader refuses waits in `heldOwn`. */
-  const propose = (data: ReadonlyArray<Uint8Array>) => {
-    if (data.length > 0 && core.propose(data) === "transferring") for (const item of data) heldOwn.push(item)
+  /**
+   * Hand this turn's proposals (and those waiting) to the core, in order, once a leader that
+   * takes them is known. A leader that was replaced may have lost what it was sent: then all of
+   * `inflight` goes again (the applier skips the copies that did commit).
+   */
+  const proposeAll = (fresh: ReadonlyArray<number>) => {
+    const raft = core.status()
+    if (raft.leader !== 0 && raft.leader !== lastKnownLeader) {
+      const replaced = lastKnownLeader !== 0
+      lastKnownLeader = raft.leader
+      if (replaced) unsent = [...inflight.keys()]
+      else for (const seq of fresh) unsent.push(seq)
+    } else for (const seq of fresh) unsent.push(seq)
+    if (raft.role !== "leader") heldForwarded = []
+    if (raft.leader === 0 || (raft.role === "leader" && raft.transferee !== 0)) return
+    const data: Array<Uint8Array> = []
+    if (heldForwarded.length > 0) {
+      // The transfer was abandoned: what followers sent meanwhile goes first, stamped now.
+      const time = clock.unsafeCurrentTimeMillis()
+      for (const item of heldForwarded) {
+        stampTime(item, time)
+        data.push(item)
+      }
+      heldForwarded = []
+    }
+    for (const seq of unsent) {
+      const proposal = inflight.get(seq)
+      if (proposal !== undefined) data.push(proposal.data)
+    }
+    unsent = []
+    if (data.length > 0) core.propose(data)
   }
 
   const dispatch = (ready: Ready) =>
@@ -319,7 +356,7 @@ export const runRaftNode = Effect.gen(function* () {
       const stop = clock.unsafeCurrentTimeMillis() - current.at >= removalGraceMs ? Deferred.succeed(lifecycle.removed, current.reason) : Effect.void
       return Effect.zipRight(log, stop)
     }
-    return refreshAddressBook(raft.configuration, committed.configuration)
+    return refreshAddressBook(raft.configuration, committed)
   })
 
   const turn = Effect.gen(function* () {
@@ -328,35 +365,10 @@ export const runRaftNode = Effect.gen(function* () {
     // clients (and peers) share one Ready, one WAL write and one frame per peer.
     yield* ioYield
     const rest = yield* Queue.takeAll(mailboxes.raft)
-    const proposals: Array<Uint8Array> = []
+    const proposals: Array<number> = []
     for (const input of Chunk.toReadonlyArray(first)) handle(input, proposals)
     for (const input of Chunk.toReadonlyArray(rest)) handle(input, proposals)
-    // Proposals made while no leader was known wait inside the core; those already sent to a
-    // leader that has since been replaced may be lost, so they all go again to the new one.
-    const now = core.status()
-    const leader = now.leader
-    if (leader !== 0 && leader !== lastKnownLeader) {
-      const replaced = lastKnownLeader !== 0
-      lastKnownLeader = leader
-      if (replaced && inflight.size > 0) {
-        heldOwn = []
-        propose([...inflight.values()].map((proposal) => proposal.data))
-        proposals.length = 0
-      }
-    }
-    if (now.role !== "leader") {
-      // Leadership moved on: the followers re-propose their own writes to the new leader.
-      heldForwarded = []
-    } else if (now.transferee === 0 && (heldOwn.length > 0 || heldForwarded.length > 0)) {
-      // The transfer was abandoned: what was held goes first, in the order it came.
-      const time = clock.unsafeCurrentTimeMillis()
-      for (const data of heldForwarded) stampTime(data, time)
-      const held = [...heldForwarded, ...heldOwn]
-      heldForwarded = []
-      heldOwn = []
-      propose(held)
-    }
-    propose(proposals)
+    proposeAll(proposals)
     const ready = core.ready()
     status.raft = core.status()
     // The address book first: a member added this turn gets this turn's appends.
