@@ -4,6 +4,7 @@
  * distinct addresses) follow. Every problem is reported as one line for `raft-kv: <message>`.
  */
 import { Either, ParseResult, Schema } from "effect"
+import { type HostPort, parseHostPort } from "../node/Membership.js"
 
 export interface PeerAddress {
   readonly id: number
@@ -13,7 +14,19 @@ export interface PeerAddress {
 
 export interface NodeConfig {
   readonly id: number
+  /**
+   * The cluster as first started (`--cluster`: position N is node N, every node a voter). Once the
+   * membership changes, the log and snapshots say who the members are; this list only gives the
+   * configuration of an empty log. Empty for a node started with `--join`.
+   */
   readonly peers: ReadonlyArray<PeerAddress>
+  /** Where a node started with `--join` listens for peers (`--peer-address`); others use their `--cluster` entry. */
+  readonly peerAddress?: HostPort
+  /** A member's peer address, to learn the cluster from while waiting to be added (`--join`). */
+  readonly join?: HostPort
+  /** The client address announced to the cluster, when clients reach this node elsewhere than --host/--port (NAT). */
+  readonly advertiseHost?: string
+  readonly advertisePort?: number
   readonly host: string
   /** The plain-TCP client port; 0: none (clients connect with TLS on `clientTls.port` only). */
   readonly port: number
@@ -94,15 +107,24 @@ export class ConfigError {
 export type ParsedArgs = { readonly _tag: "Help"; readonly text: string } | { readonly _tag: "Run"; readonly config: NodeConfig }
 
 export const HELP = `Usage: raft-kv --id N --cluster ADDR1,ADDR2,... [options]
+       raft-kv --id N --join ADDR --peer-address ADDR [options]
 
 A Raft-replicated key-value server that speaks the Redis protocol.
 
-  --id N                   this node's position in --cluster, from 1 (required)
-  --cluster A,B,...        peer (Raft) address of every node, http://host:port or host:port;
-                           position N is node N; every node gets the same list.
+  --id N                   this node's id: its position in --cluster, from 1 (required)
+  --cluster A,B,...        peer (Raft) address of every node of a new cluster, http://host:port
+                           or host:port; position N is node N; every node gets the same list.
                            Default: a single-node cluster on 127.0.0.1:<port + 10000>
+  --join A                 start a node that joins a running cluster instead: A is the peer
+                           address of any member. The node waits until an operator adds it
+                           (RAFT.NODE ADD N <its --peer-address> on any member), then catches up.
+                           Its id must be new: never one a removed node had.
+  --peer-address A         with --join: host:port this node listens on for peers (what
+                           RAFT.NODE ADD names)
   --port P                 Redis client port (default 6379)
   --host H                 address the Redis listener binds (default 127.0.0.1)
+  --advertise-host H       the host clients reach this node at, if not --host (NAT, 0.0.0.0);
+  --advertise-port P       and the port: what CLUSTER SLOTS/SHARDS/NODES and ROLE tell clients
   --data-dir D             WAL and engine files (default ./data/node<id>)
   --engine memory|level    storage engine (default memory)
   --tick-ms T              Raft tick in milliseconds (default 100)
@@ -146,12 +168,15 @@ Raft messages. Both may be used together.
 
 Example (node 1 of the Procfile cluster):
   raft-kv --id 1 --cluster http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379 --port 63791
+A fourth node joining it (then, on any member: redis-cli -p 63791 RAFT.NODE ADD 4 127.0.0.1:42379):
+  raft-kv --id 4 --join 127.0.0.1:12379 --peer-address 127.0.0.1:42379 --port 63794
 `
 
 const FLAGS = new Set([
   "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms", "snapshot-entries",
   "cluster-secret-file", "peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file", "read-mode", "lease-margin-ticks",
-  "maxclients", "requirepass", "requirepass-file", "aclfile", "tls-port", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-auth-clients"
+  "maxclients", "requirepass", "requirepass-file", "aclfile", "tls-port", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-auth-clients",
+  "join", "peer-address", "advertise-host", "advertise-port"
 ])
 
 const PEER_TLS_FLAGS = ["peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file"] as const
@@ -249,12 +274,50 @@ const Flags = Schema.Struct({
 
 /** `http://host:port`, `host:port` or `[v6]:port`. */
 const parseAddress = (text: string, id: number): PeerAddress | ConfigError => {
-  const stripped = text.trim().replace(/^[a-z]+:\/\//i, "").replace(/\/$/, "")
-  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(stripped)
-  if (match === null) return new ConfigError(`--cluster address ${id} '${text}' is not host:port or http://host:port`)
-  const port = Number(match[2])
-  if (port < 1 || port > 65535) return new ConfigError(`--cluster address ${id} '${text}' has port ${port} outside 1..65535`)
-  return { id, host: match[1].replace(/^\[|\]$/g, ""), port }
+  const port = /:(\d+)\/?$/.exec(text.trim())
+  if (port !== null && (Number(port[1]) < 1 || Number(port[1]) > 65535)) {
+    return new ConfigError(`--cluster address ${id} '${text}' has port ${Number(port[1])} outside 1..65535`)
+  }
+  const address = parseHostPort(text)
+  if (address === undefined) return new ConfigError(`--cluster address ${id} '${text}' is not host:port or http://host:port`)
+  return { id, ...address }
+}
+
+const parseFlagAddress = (flag: string, text: string | undefined): HostPort | ConfigError | undefined => {
+  if (text === undefined) return undefined
+  return parseHostPort(text) ?? new ConfigError(`--${flag} '${text}' is not host:port (port 1..65535)`)
+}
+
+/** --join, --peer-address, --advertise-host/--advertise-port: a joining node's addresses, and what clients are told. */
+const parseJoining = (
+  flags: Map<string, string>
+): Pick<NodeConfig, "join" | "peerAddress" | "advertiseHost" | "advertisePort"> | ConfigError => {
+  const join = parseFlagAddress("join", flags.get("join"))
+  if (join instanceof ConfigError) return join
+  const peerAddress = parseFlagAddress("peer-address", flags.get("peer-address"))
+  if (peerAddress instanceof ConfigError) return peerAddress
+  if (join !== undefined && flags.has("cluster")) {
+    return new ConfigError("--join and --cluster exclude each other: --cluster starts a new cluster, --join joins a running one")
+  }
+  if (join !== undefined && peerAddress === undefined) return new ConfigError("--join needs --peer-address (where this node listens for peers)")
+  if (join === undefined && peerAddress !== undefined) {
+    return new ConfigError("--peer-address goes with --join (with --cluster, the node's entry in the list is its peer address)")
+  }
+  const advertisePortText = flags.get("advertise-port")
+  const advertisePort = advertisePortText === undefined ? undefined : Number(advertisePortText)
+  if (advertisePort !== undefined && (!Number.isInteger(advertisePort) || advertisePort < 1 || advertisePort > 65535 || !/^\d+$/.test(advertisePortText!))) {
+    return new ConfigError("--advertise-port must be between 1 and 65535")
+  }
+  const advertiseHost = flags.get("advertise-host")
+  if (advertiseHost !== undefined && (advertiseHost.length === 0 || /[\s,@]/.test(advertiseHost))) {
+    return new ConfigError(`--advertise-host '${advertiseHost}' is not a host name or address`)
+  }
+  return {
+    ...(join !== undefined ? { join } : {}),
+    ...(peerAddress !== undefined ? { peerAddress } : {}),
+    ...(advertiseHost !== undefined ? { advertiseHost } : {}),
+    ...(advertisePort !== undefined ? { advertisePort } : {})
+  }
 }
 
 const gatherFlags = (argv: ReadonlyArray<string>): Map<string, string> | ConfigError | "help" => {
@@ -314,9 +377,13 @@ export const parseArgs = (
   if (clientTls instanceof ConfigError) return Either.left(clientTls)
   const clientAuth = parseClientAuth(flags, env)
   if (clientAuth instanceof ConfigError) return Either.left(clientAuth)
+  const joining = parseJoining(flags)
+  if (joining instanceof ConfigError) return Either.left(joining)
   const clusterText = flags.get("cluster")
   const peers: Array<PeerAddress> = []
-  if (clusterText === undefined) {
+  if (joining.join !== undefined) {
+    // A joining node knows no member list: the leader's log tells it once it is added.
+  } else if (clusterText === undefined) {
     if (values.id !== 1) return Either.left(new ConfigError(`--id ${values.id} needs --cluster (without it the node is a single-node cluster, id 1)`))
     const base = values.port === 0 ? tlsPort : values.port
     if (base + 10000 > 65535) return Either.left(new ConfigError(`without --cluster the peer port is --port + 10000, which exceeds 65535`))
@@ -335,7 +402,7 @@ export const parseArgs = (
       seen.add(key)
     }
   }
-  if (values.id > peers.length) {
+  if (joining.join === undefined && values.id > peers.length) {
     return Either.left(
       new ConfigError(`--id ${values.id} is outside the cluster of ${peers.length} node${peers.length === 1 ? "" : "s"} (--cluster lists node 1..${peers.length})`)
     )
@@ -350,10 +417,11 @@ export const parseArgs = (
   }
   const peerSecurity = parsePeerSecurity(flags, env)
   if (peerSecurity instanceof ConfigError) return Either.left(peerSecurity)
-  const self = peers[values.id - 1]
+  const self = joining.peerAddress ?? peers[values.id - 1]
+  const peerFlag = joining.peerAddress !== undefined ? "--peer-address" : "--cluster"
   for (const [flag, port] of [["--port", values.port], ["--tls-port", tlsPort]] as const) {
     if (port !== 0 && self.port === port && (self.host === host || host === "0.0.0.0")) {
-      return Either.left(new ConfigError(`${flag} ${port} is also node ${values.id}'s peer port in --cluster`))
+      return Either.left(new ConfigError(`${flag} ${port} is also node ${values.id}'s peer port in ${peerFlag}`))
     }
   }
 
@@ -374,6 +442,7 @@ export const parseArgs = (
       requestTimeoutMs: values["request-timeout-ms"],
       snapshotEntries: values["snapshot-entries"],
       snapshotKeepEntries: snapshotKeepEntriesFor(values["snapshot-entries"]),
+      ...joining,
       ...peerSecurity,
       maxClients: values.maxclients,
       ...clientTls,

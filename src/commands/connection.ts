@@ -49,7 +49,7 @@ const helloReply = (session: ClientSession): Reply =>
     text("version"), text(REDIS_COMPAT_VERSION),
     text("proto"), integer(session.client.protocol),
     text("id"), integer(session.client.id),
-    text("mode"), text("standalone"),
+    text("mode"), text("cluster"),
     text("role"), text("master"),
     text("modules"), array([])
   ])

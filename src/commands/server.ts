@@ -130,7 +130,7 @@ const commandSubcommands: ReadonlyArray<CommandSpec> = [
 /** Parameters CONFIG GET reports, so redis-benchmark, redis-cli and client libraries learn what they ask. */
 const configParameters = (session: ClientSession): ReadonlyArray<readonly [string, string]> => [
   ["appendonly", "no"],
-  ["cluster-enabled", "no"],
+  ["cluster-enabled", "yes"],
   ["databases", "16"],
   ["maxclients", String(session.server.maxClients)],
   ["maxmemory", "0"],

@@ -7,6 +7,7 @@ import type { ReadMode } from "../cli/Config.js"
 import type { AclLog, DenialReason } from "../acl/AclLog.js"
 import type { AclUser } from "../acl/AclUser.js"
 import type { Users } from "../acl/Users.js"
+import type { AdminCommand, AdminOutcome } from "../node/Admin.js"
 import type { Reply } from "../resp/Reply.js"
 import type { BlockingCall } from "./blocking.js"
 import type { Payload, QueuedCommand } from "./CommandCodec.js"
@@ -74,6 +75,28 @@ export interface AclView {
   readonly countDenied: (reason: DenialReason) => void
 }
 
+/** One member of the cluster, as CLUSTER and RAFT.NODES show it. */
+export interface ClusterMember {
+  readonly id: number
+  readonly suffrage: "voter" | "learner"
+  /** "host:port" where peers reach it. */
+  readonly peerAddress: string
+  /** "host:port" where it serves clients, as it announced it (undefined: not known yet). */
+  readonly clientAddress: string | undefined
+  /** Heard from within the last two election timeouts (always true for this node). */
+  readonly reachable: boolean
+}
+
+/** The cluster as this node knows it: one shard, led by `leader`. */
+export interface ClusterView {
+  readonly self: number
+  /** 0: no leader known. */
+  readonly leader: number
+  readonly term: number
+  readonly appliedIndex: number
+  readonly members: ReadonlyArray<ClusterMember>
+}
+
 /** The node, as local commands see it. */
 export interface ServerView {
   readonly nodeId: number
@@ -96,6 +119,10 @@ export interface ServerView {
   /** Propose an entry no client waits for (UNWATCH of a departing client). */
   readonly proposeInBackground: (payload: Payload) => void
   readonly acl: AclView
+  /** The members, roles and addresses (CLUSTER, ROLE). */
+  readonly cluster: () => ClusterView
+  /** Membership changes, leader transfer, RAFT.NODES: answered once the outcome is known. */
+  readonly admin: (command: AdminCommand, reply: (outcome: AdminOutcome) => void) => void
 }
 
 export interface ClientSession {

@@ -3,6 +3,7 @@
  * on first use, so the modules that read it (COMMAND's handlers) may be loaded in any order.
  */
 import { aclCommands } from "./acl.js"
+import { clusterCommands } from "./cluster.js"
 import { connectionCommands } from "./connection.js"
 import { latin1 } from "./errors.js"
 import { keyspaceCommands } from "./keys.js"
@@ -18,7 +19,7 @@ class CommandTable {
 
   private load(): Map<string, CommandSpec> {
     if (this.specs === undefined) {
-      const all = [...connectionCommands, ...serverCommands, ...aclCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands, ...sortedSetCommands, ...listCommands]
+      const all = [...connectionCommands, ...serverCommands, ...aclCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands, ...sortedSetCommands, ...listCommands, ...clusterCommands]
       this.specs = new Map()
       for (const spec of all) {
         if (this.specs.has(spec.name)) throw new Error(`command '${spec.name}' is declared twice`)

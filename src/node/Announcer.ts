@@ -6,20 +6,19 @@
 import { Deferred, Effect } from "effect"
 import type { Reply } from "../resp/Reply.js"
 import { KvService } from "./KvService.js"
-import { NodeConfig } from "./NodeConfig.js"
+import { formatHostPort, ownPeerAddress } from "./Membership.js"
+import { NodeConfig, type NodeConfigValue } from "./NodeConfig.js"
 
-/** The address to announce: the listener's, or the node's peer host when it listens on every interface. */
-export const advertisedAddress = (config: {
-  readonly host: string
-  readonly port: number
-  readonly clientTls?: { readonly port: number }
-  readonly id: number
-  readonly peers: ReadonlyArray<{ readonly id: number; readonly host: string }>
-}) => {
+/**
+ * The address to announce: --advertise-host/--advertise-port when given (a node behind NAT), else
+ * the listener's, with the node's peer host in place of a wildcard (0.0.0.0, ::).
+ */
+export const advertisedAddress = (config: NodeConfigValue): string => {
   const wildcard = config.host === "0.0.0.0" || config.host === "::"
-  const host = wildcard ? (config.peers.find((peer) => peer.id === config.id)?.host ?? config.host) : config.host
+  const host = config.advertiseHost ?? (wildcard ? ownPeerAddress(config).host : config.host)
   // A node serving clients with TLS only (--port 0) is reached on its TLS port.
-  return `${host}:${config.port !== 0 ? config.port : (config.clientTls?.port ?? 0)}`
+  const port = config.advertisePort ?? (config.port !== 0 ? config.port : (config.clientTls?.port ?? 0))
+  return formatHostPort({ host, port })
 }
 
 export const runAnnouncer = Effect.gen(function* () {

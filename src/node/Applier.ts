@@ -13,6 +13,7 @@ import { keyPositions } from "../commands/registry.js"
 import { StateMachine, type EntryToApply, type ReadyKey } from "../commands/StateMachine.js"
 import { lookupCommand } from "../commands/table.js"
 import { type EngineError, KvEngine } from "../engine/KvEngine.js"
+import { decodeConfiguration } from "../raft/Configuration.js"
 import { EntryKind, type Entry } from "../raft/types.js"
 import { OK, type Reply } from "../resp/Reply.js"
 import { IoYield } from "../runtime/IoYield.js"
@@ -53,6 +54,11 @@ export const runApplier = Effect.gen(function* () {
   const expectedWrites = new Map<number, PendingWrite>()
   /** A proposal re-sent after a leader change may commit twice: only its first copy applies. */
   let sessions = recovered.sessions
+  // Node ids are never reused: one that ever wrote to the log (every node announces its address
+  // when it starts) belonged to a member, and its sequence numbers live on in `sessions`.
+  status.hasWritten = (id) => sessions.highestOf(id) >= 0
+  /** The configuration as of `applied`: snapshots carry it (membership changes are log entries). */
+  let configuration = recovered.appliedConfiguration
   let waitingReads: Array<WaitingRead> = []
 
   let lastSnapshot = recovered.snapshot.index
@@ -112,7 +118,7 @@ export const runApplier = Effect.gen(function* () {
     snapshotting = true
     const scope = yield* Scope.make()
     const snapshot = yield* engine.snapshot.pipe(Scope.extend(scope))
-    const meta = { index: applied, term: appliedTerm, sessions: sessions.entries() }
+    const meta = { index: applied, term: appliedTerm, sessions: sessions.entries(), configuration }
     yield* Queue.offer(mailboxes.snapshotter, { _tag: "Persist", meta, snapshot, scope, waiters })
   })
 
@@ -127,6 +133,7 @@ export const runApplier = Effect.gen(function* () {
       appliedTerm = meta.term
       lastSnapshot = index
       sessions = new WriteSessions(meta.sessions)
+      if (meta.configuration !== undefined) configuration = meta.configuration
       status.appliedIndex = index
       // This node's writes the snapshot covers applied (or were overtaken) without passing
       // through here: their outcome is unknown to this node, and they must not be re-proposed.
@@ -155,6 +162,11 @@ export const runApplier = Effect.gen(function* () {
         if (entry.index <= applied) continue
         last = entry.index
         lastTerm = entry.term
+        if (entry.kind === EntryKind.Config) {
+          const next = decodeConfiguration(entry.data)
+          if (next === undefined) throw new Error(`configuration entry ${entry.index} is malformed`)
+          configuration = next
+        }
         if (entry.kind !== EntryKind.Normal) continue
         const command = decodeCommand(entry.data)
         if (command !== undefined) {

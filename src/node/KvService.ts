@@ -11,9 +11,11 @@ import type { ReadRequest } from "../commands/StateMachine.js"
 import { KvEngine } from "../engine/KvEngine.js"
 import { Incarnation } from "./Incarnation.js"
 import { Mailboxes } from "./Mailboxes.js"
+import type { AdminCommand, AdminOutcome } from "./Admin.js"
 import type { ReplyTo } from "./messages.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
+import { learnerIds, memberOf, voterIds } from "../raft/Configuration.js"
 
 export interface KvServiceApi {
   /** Propose a write; `replyTo` runs once it is applied on this node, or on timeout. */
@@ -31,6 +33,8 @@ export interface KvServiceApi {
   readonly submitBlocking: (call: BlockingCall, replyTo: ReplyTo) => () => void
   /** Take a snapshot of the applied state now; `replyTo` (if any) learns when it is durable. */
   readonly requestSnapshot: (replyTo: ReplyTo | undefined) => void
+  /** Cluster administration (RAFT.NODE, RAFT.TRANSFER_LEADER, RAFT.NODES); `reply` runs once the outcome is known, or on timeout. */
+  readonly submitAdmin: (command: AdminCommand, reply: (outcome: AdminOutcome) => void) => void
   /** A WATCH session number unique to this node and incarnation. */
   readonly newWatchSession: () => number
   /** The "# Raft" section of INFO. */
@@ -51,10 +55,7 @@ export const KvServiceLive = Layer.effect(
     const incarnation = yield* Incarnation
     const clock = yield* Effect.clock
     const deadline = () => clock.unsafeCurrentTimeMillis() + config.requestTimeoutMs
-    const peerAddress = (id: number) => {
-      const peer = config.peers.find((p) => p.id === id)
-      return peer === undefined ? "" : `${peer.host}:${peer.port}`
-    }
+    const peerAddress = (id: number) => memberOf(status.raft.configuration, id)?.address ?? ""
     let watchSessions = 0
     let blockingCalls = 0
 
@@ -81,6 +82,9 @@ export const KvServiceLive = Layer.effect(
       requestSnapshot: (replyTo) => {
         Queue.unsafeOffer(applier, { _tag: "TakeSnapshot", replyTo })
       },
+      submitAdmin: (command, reply) => {
+        Queue.unsafeOffer(raft, { _tag: "Admin", request: { command, reply, deadline: deadline() } })
+      },
       // The incarnation in the high bits lets the state machine drop the sessions of a node's
       // earlier lives (their clients are gone) when its first entry of a new life applies.
       newWatchSession: () => incarnation * INCARNATION_SPAN + ++watchSessions,
@@ -93,7 +97,10 @@ export const KvServiceLive = Layer.effect(
           `raft_term:${raftStatus.term}`,
           `raft_leader_id:${raftStatus.leader}`,
           `raft_leader_addr:${raftStatus.leader === 0 ? "" : peerAddress(raftStatus.leader)}`,
-          `raft_cluster_size:${config.peers.length}`,
+          `raft_cluster_size:${raftStatus.configuration.members.length}`,
+          `raft_voters:${voterIds(raftStatus.configuration).join(",")}`,
+          `raft_learners:${learnerIds(raftStatus.configuration).join(",")}`,
+          `raft_configuration_index:${raftStatus.configurationIndex}`,
           `raft_commit_index:${raftStatus.commit}`,
           `raft_applied_index:${status.appliedIndex}`,
           `raft_last_log_index:${raftStatus.lastIndex}`,

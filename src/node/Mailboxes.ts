@@ -5,7 +5,7 @@
 import { Chunk, Context, Effect, Layer, Queue } from "effect"
 import type { Message } from "../raft/types.js"
 import type { ApplierInput, RaftInput, SnapshotterInput, WalBatch } from "./messages.js"
-import { isSnapshotTransfer, type PeerMessage } from "./PeerMessage.js"
+import { type AdminMessage, isSnapshotTransfer, type PeerMessage } from "./PeerMessage.js"
 
 export interface MailboxesService {
   readonly raft: Queue.Queue<RaftInput>
@@ -41,9 +41,12 @@ export const takeBatch = <A>(queue: Queue.Dequeue<A>): Effect.Effect<ReadonlyArr
     Effect.map(Queue.takeAll(queue), (rest) => (Chunk.isEmpty(rest) ? [first] : [first, ...Chunk.toReadonlyArray(rest)]))
   )
 
-/** Hand validated inbound peer messages to their actor: Raft's to the RaftNode, transfers to the Snapshotter. */
+/**
+ * Hand validated inbound peer messages to their actor: Raft's and administration to the RaftNode,
+ * snapshot transfers to the Snapshotter.
+ */
 export const deliverPeerMessages = (mailboxes: MailboxesService, messages: ReadonlyArray<PeerMessage>): void => {
-  let raft: Array<Message> | undefined
+  let raft: Array<Message | AdminMessage> | undefined
   for (const message of messages) {
     if (isSnapshotTransfer(message)) Queue.unsafeOffer(mailboxes.snapshotter, { _tag: "Transfer", message })
     else (raft ??= []).push(message)

@@ -6,7 +6,7 @@
  */
 import * as path from "node:path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect, Layer } from "effect"
+import { Deferred, Duration, Effect, Layer, Queue } from "effect"
 import type { NodeConfig as Config } from "../cli/Config.js"
 import type { KvEngine } from "../engine/KvEngine.js"
 import { startClientServer } from "../server/ClientServer.js"
@@ -15,9 +15,12 @@ import { runApplier } from "./Applier.js"
 import { DataDirLockLive } from "./DataDirLock.js"
 import { IncarnationLive } from "./Incarnation.js"
 import { KvServiceLive } from "./KvService.js"
-import { MailboxesLive } from "./Mailboxes.js"
+import { Lifecycle, LifecycleLive } from "./Lifecycle.js"
+import { Mailboxes, MailboxesLive } from "./Mailboxes.js"
+import type { AdminOutcome } from "./Admin.js"
+import { runMembershipWatch } from "./MembershipWatch.js"
 import { NodeConfig } from "./NodeConfig.js"
-import { NodeStatusLive } from "./NodeStatus.js"
+import { NodeStatus, NodeStatusLive } from "./NodeStatus.js"
 import { runRaftNode, runTicker } from "./RaftNode.js"
 import { RecoveredLive } from "./Recovery.js"
 import { runReaper } from "./Reaper.js"
@@ -31,13 +34,8 @@ import { InlineFileSystem } from "../runtime/InlineFileSystem.js"
 import { WalLive } from "./Wal.js"
 import { runWalWriter } from "./WalWriter.js"
 
-/**
- * Run the consensus actors in the node's supervision tree (Supervision.ts) and wait on it. The
- * first failure of an essential part (an actor, the ticker) surfaces here and every part (the
- * actors, the transport's links and connections) is interrupted, so the node stops as a whole
- * (fail-stop) instead of limping on in an unknown state or with a dead part.
- */
-export const runConsensus = Effect.gen(function* () {
+/** Start the consensus actors in the node's supervision tree (Supervision.ts). */
+const startConsensus = Effect.gen(function* () {
   const supervision = yield* Supervision
   yield* supervision.essential("RaftNode", runRaftNode)
   yield* supervision.essential("ticker", runTicker)
@@ -46,18 +44,78 @@ export const runConsensus = Effect.gen(function* () {
   yield* supervision.essential("Snapshotter", runSnapshotter)
   // The reaper only proposes: a defect in it must not stop the node, and it must keep running.
   yield* supervision.restarting("reaper", runReaper)
-  return yield* supervision.join
-}).pipe(Effect.ensuring(Effect.flatMap(Supervision, (supervision) => supervision.stopAll)))
+  yield* supervision.restarting("membership watch", runMembershipWatch)
+})
 
-/** The whole node: the consensus actors and the Redis listener. */
+/**
+ * Wait on the supervision tree: the first failure of an essential part (an actor, the ticker)
+ * surfaces here (fail-stop: the node stops as a whole instead of limping on in an unknown state
+ * or with a dead part); or the node learns it was removed from the cluster, and this succeeds with
+ * the reason.
+ */
+const awaitConsensus = Effect.gen(function* () {
+  const supervision = yield* Supervision
+  const lifecycle = yield* Lifecycle
+  return yield* Effect.raceFirst(supervision.join, Deferred.await(lifecycle.removed))
+})
+
+/**
+ * Run the consensus actors and wait on them; on the way out every part (the actors, the
+ * transport's links and connections) is interrupted.
+ */
+export const runConsensus = Effect.zipRight(startConsensus, awaitConsensus).pipe(
+  Effect.ensuring(Effect.flatMap(Supervision, (supervision) => supervision.stopAll))
+)
+
+/**
+ * A clean stop (SIGTERM, SIGINT): a leader first hands leadership to the most caught-up voter
+ * (bounded by two election timeouts), so the cluster does not wait an election timeout for a new
+ * one and no client write fails; then the client connections close once their replies are out.
+ */
+const handOver = (drainClients: Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    const status = yield* NodeStatus
+    const { raft } = yield* Mailboxes
+    const clock = yield* Effect.clock
+    const bound = Duration.millis(2 * config.electionTicks * config.tickMs)
+    if (status.raft.role === "leader" && status.raft.configuration.members.some((m) => m.role === "voter" && m.id !== config.id)) {
+      yield* Effect.logInfo(`node ${config.id} is stopping: handing leadership over first`)
+      const done = yield* Deferred.make<AdminOutcome>()
+      yield* Queue.offer(raft, {
+        _tag: "Admin",
+        request: {
+          command: { kind: "transfer", target: 0 },
+          reply: (outcome) => Deferred.unsafeDone(done, Effect.succeed(outcome)),
+          deadline: clock.unsafeCurrentTimeMillis() + Duration.toMillis(bound)
+        }
+      })
+      const outcome = yield* Deferred.await(done).pipe(Effect.timeout(bound), Effect.option)
+      if (outcome._tag === "Some" && outcome.value.kind === "transferred") {
+        yield* Effect.logInfo(`node ${outcome.value.leader} leads now`)
+      } else {
+        const why = outcome._tag === "None" ? "no answer" : outcome.value.kind === "error" ? outcome.value.message : outcome.value.kind
+        yield* Effect.logWarning(`leadership could not be handed over (${why}); stopping anyway`)
+      }
+    }
+    yield* drainClients
+  })
+
+/** The whole node: the consensus actors and the Redis listener; succeeds (the node stops) if it was removed. */
 export const runActors = Effect.gen(function* () {
   const config = yield* NodeConfig
-  yield* Effect.logInfo(`node ${config.id} starting (${config.peers.length}-node cluster, engine ${config.engine})`)
-  yield* startClientServer
+  const supervision = yield* Supervision
+  const joining = config.join !== undefined ? ` joining through ${config.join.host}:${config.join.port}` : ` (${config.peers.length}-node cluster as first started)`
+  yield* Effect.logInfo(`node ${config.id} starting${joining}, engine ${config.engine}`)
+  const clients = yield* startClientServer
   // Once applied, the announcement is done: a part that may end, and whose failure ends only itself.
-  yield* Effect.flatMap(Supervision, (supervision) => supervision.transient("address announcement", runAnnouncer))
-  yield* runConsensus
-  return yield* Effect.never
+  yield* supervision.transient("address announcement", runAnnouncer)
+  yield* startConsensus
+  const reason = yield* awaitConsensus.pipe(
+    Effect.onInterrupt(() => handOver(clients.drain).pipe(Effect.catchAllCause((cause) => Effect.logWarning("the clean stop failed", cause)))),
+    Effect.ensuring(supervision.stopAll)
+  )
+  yield* Effect.logInfo(`${reason}: node ${config.id} stops`)
 })
 
 /** Production node on TCP and real files; provide a KvEngine Layer to run it. */
@@ -67,7 +125,8 @@ export const serve = (config: Config) => {
     MailboxesLive,
     NodeStatusLive(config.id),
     StatsLive,
-    SupervisionLive
+    SupervisionLive,
+    LifecycleLive
   )
   // The data directory is locked before the WAL is opened, and released after it is closed.
   const disk = Layer.mergeAll(

@@ -6,6 +6,7 @@
 import { Context, Effect, Layer } from "effect"
 import type { RaftStatus } from "../raft/api.js"
 import { EMPTY_CONFIGURATION } from "../raft/Configuration.js"
+import type { CommittedConfiguration } from "./Membership.js"
 
 export interface NodeStatusService {
   raft: RaftStatus
@@ -19,6 +20,12 @@ export interface NodeStatusService {
   clientAddressOf: (id: number) => string | undefined
   /** Clients waiting in a blocking command (INFO blocked_clients; set by the Applier, which owns them). */
   blockedClients: number
+  /** Whether node `id` ever wrote to the log (set by the Applier): such an id is never given to a new node. */
+  hasWritten: (id: number) => boolean
+  /** The newest configuration this node knows to be committed (set by RaftNode). */
+  committedConfiguration: CommittedConfiguration
+  /** When this node last heard from each peer, epoch ms (kept by RaftNode). */
+  lastHeard: ReadonlyMap<number, number>
 }
 
 export class NodeStatus extends Context.Tag("raft-kv/NodeStatus")<NodeStatus, NodeStatusService>() {}
@@ -49,6 +56,9 @@ export const NodeStatusLive = (id: number) =>
       keyspace: () => [],
       clientAddressOf: () => undefined,
       blockedClients: 0,
+      hasWritten: () => false,
+      committedConfiguration: { index: 0, configuration: EMPTY_CONFIGURATION },
+      lastHeard: new Map(),
       lastSave: Math.floor(Date.now() / 1000)
     }))
   )

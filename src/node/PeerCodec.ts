@@ -6,6 +6,7 @@
 import { Data } from "effect"
 import { decodeConfiguration } from "../raft/Configuration.js"
 import { EntryKind, isEntryKind, type Entry } from "../raft/types.js"
+import { decodeAdminCommand, decodeAdminOutcome, encodeAdminCommand, encodeAdminOutcome } from "./Admin.js"
 import type { PeerMessage as Message } from "./PeerMessage.js"
 import { peerMessageProblem } from "./PeerValidation.js"
 
@@ -21,6 +22,9 @@ export const FRAME_TARGET_BYTES = 4 * 1024 * 1024
 
 const TAGS = ["PreVote", "Vote", "PreVoteResp", "VoteResp", "Append", "AppendResp", "Heartbeat", "HeartbeatResp", "Propose", "ReadIndex", "ReadIndexResp", "SnapshotChunk", "SnapshotAck", "TimeoutNow"] as const
 const TAG_OF = new Map<string, number>(TAGS.map((type, i) => [type, i + 1]))
+/** Cluster administration (Admin.ts): body f64 request id | u32 length | JSON payload. */
+const ADMIN_REQUEST_TAG = TAGS.length + 2
+const ADMIN_RESPONSE_TAG = TAGS.length + 3
 
 /**
  * Leader transfer on the wire. A Vote request with `transfer` set (the candidate was told to
@@ -29,9 +33,44 @@ const TAG_OF = new Map<string, number>(TAGS.map((type, i) => [type, i + 1]))
  */
 const TRANSFER_VOTE_TAG = TAGS.length + 1
 /** A ReadIndex asking for a lease read: its own tag, the body of a ReadIndex (plain ones unchanged). */
-const LEASE_READ_TAG = TAGS.length + 2
+const LEASE_READ_TAG = TAGS.length + 4
 const tagOf = (m: Message): number =>
-  m.type === "Vote" && m.transfer === true ? TRANSFER_VOTE_TAG : m.type === "ReadIndex" && m.lease === true ? LEASE_READ_TAG : TAG_OF.get(m.type)!
+  m.type === "Vote" && m.transfer === true
+    ? TRANSFER_VOTE_TAG
+    : m.type === "ReadIndex" && m.lease === true
+      ? LEASE_READ_TAG
+      : m.type === "AdminRequest"
+        ? ADMIN_REQUEST_TAG
+        : m.type === "AdminResponse"
+          ? ADMIN_RESPONSE_TAG
+          : TAG_OF.get(m.type)!
+
+/** The JSON payload of an admin message, encoded once per message (they are rare). */
+const adminPayloads = new WeakMap<Message, Uint8Array>()
+const adminPayload = (m: Extract<Message, { type: "AdminRequest" | "AdminResponse" }>): Uint8Array => {
+  let payload = adminPayloads.get(m)
+  if (payload === undefined) {
+    payload = m.type === "AdminRequest" ? encodeAdminCommand(m.command) : encodeAdminOutcome(m.outcome)
+    adminPayloads.set(m, payload)
+  }
+  return payload
+}
+
+const readAdmin = (r: Reader, type: "AdminRequest" | "AdminResponse"): Message => {
+  const from = r.id()
+  const to = r.id()
+  const term = r.num()
+  const requestId = r.num()
+  const payload = r.bytes(r.u32())
+  if (type === "AdminRequest") {
+    const command = decodeAdminCommand(payload)
+    if (command === undefined) throw new PeerDecodeError({ message: "malformed admin request" })
+    return { type, from, to, term, requestId, command }
+  }
+  const outcome = decodeAdminOutcome(payload)
+  if (outcome === undefined) throw new PeerDecodeError({ message: "malformed admin response" })
+  return { type, from, to, term, requestId, outcome }
+}
 const readTransferVote = (r: Reader): Message => {
   const from = r.id()
   const to = r.id()
@@ -84,6 +123,9 @@ const bodySize = (m: Message): number => {
       return 8 + 8 + 1
     case "TimeoutNow":
       return 0
+    case "AdminRequest":
+    case "AdminResponse":
+      return 8 + 4 + adminPayload(m).length
   }
 }
 
@@ -157,6 +199,14 @@ const writeBody = (m: Message, out: Buffer, o: number): number => {
       return o + 17
     case "TimeoutNow":
       return o
+    case "AdminRequest":
+    case "AdminResponse": {
+      const payload = adminPayload(m)
+      out.writeDoubleBE(m.requestId, o)
+      out.writeUInt32BE(payload.length, o + 8)
+      out.set(payload, o + 12)
+      return o + 12 + payload.length
+    }
   }
 }
 
@@ -262,6 +312,8 @@ const readMessage = (r: Reader): Message => {
   const tag = r.u8()
   if (tag === TRANSFER_VOTE_TAG) return readTransferVote(r)
   if (tag === LEASE_READ_TAG) return { type: "ReadIndex", from: r.id(), to: r.id(), term: r.num(), requestId: r.num(), lease: true }
+  if (tag === ADMIN_REQUEST_TAG) return readAdmin(r, "AdminRequest")
+  if (tag === ADMIN_RESPONSE_TAG) return readAdmin(r, "AdminResponse")
   const type = TAGS[tag - 1]
   if (type === undefined) throw new PeerDecodeError({ message: `unknown peer message tag ${tag}` })
   const from = r.id()

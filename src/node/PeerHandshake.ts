@@ -20,6 +20,11 @@
  * The exchange also binds the connection to one node id: frames on it must come from that node
  * and be addressed to this one (checked by the transport). Without a secret (mode 0) the ids are
  * claimed, not proven: the peer port is then unauthenticated, and the node says so at start.
+ *
+ * A client that does not know the server's id (a node started with --join asking a member for the
+ * cluster's configuration) sends server id 0: a *discovery* connection. The server answers with
+ * its own id and proves itself as usual, accepts any client id (the client proves the secret
+ * all the same), and the connection carries one answer instead of frames (TcpTransport).
  * The secret authenticates who connects; it does not encrypt or protect frames from someone on
  * the network path: that is what mutual TLS adds (both can be combined).
  */
@@ -114,12 +119,16 @@ const bounded = <A>(effect: Effect.Effect<A, HandshakeError>) =>
 
 export interface ClientParams {
   readonly self: NodeId
+  /** The node expected at the other end; 0: any (a discovery connection). */
   readonly peer: NodeId
   readonly secret: Buffer | undefined
 }
 
-/** The dialing side: succeeds once the server has proven itself and accepted this node. */
-export const clientHandshake = (channel: HandshakeChannel, params: ClientParams): Effect.Effect<void, HandshakeError> =>
+/**
+ * The dialing side: succeeds, with the server's id, once the server has proven itself and
+ * accepted this node.
+ */
+export const clientHandshake = (channel: HandshakeChannel, params: ClientParams): Effect.Effect<NodeId, HandshakeError> =>
   bounded(
     Effect.gen(function* () {
       const mode = modeOf(params.secret)
@@ -129,9 +138,12 @@ export const clientHandshake = (channel: HandshakeChannel, params: ClientParams)
       const server = decodeHello(reply)
       if (typeof server === "string") return yield* fail(server)
       if (server.mode !== mode) return yield* fail(modeMismatch(mode))
-      if (server.from !== params.peer) return yield* fail(`the peer answered as node ${server.from}, expected node ${params.peer} (are the --cluster lists the same?)`)
+      if (params.peer !== 0 && server.from !== params.peer) {
+        return yield* fail(`the peer answered as node ${server.from}, expected node ${params.peer} (are the --cluster lists the same?)`)
+      }
+      if (server.from === 0) return yield* fail("the peer answered as node 0")
       if (server.to !== params.self) return yield* fail(`the peer took this node for node ${server.to}`)
-      if (params.secret === undefined) return
+      if (params.secret === undefined) return server.from
       const received = reply.subarray(HELLO_BYTES)
       if (!proofMatches(proofOf(params.secret, "server", hello, reply), received)) {
         return yield* fail("the peer's proof does not match: it has a different cluster secret")
@@ -139,18 +151,26 @@ export const clientHandshake = (channel: HandshakeChannel, params: ClientParams)
       channel.write(proofOf(params.secret, "client", hello, reply))
       const accept = yield* read(channel, 1)
       if (accept[0] !== ACCEPT) return yield* fail(`unexpected handshake byte ${accept[0]}`)
+      return server.from
     })
   )
 
 export interface ServerParams {
   readonly self: NodeId
-  /** Node ids allowed to connect (the other members). */
-  readonly peers: ReadonlySet<NodeId>
+  /** Node ids allowed to connect for frames (the members the address book holds). */
+  readonly peers: ReadonlySet<NodeId> | ((id: NodeId) => boolean)
   readonly secret: Buffer | undefined
 }
 
+export interface Accepted {
+  /** The node that proved itself. */
+  readonly peer: NodeId
+  /** It asked for the configuration (it sent server id 0) instead of opening a frame connection. */
+  readonly discovery: boolean
+}
+
 /** The listening side: succeeds with the id of the node that proved itself. */
-export const serverHandshake = (channel: HandshakeChannel, params: ServerParams): Effect.Effect<NodeId, HandshakeError> =>
+export const serverHandshake = (channel: HandshakeChannel, params: ServerParams): Effect.Effect<Accepted, HandshakeError> =>
   bounded(
     Effect.gen(function* () {
       const mode = modeOf(params.secret)
@@ -158,13 +178,18 @@ export const serverHandshake = (channel: HandshakeChannel, params: ServerParams)
       const client = decodeHello(hello)
       if (typeof client === "string") return yield* fail(client)
       if (client.mode !== mode) return yield* fail(modeMismatch(mode))
-      if (client.to !== params.self) return yield* fail(`the peer wants node ${client.to}, this is node ${params.self} (are the --cluster lists the same?)`)
-      if (!params.peers.has(client.from)) return yield* fail(`node id ${client.from} is not another member of the cluster`)
+      const discovery = client.to === 0
+      if (!discovery && client.to !== params.self) {
+        return yield* fail(`the peer wants node ${client.to}, this is node ${params.self} (are the --cluster lists the same?)`)
+      }
+      if (client.from === 0 || client.from === params.self) return yield* fail(`node id ${client.from} is not another member of the cluster`)
+      const allowed = typeof params.peers === "function" ? params.peers(client.from) : params.peers.has(client.from)
+      if (!discovery && !allowed) return yield* fail(`node id ${client.from} is not another member of the cluster`)
       if (noMoreBytes(channel) !== undefined) return yield* fail("the peer sent data before the handshake completed")
       const head = encodeHello({ mode, from: params.self, to: client.from, nonce: crypto.randomBytes(NONCE_BYTES) })
       if (params.secret === undefined) {
         channel.write(Buffer.concat([head, Buffer.alloc(PROOF_BYTES)]))
-        return client.from
+        return { peer: client.from, discovery }
       }
       const reply = Buffer.concat([head, proofOf(params.secret, "server", hello, head)])
       channel.write(reply)
@@ -174,7 +199,7 @@ export const serverHandshake = (channel: HandshakeChannel, params: ServerParams)
       }
       if (noMoreBytes(channel) !== undefined) return yield* fail("the peer sent data before the handshake completed")
       channel.write(Buffer.of(ACCEPT))
-      return client.from
+      return { peer: client.from, discovery }
     })
   )
 

@@ -1,9 +1,11 @@
 /**
- * Everything nodes send each other: the Raft core's messages, plus the snapshot transfer that
- * the node runs beside the core (a leader streaming a snapshot file to a follower that fell
- * behind the compacted log, one acknowledged chunk at a time).
+ * Everything nodes send each other: the Raft core's messages, plus what the node runs beside the
+ * core: the snapshot transfer (a leader streaming a snapshot file to a follower that fell behind
+ * the compacted log, one acknowledged chunk at a time) and cluster administration (a follower
+ * forwarding an operator's request to the leader, and the leader's answer).
  */
 import type { Message, NodeId } from "../raft/types.js"
+import type { AdminCommand, AdminOutcome } from "./Admin.js"
 
 interface Envelope {
   readonly from: NodeId
@@ -33,7 +35,26 @@ export interface SnapshotAck extends Envelope {
 }
 
 export type SnapshotTransferMessage = SnapshotChunk | SnapshotAck
-export type PeerMessage = Message | SnapshotTransferMessage
+
+/** An operator's request made on a follower, forwarded to the leader. */
+export interface AdminRequestMessage extends Envelope {
+  readonly type: "AdminRequest"
+  readonly requestId: number
+  readonly command: AdminCommand
+}
+
+/** The leader's answer to a forwarded request. */
+export interface AdminResponseMessage extends Envelope {
+  readonly type: "AdminResponse"
+  readonly requestId: number
+  readonly outcome: AdminOutcome
+}
+
+export type AdminMessage = AdminRequestMessage | AdminResponseMessage
+
+export type PeerMessage = Message | SnapshotTransferMessage | AdminMessage
 
 export const isSnapshotTransfer = (m: PeerMessage): m is SnapshotTransferMessage =>
   m.type === "SnapshotChunk" || m.type === "SnapshotAck"
+
+export const isAdminMessage = (m: PeerMessage): m is AdminMessage => m.type === "AdminRequest" || m.type === "AdminResponse"

@@ -67,6 +67,11 @@ export const peerMessageProblem = (m: PeerMessage): string | undefined => {
       if (m.index > MAX_INDEX) return `snapshot index ${m.index} is above ${MAX_INDEX}`
       if (m.received > MAX_SNAPSHOT_BYTES) return `received ${m.received} is above ${MAX_SNAPSHOT_BYTES} bytes`
       return undefined
+    case "AdminRequest":
+    case "AdminResponse":
+      // The payload was checked by its Schema when it was decoded.
+      if (m.requestId > MAX_COUNTER) return `requestId ${m.requestId} is above ${MAX_COUNTER}`
+      return undefined
   }
 }
 

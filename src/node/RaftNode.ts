@@ -3,23 +3,31 @@
  * feeds every input to the pure core, then dispatches the core's Ready to the transport, the
  * WAL writer and the applier. Batching falls out of the turn: every proposal, read and message
  * that arrived meanwhile shares one Ready, one WAL write and one frame per peer.
+ *
+ * Membership: the transport's address book follows the configuration (Membership.addressBook);
+ * administration requests are handled by `Administration`; a node that learns it was removed
+ * (from its own committed configuration, or from what a member reports) stops cleanly.
  */
-import { Chunk, Effect, Queue, Random } from "effect"
+import { Chunk, Deferred, Effect, Queue, Random } from "effect"
 import { commandOrigin, encodeCommand, stampTime } from "../commands/CommandCodec.js"
-import { votersConfiguration } from "../raft/Configuration.js"
+import { type Configuration, describeConfiguration, memberOf } from "../raft/Configuration.js"
 import { makeRaft } from "../raft/Raft.js"
 import { seededRandom } from "../raft/seededRandom.js"
 import type { RaftCore, Ready } from "../raft/api.js"
-import type { Message, NodeId } from "../raft/types.js"
+import type { NodeId } from "../raft/types.js"
+import { error as errorReply } from "../resp/Reply.js"
+import { Administration } from "./Administration.js"
 import { readTimedOut } from "./clientErrors.js"
+import { Lifecycle } from "./Lifecycle.js"
 import { Mailboxes } from "./Mailboxes.js"
+import { addressBook, type CommittedConfiguration, initialConfiguration, memberAsOfAtStart, provesRemoval } from "./Membership.js"
 import type { ApplierInput, PendingRead, RaftInput } from "./messages.js"
 import { Incarnation } from "./Incarnation.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { IoYield } from "../runtime/IoYield.js"
 import { InjectedRaftBugs, RaftObserver } from "./NodeHooks.js"
 import { NodeStatus } from "./NodeStatus.js"
-import type { PeerMessage } from "./PeerMessage.js"
+import { isAdminMessage, type PeerMessage } from "./PeerMessage.js"
 import { FRAME_TARGET_BYTES } from "./PeerCodec.js"
 import { Recovered } from "./Recovery.js"
 import { Transport, type TransportService } from "./Transport.js"
@@ -46,23 +54,20 @@ export const runRaftNode = Effect.gen(function* () {
   const transport = yield* Transport
   const recovered = yield* Recovered
   const status = yield* NodeStatus
+  const lifecycle = yield* Lifecycle
   const clock = yield* Effect.clock
   const incarnation = yield* Incarnation
   const ioYield = yield* IoYield
   const observer = yield* RaftObserver
 
   const applied = recovered.applied
+  // The cluster as first started (--cluster), or nothing for a node joining a running cluster;
+  // once a snapshot or a configuration entry in the log provides one, that one rules.
+  const initial = initialConfiguration(config)
   const core: RaftCore = makeRaft(
     {
       id: config.id,
-      // The cluster as first started; the log and snapshots carry any later membership change.
-      configuration: votersConfiguration(
-        config.peers.map((peer) => peer.id),
-        (id) => {
-          const peer = config.peers.find((p) => p.id === id)!
-          return `${peer.host}:${peer.port}`
-        }
-      ),
+      configuration: initial,
       electionTicks: config.electionTicks,
       heartbeatTicks: config.heartbeatTicks,
       // Any connection may ask for lease reads (CLIENT READMODE), so every node keeps the vote
@@ -76,7 +81,13 @@ export const runRaftNode = Effect.gen(function* () {
       random: seededRandom(yield* Random.nextIntBetween(0, 2 ** 31)),
       injectedBugs: yield* InjectedRaftBugs
     },
-    { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries, applied }
+    {
+      hardState: recovered.hardState,
+      snapshot: recovered.snapshot,
+      snapshotConfiguration: recovered.snapshotConfiguration,
+      entries: recovered.entries,
+      applied
+    }
   )
   status.raft = core.status()
 
@@ -97,6 +108,73 @@ export const runRaftNode = Effect.gen(function* () {
   let nextReadId = 1
   const pendingReads = new Map<number, PendingRead>()
   let readsToRetry: Array<number> = []
+  /**
+   * This node's proposals (sequence numbers, ascending) not yet handed to a leader: made while no
+   * leader was known, or while this node was handing leadership over (a transferring leader takes
+   * no proposals). They stay here, not in the core, so that when a new leader appears and
+   * everything in `inflight` goes to it again, nothing is sent twice out of order: a copy of a
+   * write applied after a later write of the same node would be skipped as a duplicate and its
+   * client told it was overtaken.
+   */
+  let unsent: Array<number> = []
+  /**
+   * Proposals followers forwarded while this node, leading, was handing leadership over (the core
+   * would drop them): proposed if the transfer is abandoned. If it succeeds, each follower
+   * proposes its own again to the new leader.
+   */
+  let heldForwarded: Array<Uint8Array> = []
+
+  // ------------------------------------------------------------------ membership
+
+  /** When this node last heard from each peer (RAFT.NODES' last contact, CLUSTER NODES). */
+  const lastHeard = new Map<NodeId, number>()
+  status.lastHeard = lastHeard
+  const admin = new Administration({
+    self: config.id,
+    core,
+    send: (to, messages) => transport.send(to, messages),
+    hasWritten: (id) => status.hasWritten(id),
+    lastHeard,
+    requestTimeoutMs: config.requestTimeoutMs,
+    electionMs: config.electionTicks * config.tickMs
+  })
+  /** The highest committed index at which this node was a member (undefined: never was; see provesRemoval). */
+  let memberAsOf = memberAsOfAtStart(
+    config.id,
+    recovered.snapshotConfiguration ?? initial,
+    recovered.snapshot.index,
+    recovered.entries,
+    status.raft.commit
+  )
+  /** What a member last reported as committed (kept while this node waits to be added). */
+  let observed: CommittedConfiguration | undefined
+  /** Set once this node knows it was removed: it answers no more clients and stops shortly. */
+  let removal: { readonly at: number; readonly reason: string; logged: boolean } | undefined
+  // The Lifecycle hears of it after a grace period, so the last replies and messages (a removed
+  // leader's final commit index and TimeoutNow) leave before the node stops.
+  const removalGraceMs = Math.min(1000, config.electionTicks * config.tickMs)
+
+  const noteRemoval = (seen: CommittedConfiguration, source: string): void => {
+    if (removal !== undefined || !provesRemoval(config.id, memberAsOf, seen)) return
+    const reason =
+      `node ${config.id} was removed from the cluster: the configuration committed at index ${seen.index} ` +
+      `(${describeConfiguration(seen.configuration)}, ${source}) does not include it`
+    removal = { at: clock.unsafeCurrentTimeMillis(), reason, logged: false }
+    for (const [id, request] of pendingReads) {
+      pendingReads.delete(id)
+      request.replyTo(removedError)
+    }
+  }
+
+  let book: { inEffect: Configuration; committed: Configuration; observed: Configuration | undefined } | undefined
+  /** The transport's address book follows the configurations (Membership.addressBook). */
+  const refreshAddressBook = (inEffect: Configuration, committed: CommittedConfiguration) => {
+    // What a member reported counts while this node has not caught up with it (see addressBook).
+    const seen = observed !== undefined && observed.index > committed.index ? observed.configuration : undefined
+    if (book !== undefined && book.inEffect === inEffect && book.committed === committed.configuration && book.observed === seen) return Effect.void
+    book = { inEffect, committed: committed.configuration, observed: seen }
+    return transport.setMembers(addressBook(config.id, inEffect, committed.configuration, seen))
+  }
 
   /**
    * What this turn hands the applier, in order: the applier learns of a write (ExpectWrite)
@@ -105,7 +183,7 @@ export const runRaftNode = Effect.gen(function* () {
    */
   let toApplier: Array<ApplierInput> = []
 
-  const handle = (input: RaftInput, proposals: Array<Uint8Array>): void => {
+  const handle = (input: RaftInput, proposals: Array<number>): void => {
     switch (input._tag) {
       case "Tick": {
         core.tick()
@@ -117,36 +195,54 @@ export const runRaftNode = Effect.gen(function* () {
         }
         readsToRetry = []
         for (const [seq, proposal] of inflight) if (proposal.deadline <= now) inflight.delete(seq)
+        if (unsent.length > 0) unsent = unsent.filter((seq) => inflight.has(seq))
         for (const [id, request] of pendingReads) {
           if (request.deadline <= now) {
             pendingReads.delete(id)
             request.replyTo(readTimedOut(config.requestTimeoutMs))
           }
         }
+        admin.tick(now)
         toApplier.push({ _tag: "Sweep", now })
         return
       }
       case "PeerMessages": {
         // The leader's clock is the time of every entry it appends (expiry is evaluated against
         // it on every node): forwarded proposals get it here, before they enter the log.
-        const leader = core.status().role === "leader"
+        const before = core.status()
+        const leader = before.role === "leader"
+        const transferring = leader && before.transferee !== 0
         const now = clock.unsafeCurrentTimeMillis()
         for (const message of input.messages) {
-          if (leader && message.type === "Propose") for (const data of message.entries) stampTime(data, now)
+          lastHeard.set(message.from, now)
+          if (isAdminMessage(message)) {
+            admin.received(message, now)
+            continue
+          }
+          if (leader && message.type === "Propose") {
+            if (transferring) {
+              // The core would drop them: keep them for when the transfer is abandoned.
+              for (const data of message.entries) heldForwarded.push(data)
+              continue
+            }
+            for (const data of message.entries) stampTime(data, now)
+          }
           core.step(message)
         }
         return
       }
       case "ClientWrite": {
+        if (removal !== undefined) return input.request.replyTo(removedError)
         const seq = nextSeq()
         // Stamped with this node's clock; a leader that receives it forwarded stamps it again.
         const data = encodeCommand({ origin: config.id, seq, time: clock.unsafeCurrentTimeMillis(), payload: input.request.payload })
         inflight.set(seq, { data, deadline: input.request.deadline })
-        proposals.push(data)
+        proposals.push(seq)
         toApplier.push({ _tag: "ExpectWrite", seq, request: input.request })
         return
       }
       case "ClientRead": {
+        if (removal !== undefined) return input.request.replyTo(removedError)
         // Stale: this node's applied state, as it is now (no round, no lease).
         if (input.request.mode === "stale") {
           toApplier.push({ _tag: "ReadReady", index: 0, request: input.request })
@@ -157,6 +253,14 @@ export const runRaftNode = Effect.gen(function* () {
         core.readIndex(id, input.request.mode === "lease")
         return
       }
+      case "Admin":
+        if (removal !== undefined) return input.request.reply({ kind: "error", message: REMOVED })
+        admin.submit(input.request, clock.unsafeCurrentTimeMillis())
+        return
+      case "ConfigurationObserved":
+        observed = input.committed
+        noteRemoval(input.committed, `as node ${input.from} reports it`)
+        return
       case "WalSynced":
         core.persisted(input.index, input.term)
         return
@@ -164,9 +268,9 @@ export const runRaftNode = Effect.gen(function* () {
         core.compact(input.index, input.term, config.snapshotKeepEntries)
         return
       case "SnapshotReceived":
-        // Snapshot files do not carry a configuration yet (membership is fixed at the node level
-        // until the node integration of membership changes): the one in effect stays.
-        core.restoreSnapshot(input.index, input.term, input.from, core.status().configuration)
+        // A snapshot written before snapshots carried the configuration: the one in effect stays
+        // (membership was fixed when such snapshots were taken).
+        core.restoreSnapshot(input.index, input.term, input.from, input.configuration ?? core.status().configuration)
         return
       case "SnapshotSent":
         core.snapshotSent(input.to, input.ok)
@@ -175,6 +279,39 @@ export const runRaftNode = Effect.gen(function* () {
         for (const seq of inflight.keys()) if (seq <= input.upTo) inflight.delete(seq)
         return
     }
+  }
+
+  /**
+   * Hand this turn's proposals (and those waiting) to the core, in order, once a leader that
+   * takes them is known. A leader that was replaced may have lost what it was sent: then all of
+   * `inflight` goes again (the applier skips the copies that did commit).
+   */
+  const proposeAll = (fresh: ReadonlyArray<number>) => {
+    const raft = core.status()
+    if (raft.leader !== 0 && raft.leader !== lastKnownLeader) {
+      const replaced = lastKnownLeader !== 0
+      lastKnownLeader = raft.leader
+      if (replaced) unsent = [...inflight.keys()]
+      else for (const seq of fresh) unsent.push(seq)
+    } else for (const seq of fresh) unsent.push(seq)
+    if (raft.role !== "leader") heldForwarded = []
+    if (raft.leader === 0 || (raft.role === "leader" && raft.transferee !== 0)) return
+    const data: Array<Uint8Array> = []
+    if (heldForwarded.length > 0) {
+      // The transfer was abandoned: what followers sent meanwhile goes first, stamped now.
+      const time = clock.unsafeCurrentTimeMillis()
+      for (const item of heldForwarded) {
+        stampTime(item, time)
+        data.push(item)
+      }
+      heldForwarded = []
+    }
+    for (const seq of unsent) {
+      const proposal = inflight.get(seq)
+      if (proposal !== undefined) data.push(proposal.data)
+    }
+    unsent = []
+    if (data.length > 0) core.propose(data)
   }
 
   const dispatch = (ready: Ready) =>
@@ -215,35 +352,50 @@ export const runRaftNode = Effect.gen(function* () {
       }
     })
 
+  /** After a turn: publish the committed configuration, follow it with the address book, notice a removal. */
+  const trackMembership = Effect.suspend(() => {
+    const raft = status.raft
+    const committed: CommittedConfiguration = { index: raft.commit, configuration: core.configurationAt(raft.commit) ?? raft.configuration }
+    if (status.committedConfiguration.configuration !== committed.configuration || status.committedConfiguration.index !== committed.index) {
+      status.committedConfiguration = committed
+    }
+    if (memberOf(committed.configuration, config.id) !== undefined) memberAsOf = committed.index
+    else noteRemoval(committed, "in this node's log")
+    if (removal !== undefined) {
+      const current = removal
+      const log = current.logged ? Effect.void : Effect.logWarning(`${current.reason}; stopping`)
+      current.logged = true
+      const stop = clock.unsafeCurrentTimeMillis() - current.at >= removalGraceMs ? Deferred.succeed(lifecycle.removed, current.reason) : Effect.void
+      return Effect.zipRight(log, stop)
+    }
+    return refreshAddressBook(raft.configuration, committed)
+  })
+
   const turn = Effect.gen(function* () {
     const first = yield* Queue.takeBetween(mailboxes.raft, 1, Number.POSITIVE_INFINITY)
     // Let every socket read that is already due run before the turn, so the requests of many
     // clients (and peers) share one Ready, one WAL write and one frame per peer.
     yield* ioYield
     const rest = yield* Queue.takeAll(mailboxes.raft)
-    const proposals: Array<Uint8Array> = []
+    const proposals: Array<number> = []
     for (const input of Chunk.toReadonlyArray(first)) handle(input, proposals)
     for (const input of Chunk.toReadonlyArray(rest)) handle(input, proposals)
-    // Proposals made while no leader was known wait inside the core; those already sent to a
-    // leader that has since been replaced may be lost, so they all go again to the new one.
-    const leader = core.status().leader
-    if (leader !== 0 && leader !== lastKnownLeader) {
-      const replaced = lastKnownLeader !== 0
-      lastKnownLeader = leader
-      if (replaced && inflight.size > 0) {
-        core.propose([...inflight.values()].map((proposal) => proposal.data))
-        proposals.length = 0
-      }
-    }
-    if (proposals.length > 0) core.propose(proposals)
+    proposeAll(proposals)
     const ready = core.ready()
-    yield* dispatch(ready)
     status.raft = core.status()
+    // The address book first: a member added this turn gets this turn's appends.
+    yield* trackMembership
+    yield* dispatch(ready)
+    admin.afterTurn(ready, status.raft, clock.unsafeCurrentTimeMillis())
     observer.afterTurn(config.id, core, ready)
   })
 
+  yield* trackMembership
   return yield* Effect.forever(turn)
 })
+
+const REMOVED = "ERR this node was removed from the cluster and is stopping"
+const removedError = errorReply(REMOVED)
 
 /** Feeds the RaftNode a Tick every `tickMs` of the Effect Clock (SimClock in simulation). */
 export const runTicker = Effect.gen(function* () {

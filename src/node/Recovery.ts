@@ -6,6 +6,10 @@
  */
 import { Context, Data, Effect, Layer } from "effect"
 import { KvEngine } from "../engine/KvEngine.js"
+import { type Configuration, configurationAfter, describeConfiguration, encodeConfiguration } from "../raft/Configuration.js"
+import { EntryKind } from "../raft/types.js"
+import { initialConfiguration } from "./Membership.js"
+import { NodeConfig } from "./NodeConfig.js"
 import { snapshotChunksForEngine, SnapshotStore } from "./SnapshotStore.js"
 import type { SnapshotPoint } from "../raft/api.js"
 import type { Entry, HardState } from "../raft/types.js"
@@ -24,19 +28,47 @@ export interface RecoveredNode {
   readonly appliedTerm: number
   /** The duplicate filter as of `applied`. */
   readonly sessions: WriteSessions
+  /**
+   * The configuration the snapshot's metadata carries (as of `snapshot.index`); absent with no
+   * snapshot, or one written before snapshots carried it: the initial configuration applies.
+   */
+  readonly snapshotConfiguration: Configuration | undefined
+  /** The configuration as of `applied` (what the next snapshot taken records). */
+  readonly appliedConfiguration: Configuration
 }
 
 export class Recovered extends Context.Tag("raft-kv/Recovered")<Recovered, RecoveredNode>() {}
 
+/**
+ * A founding node's very first start (`--cluster`, empty WAL, no snapshot) writes the initial
+ * configuration as the log's first entry, committed at term 1, exactly as every other founder does
+ * (etcd's bootstrap does the same): identical entries, so no leader ever replaces it. From then on
+ * the configuration is in the log from its first index, and a node that joins later and replicates
+ * the log from the start knows the configuration at every index, as one catching up through a
+ * snapshot (which carries it) does.
+ */
+const bootstrapped = (log: Wal["Type"]["recovered"], initial: Configuration) =>
+  Effect.gen(function* () {
+    const wal = yield* Wal
+    const fresh = log.offset === 0 && log.entries.length === 0 && log.hardState.term === 0 && log.hardState.commit === 0
+    if (!fresh || initial.members.length === 0) return log
+    const entry: Entry = { index: 1, term: 1, kind: EntryKind.Config, data: encodeConfiguration(initial) }
+    const hardState = { term: 1, vote: 0, commit: 1 }
+    yield* wal.append({ hardState, entries: [entry], sync: true })
+    yield* Effect.logInfo(`a new cluster: the initial configuration (${describeConfiguration(initial)}) is the log's first entry`)
+    return { ...log, hardState, entries: [entry] }
+  })
+
 export const RecoveredLive = Layer.effect(
   Recovered,
   Effect.gen(function* () {
+    const config = yield* NodeConfig
     const wal = yield* Wal
     const store = yield* SnapshotStore
     const engine = yield* KvEngine
     const stored = yield* store.loadNewest
     const snapshot: SnapshotPoint = stored === undefined ? { index: 0, term: 0 } : stored.meta
-    const log = wal.recovered
+    const log = stored === undefined ? yield* bootstrapped(wal.recovered, initialConfiguration(config)) : wal.recovered
 
     if (log.offset > snapshot.index) {
       return yield* new RecoveryError({
@@ -75,9 +107,14 @@ export const RecoveredLive = Layer.effect(
       }
     }
     const appliedTerm = applied === snapshot.index ? snapshot.term : entries[applied - snapshot.index - 1].term
+    const snapshotConfiguration = stored?.meta.configuration
+    const appliedConfiguration = configurationAfter(
+      snapshotConfiguration ?? initialConfiguration(config),
+      entries.slice(0, applied - snapshot.index)
+    )
     yield* Effect.logInfo(
       `recovered: snapshot ${snapshot.index}, log ${snapshot.index + 1}..${snapshot.index + entries.length}, engine applied ${applied}`
     )
-    return { hardState, snapshot, entries, applied, appliedTerm, sessions }
+    return { hardState, snapshot, entries, applied, appliedTerm, sessions, snapshotConfiguration, appliedConfiguration }
   })
 )

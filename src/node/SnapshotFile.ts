@@ -4,12 +4,18 @@
  *
  *   frame   = u32 payload length | u32 CRC-32C(payload) | payload
  *   header  = u8 0 | "RKVSNAP1" | f64 index | f64 term | u32 n | n × (u16 node | f64 sequence)
+ *             [ | u32 length | configuration (Configuration.ts's encoding) ]
  *   chunk   = u8 1 | engine snapshot chunk (SnapshotFormat)
  *   end     = u8 2 | f64 chunk count | f64 chunk bytes
  *
  * The header carries what the state machine holds besides the engine: the index and term the
- * state includes, and the highest write sequence number applied per node (the duplicate filter).
+ * state includes, the highest write sequence number applied per node (the duplicate filter), and
+ * the cluster configuration in effect at the index (membership changes are log entries, so a
+ * snapshot that replaces them must carry their result). Files written before membership changes
+ * end the header after the sessions: they decode with no configuration, and the node falls back
+ * to its `--cluster` list, which is what such a cluster ran with.
  */
+import { type Configuration, decodeConfiguration, encodeConfiguration } from "../raft/Configuration.js"
 import { crc32c } from "./WalFormat.js"
 
 export const FRAME_HEADER = 8
@@ -23,6 +29,8 @@ export interface SnapshotMeta {
   readonly term: number
   /** Highest applied write sequence number per proposing node, as of `index`. */
   readonly sessions: ReadonlyArray<readonly [node: number, seq: number]>
+  /** The configuration in effect at `index` (absent only in files written before it was recorded). */
+  readonly configuration?: Configuration
 }
 
 const frame = (payload: Buffer): Buffer => {
@@ -34,7 +42,9 @@ const frame = (payload: Buffer): Buffer => {
 }
 
 export const encodeHeader = (meta: SnapshotMeta): Buffer => {
-  const payload = Buffer.allocUnsafe(1 + MAGIC.length + 8 + 8 + 4 + meta.sessions.length * 10)
+  const configuration = meta.configuration === undefined ? undefined : encodeConfiguration(meta.configuration)
+  const trailer = configuration === undefined ? 0 : 4 + configuration.length
+  const payload = Buffer.allocUnsafe(1 + MAGIC.length + 8 + 8 + 4 + meta.sessions.length * 10 + trailer)
   payload[0] = HEADER
   MAGIC.copy(payload, 1)
   let o = 1 + MAGIC.length
@@ -46,6 +56,10 @@ export const encodeHeader = (meta: SnapshotMeta): Buffer => {
     payload.writeUInt16BE(node, o)
     payload.writeDoubleBE(seq, o + 2)
     o += 10
+  }
+  if (configuration !== undefined) {
+    payload.writeUInt32BE(configuration.length, o)
+    payload.set(configuration, o + 4)
   }
   return frame(payload)
 }
@@ -91,14 +105,18 @@ export const decodePayload = (payload: Uint8Array, crc: number): SnapshotRecord 
       const term = p.readDoubleBE(o + 8)
       const count = p.readUInt32BE(o + 16)
       o += 20
-      if (!isCount(index) || !isCount(term) || p.length !== o + count * 10) return "invalid header"
+      if (!isCount(index) || !isCount(term) || p.length < o + count * 10) return "invalid header"
       const sessions: Array<readonly [number, number]> = []
       for (let i = 0; i < count; i++, o += 10) {
         const seq = p.readDoubleBE(o + 2)
         if (!isCount(seq)) return "invalid header"
         sessions.push([p.readUInt16BE(o), seq])
       }
-      return { type: "header", meta: { index, term, sessions } }
+      if (o === p.length) return { type: "header", meta: { index, term, sessions } }
+      if (p.length < o + 4 || p.length !== o + 4 + p.readUInt32BE(o)) return "invalid header"
+      const configuration = decodeConfiguration(p.subarray(o + 4))
+      if (configuration === undefined) return "invalid configuration in the header"
+      return { type: "header", meta: { index, term, sessions, configuration } }
     }
     case CHUNK:
       return { type: "chunk", chunk: p.subarray(1) }

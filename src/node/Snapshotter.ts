@@ -7,6 +7,7 @@
  */
 import { Cause, Duration, Effect, Exit, Fiber, Queue, Scope } from "effect"
 import { error as errorReply, OK } from "../resp/Reply.js"
+import type { Configuration } from "../raft/Configuration.js"
 import type { NodeId } from "../raft/types.js"
 import { Mailboxes } from "./Mailboxes.js"
 import type { SnapshotterInput } from "./messages.js"
@@ -53,7 +54,9 @@ export const runSnapshotter = Effect.gen(function* () {
   const transfers = new Map<NodeId, Transfer>()
   let receiving: Receiving | undefined
   /** The last snapshot received completely, so a lost final acknowledgement can be repeated. */
-  let lastReceived: { readonly from: NodeId; readonly index: number; readonly term: number; readonly bytes: number } | undefined
+  let lastReceived:
+    | { readonly from: NodeId; readonly index: number; readonly term: number; readonly bytes: number; readonly configuration: Configuration | undefined }
+    | undefined
 
   // ------------------------------------------------------------ taking snapshots
 
@@ -163,7 +166,13 @@ export const runSnapshotter = Effect.gen(function* () {
         // Sent again: our final acknowledgement was lost, or the core could not take the
         // snapshot then (it was campaigning). Offer it again (the core ignores what it has) and
         // repeat the acknowledgement.
-        yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotReceived", index: m.index, term: lastReceived.term, from: m.from })
+        yield* Queue.offer(mailboxes.raft, {
+          _tag: "SnapshotReceived",
+          index: m.index,
+          term: lastReceived.term,
+          from: m.from,
+          configuration: lastReceived.configuration
+        })
         return ack(lastReceived.bytes, true)
       }
       if (receiving === undefined || receiving.from !== m.from || receiving.index !== m.index || receiving.snapshotTerm !== m.snapshotTerm) {
@@ -180,10 +189,11 @@ export const runSnapshotter = Effect.gen(function* () {
       if (!m.last) return ack(incoming.received, false)
       const received = incoming.received
       const stored = yield* incoming.finish({ index: m.index, term: m.snapshotTerm }).pipe(Effect.ensuring(stopReceiving))
-      lastReceived = { from: m.from, index: m.index, term: m.snapshotTerm, bytes: received }
+      const configuration = stored.meta.configuration
+      lastReceived = { from: m.from, index: m.index, term: m.snapshotTerm, bytes: received, configuration }
       yield* store.prune(SNAPSHOTS_KEPT)
       yield* Effect.logInfo(`received snapshot ${m.index} from node ${m.from} (${received} bytes)`)
-      yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotReceived", index: m.index, term: m.snapshotTerm, from: m.from })
+      yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotReceived", index: m.index, term: m.snapshotTerm, from: m.from, configuration })
       ack(received, true)
     }).pipe(
       // A chunk we cannot store restarts the transfer; the sender gives up after a few tries.

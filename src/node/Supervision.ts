@@ -13,7 +13,7 @@
  * (the transport starts its links then). `stopAll` interrupts every part; the node's main fiber
  * calls it before the Layers' resources (WAL, listeners) are released, so no part outlives them.
  */
-import { Cause, Context, Duration, Effect, FiberSet, Layer } from "effect"
+import { Cause, Context, Duration, Effect, type Fiber, FiberSet, Layer } from "effect"
 import { describeCause } from "./describeCause.js"
 
 /** How long a restarting part pauses before it runs again (no busy loop on a persistent bug). */
@@ -22,8 +22,11 @@ export const RESTART_DELAY = Duration.seconds(1)
 export interface SupervisionService {
   /** Start a part the node cannot run without: its failure or end stops the node. */
   readonly essential: <A, E, R>(name: string, part: Effect.Effect<A, E, R>) => Effect.Effect<void, never, R>
-  /** Start a part that is restarted (after RESTART_DELAY, with a warning) whenever it fails or ends. */
-  readonly restarting: <A, E, R>(name: string, part: Effect.Effect<A, E, R>) => Effect.Effect<void, never, R>
+  /**
+   * Start a part that is restarted (after RESTART_DELAY, with a warning) whenever it fails or ends.
+   * Returns its fiber, so a part that is no longer needed (a peer that left) can be interrupted.
+   */
+  readonly restarting: <A, E, R>(name: string, part: Effect.Effect<A, E, R>) => Effect.Effect<Fiber.RuntimeFiber<unknown, unknown>, never, R>
   /** Start a part whose failure is logged and ends only itself (e.g. one connection). */
   readonly transient: <A, E, R>(name: string, part: Effect.Effect<A, E, R>) => Effect.Effect<void, never, R>
   /** Wait for the first failure of an essential part and fail with it. */
@@ -72,7 +75,7 @@ export const SupervisionLive = Layer.scoped(
         }),
         Effect.zipRight(Effect.sleep(RESTART_DELAY))
       )
-      return FiberSet.run(set, Effect.forever(once)).pipe(Effect.asVoid)
+      return FiberSet.run(set, Effect.forever(once))
     }
 
     const transient = <A, E, R>(name: string, part: Effect.Effect<A, E, R>) =>

@@ -9,9 +9,12 @@ import type { ReadMode } from "../cli/Config.js"
 import type { EngineSnapshot } from "../engine/KvEngine.js"
 import type { Reply } from "../resp/Reply.js"
 import type { SnapshotPoint } from "../raft/api.js"
+import type { Configuration } from "../raft/Configuration.js"
 import type { Entry, HardState, Message, NodeId } from "../raft/types.js"
 import type { Waiter } from "./BlockedClients.js"
-import type { SnapshotTransferMessage } from "./PeerMessage.js"
+import type { AdminRequest } from "./Admin.js"
+import type { CommittedConfiguration } from "./Membership.js"
+import type { AdminMessage, SnapshotTransferMessage } from "./PeerMessage.js"
 import type { SnapshotMeta } from "./SnapshotFile.js"
 
 /** Where a client's reply goes once its request finishes (or fails). Called exactly once. */
@@ -38,15 +41,29 @@ export interface PendingRead {
 /** Inputs of the RaftNode actor. */
 export type RaftInput =
   | { readonly _tag: "Tick" }
-  | { readonly _tag: "PeerMessages"; readonly messages: ReadonlyArray<Message> }
+  /** Raft messages and forwarded administration, from one peer connection's read. */
+  | { readonly _tag: "PeerMessages"; readonly messages: ReadonlyArray<Message | AdminMessage> }
+  /** An operator's request (RAFT.NODE, RAFT.TRANSFER_LEADER, RAFT.NODES) or a stopping leader's transfer. */
+  | { readonly _tag: "Admin"; readonly request: AdminRequest }
+  /** Member `from` reports the configuration it knows to be committed (asked by the MembershipWatch). */
+  | { readonly _tag: "ConfigurationObserved"; readonly from: NodeId; readonly committed: CommittedConfiguration }
   | { readonly _tag: "ClientWrite"; readonly request: PendingWrite }
   | { readonly _tag: "ClientRead"; readonly request: PendingRead }
   /** The WAL has fsynced everything up to `index` (whose term is `term`). */
   | { readonly _tag: "WalSynced"; readonly index: number; readonly term: number }
   /** A snapshot of this node's state up to `index` is durable: compact the log behind it. */
   | { readonly _tag: "SnapshotTaken"; readonly index: number; readonly term: number }
-  /** A snapshot streamed by `from` is durable in the snapshot store: the core decides whether to install it. */
-  | { readonly _tag: "SnapshotReceived"; readonly index: number; readonly term: number; readonly from: NodeId }
+  /**
+   * A snapshot streamed by `from` is durable in the snapshot store: the core decides whether to
+   * install it. `configuration`: the one its metadata carries (absent in files written before).
+   */
+  | {
+      readonly _tag: "SnapshotReceived"
+      readonly index: number
+      readonly term: number
+      readonly from: NodeId
+      readonly configuration: Configuration | undefined
+    }
   /** A restored snapshot settled this node's writes up to sequence number `upTo`: stop re-proposing them. */
   | { readonly _tag: "OwnWritesSettled"; readonly upTo: number }
   /** Streaming a snapshot to `to` finished (`ok`) or was given up. */

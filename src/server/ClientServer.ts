@@ -8,11 +8,12 @@
  * CLIENT LIST, WATCH sessions, the ACL users) is assembled here.
  */
 import * as net from "node:net"
-import { Effect, Queue, Schedule } from "effect"
+import { Deferred, Duration, Effect, Queue, Schedule } from "effect"
 import { AclLog } from "../acl/AclLog.js"
 import { loadUsers } from "../acl/loadUsers.js"
 import { UsersError } from "../acl/Users.js"
 import type { ClientState, ServerView } from "../commands/session.js"
+import { clusterView } from "../node/ClusterView.js"
 import { InjectedDefects } from "../node/InjectedDefects.js"
 import { KvService } from "../node/KvService.js"
 import { listenTcp } from "../node/listenTcp.js"
@@ -55,6 +56,9 @@ export const startClientServer = Effect.gen(function* () {
 
   const clients = new Map<number, ClientState>()
   let nextClientId = 1
+  /** Completed once every client is gone after `drain` began. */
+  const drained = yield* Deferred.make<void>()
+  let draining = false
 
   const sources: InfoSources = {
     config,
@@ -78,7 +82,9 @@ export const startClientServer = Effect.gen(function* () {
     requestSnapshot: kv.requestSnapshot,
     lastSave: () => status.lastSave,
     proposeInBackground: (payload) => kv.submitWrite(payload, () => {}),
-    acl: { users, log: new AclLog(), countDenied: (reason) => stats.denied(reason) }
+    acl: { users, log: new AclLog(), countDenied: (reason) => stats.denied(reason) },
+    cluster: () => clusterView(config, status, Date.now()),
+    admin: kv.submitAdmin
   }
 
   // ---------------------------------------------------------------- listeners: they only queue
@@ -90,7 +96,9 @@ export const startClientServer = Effect.gen(function* () {
     socket.on("error", () => socket.destroy())
     Queue.unsafeOffer(accepted, { socket })
   }
+  const listeners: Array<net.Server> = []
   const track = (listener: net.Server) => {
+    listeners.push(listener)
     listener.on("connection", (raw: net.Socket) => {
       raw.on("error", () => raw.destroy())
       rawSockets.add(raw)
@@ -128,6 +136,10 @@ export const startClientServer = Effect.gen(function* () {
   const admit = (socket: net.Socket) =>
     Effect.suspend(() => {
       if (socket.destroyed) return Effect.void
+      if (draining) {
+        socket.destroy()
+        return Effect.void
+      }
       if (clients.size >= config.maxClients) {
         stats.rejectedConnections++
         socket.end(MAX_CLIENTS_REACHED, () => socket.destroy())
@@ -142,7 +154,10 @@ export const startClientServer = Effect.gen(function* () {
           server,
           stats,
           defects,
-          onClose: (client) => clients.delete(client.id)
+          onClose: (client) => {
+            clients.delete(client.id)
+            if (draining && clients.size === 0) Deferred.unsafeDone(drained, Effect.void)
+          }
         })
         const client = connection.client
         clients.set(client.id, client)
@@ -172,6 +187,19 @@ export const startClientServer = Effect.gen(function* () {
       Schedule.spaced("100 millis")
     )
   )
+
+  /**
+   * A clean stop: no new connections; each open one reads no more commands and closes once the
+   * replies to those it read are out (bounded by the request timeout).
+   */
+  const drain = Effect.gen(function* () {
+    draining = true
+    for (const listener of listeners) listener.close()
+    if (clients.size === 0) return
+    for (const client of [...clients.values()]) client.kill()
+    yield* Deferred.await(drained).pipe(Effect.timeout(Duration.millis(config.requestTimeoutMs)), Effect.ignore)
+  })
+  return { drain }
 })
 
 /** One line at start on who may use the client port; a warning when anyone who connects may. */

@@ -34,7 +34,8 @@ const server = (sources: InfoSources): string => {
     ["redis_version", REDIS_COMPAT_VERSION],
     ["raft_kv_version", RAFT_KV_VERSION],
     ["redis_git_sha1", "00000000"],
-    ["redis_mode", "standalone"],
+    // Cluster clients (redis-py's RedisCluster) check for cluster mode: one shard, all slots (CLUSTER SLOTS).
+    ["redis_mode", "cluster"],
     ["os", `${os.type()} ${os.release()} ${os.arch()}`],
     ["arch_bits", 64],
     ["process_id", process.pid],
@@ -111,10 +112,10 @@ const replication = (sources: InfoSources): string => {
   const raft = sources.status.raft
   const applied = sources.status.appliedIndex
   if (raft.role === "leader") {
-    const followers = sources.config.peers.filter((peer) => peer.id !== sources.config.id)
+    const followers = raft.configuration.members.filter((member) => member.id !== sources.config.id)
     const fields: Array<readonly [string, string | number]> = [["role", "master"], ["connected_slaves", followers.length]]
     followers.forEach((peer, i) => {
-      const address = sources.clientAddressOf(peer.id) ?? `${peer.host}:0`
+      const address = sources.clientAddressOf(peer.id) ?? `${peer.address.slice(0, peer.address.lastIndexOf(":"))}:0`
       const colon = address.lastIndexOf(":")
       fields.push([`slave${i}`, `ip=${address.slice(0, colon)},port=${address.slice(colon + 1)},state=online,offset=${raft.commit},lag=0`])
     })
@@ -156,7 +157,7 @@ const keyspace = (sources: InfoSources): string =>
   )
 
 /** The sections INFO prints without arguments, in order. */
-export const INFO_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "raft"] as const
+export const INFO_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace", "raft"] as const
 
 export const infoSection = (sources: InfoSources, name: string): string | undefined => {
   switch (name) {
@@ -174,6 +175,8 @@ export const infoSection = (sources: InfoSources, name: string): string | undefi
       return replication(sources)
     case "cpu":
       return cpu()
+    case "cluster":
+      return section("Cluster", [["cluster_enabled", 1]])
     case "keyspace":
       return keyspace(sources)
     case "raft":

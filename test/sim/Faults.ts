@@ -54,7 +54,30 @@ export class DiskFault extends Schema.TaggedClass<DiskFault>()("DiskFault", {
   failFsync: Schema.Boolean
 }) {}
 
-export const Fault = Schema.Union(Partition, OneWayCut, Heal, Crash, Restart, CrashLeader, IsolateLeader, Bounce, LinkFault, DiskFault)
+/**
+ * A membership change asked of a random live node (which forwards it to the leader if it is not
+ * the leader), through the node's real administration path. Targets are chosen when it happens,
+ * from the leader's configuration: a fresh spare node (started with --join) to add, a learner to
+ * promote, a member other than the leader to remove, or the leader itself.
+ */
+export class ChangeMembership extends Schema.TaggedClass<ChangeMembership>()("ChangeMembership", {
+  ...At,
+  change: Schema.Literal("add-learner", "add-voter", "promote", "remove", "remove-leader")
+}) {}
+
+/** RAFT.TRANSFER_LEADER asked of a random live node: to a random voter, or (`anyVoter`) to the most caught-up one. */
+export class TransferLeadership extends Schema.TaggedClass<TransferLeadership>()("TransferLeadership", { ...At, anyVoter: Schema.Boolean }) {}
+
+/** A running node chosen when it happens (founder or joined) crashes, and restarts `downMs` later. */
+export class BounceAny extends Schema.TaggedClass<BounceAny>()("BounceAny", { ...At, downMs: Schema.NonNegativeInt }) {}
+
+/** A running node chosen when it happens is cut off from every other node (the other links are healed). */
+export class IsolateAny extends Schema.TaggedClass<IsolateAny>()("IsolateAny", At) {}
+
+export const Fault = Schema.Union(
+  Partition, OneWayCut, Heal, Crash, Restart, CrashLeader, IsolateLeader, Bounce, LinkFault, DiskFault,
+  ChangeMembership, TransferLeadership, BounceAny, IsolateAny
+)
 export type Fault = typeof Fault.Type
 export const FaultPlan = Schema.Array(Fault)
 
@@ -80,6 +103,14 @@ export const describeFault = (fault: Fault): string => {
       return `link ${fault.from}→${fault.to}: drop ${fault.drop.toFixed(2)}, delay ${fault.delayMin}-${fault.delayMax} ms, duplicate ${fault.duplicate.toFixed(2)}`
     case "DiskFault":
       return `disk of node ${fault.node}: fsync ${fault.failFsync ? "fails" : `takes ${fault.fsyncLatencyMs} ms`}`
+    case "ChangeMembership":
+      return `membership change: ${fault.change}`
+    case "TransferLeadership":
+      return `transfer leadership${fault.anyVoter ? " to the most caught-up voter" : " to a random voter"}`
+    case "BounceAny":
+      return `crash a running node, restart it ${fault.downMs} ms later`
+    case "IsolateAny":
+      return "cut a running node off from every other node (and heal the rest)"
   }
 }
 
@@ -92,13 +123,41 @@ export interface PlanOptions {
   /**
    * "mixed" (default): partitions, crashes, lossy links, disk faults. "elections": frequent
    * leader crashes and short outages, to stress elections, log repair and durability of votes.
+   * "membership": nodes added (as learners, then promoted, or directly as voters) and removed (the
+   * leader too) and leadership transferred, while nodes crash and are cut off and links lose,
+   * delay and duplicate messages.
    */
-  readonly profile?: "mixed" | "elections"
+  readonly profile?: Profile
 }
+
+export type Profile = "mixed" | "elections" | "membership"
 
 /** A seeded mix of partitions, crashes (with torn writes), lossy links and disk faults. */
 export const randomPlan = (random: () => number, options: PlanOptions): Array<Fault> =>
-  options.profile === "elections" ? electionsPlan(random, options) : mixedPlan(random, options)
+  options.profile === "elections" ? electionsPlan(random, options) : options.profile === "membership" ? membershipPlan(random, options) : mixedPlan(random, options)
+
+const membershipPlan = (random: () => number, options: PlanOptions): Array<Fault> => {
+  const plan: Array<Fault> = []
+  const gap = options.meanGapMs ?? 350
+  // Changes in a sensible order on the whole (a learner before its promotion), faults in between.
+  const cycle: ReadonlyArray<ChangeMembership["change"]> = ["add-learner", "promote", "remove", "add-voter", "remove-leader", "add-learner", "promote", "remove"]
+  let step = Math.floor(random() * cycle.length)
+  for (let at = 200 + Math.floor(random() * gap); at < options.durationMs; at += Math.floor(gap / 2 + random() * gap)) {
+    const r = random()
+    if (r < 0.45) plan.push(new ChangeMembership({ at, change: cycle[step++ % cycle.length] }))
+    else if (r < 0.55) plan.push(new TransferLeadership({ at, anyVoter: random() < 0.5 }))
+    else if (r < 0.67) plan.push(new BounceAny({ at, downMs: 20 + Math.floor(random() * 400) }))
+    else if (r < 0.72) plan.push(new CrashLeader({ at, downMs: 30 + Math.floor(random() * 300) }))
+    else if (r < 0.8) plan.push(new IsolateAny({ at }))
+    else if (r < 0.92) {
+      const from = 1 + Math.floor(random() * options.nodes)
+      const to = 1 + ((from + Math.floor(random() * (options.nodes - 1))) % options.nodes)
+      const delayMin = Math.floor(random() * 10)
+      plan.push(new LinkFault({ at, from, to, drop: random() * 0.4, delayMin, delayMax: delayMin + Math.floor(random() * 50), duplicate: random() * 0.2 }))
+    } else plan.push(new Heal({ at }))
+  }
+  return plan
+}
 
 const electionsPlan = (random: () => number, options: PlanOptions): Array<Fault> => {
   const plan: Array<Fault> = []

@@ -14,10 +14,30 @@
  *   rebuilt from the WAL after a restart).
  * - Votes are durable promises (figure 2: votedFor is persisted before the reply): a node that
  *   granted its vote in a term and restarts still holds that vote, or a later term.
+ *
+ * And for membership changes (the configuration is part of the log, the WAL and snapshots):
+ *
+ * - Single-server changes: each committed configuration differs from the one committed before it
+ *   by at most one voter (what makes every old majority overlap every new one).
+ * - Every node's configuration at its applied index is the one the committed log says is in
+ *   effect there (configuration entries, snapshots that carry the configuration, restarts that
+ *   recover it: a node that got it wrong would count the wrong quorums).
+ * - A leader is a voter of its configuration, except a leader that removed itself, which may lead
+ *   (without counting itself) only until that removal commits.
+ *
+ * Two leaders in one term through a configuration change are caught by election safety.
  */
 import type { RaftCore, Ready } from "../../src/raft/api.js"
 import type { PeerMessage } from "../../src/node/PeerMessage.js"
-import type { Entry, NodeId } from "../../src/raft/types.js"
+import {
+  type Configuration,
+  decodeConfiguration,
+  describeConfiguration,
+  memberOf,
+  sameConfiguration,
+  voterIds
+} from "../../src/raft/Configuration.js"
+import { EntryKind, type Entry, type NodeId } from "../../src/raft/types.js"
 
 const digest = (entry: Entry) => `${entry.kind}:${Buffer.from(entry.data).toString("base64")}`
 
@@ -37,8 +57,38 @@ export class SafetyChecker {
   private readonly votesSent = new Map<NodeId, { readonly term: number; readonly candidate: NodeId }>()
   /** Nodes that restarted and have not taken a turn since. */
   private readonly fresh = new Set<NodeId>()
+  /** Every committed configuration, ascending by the index that set it (the initial one at 0). */
+  private readonly configurations: Array<{ readonly index: number; readonly configuration: Configuration }>
+  /** Every node that was ever a member of a committed configuration. */
+  readonly everMembers = new Set<NodeId>()
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    initial: Configuration
+  ) {
+    this.configurations = [{ index: 0, configuration: initial }]
+    for (const member of initial.members) this.everMembers.add(member.id)
+  }
+
+  /** The configuration the committed log has in effect at `index`. */
+  configurationAt(index: number): Configuration {
+    for (let i = this.configurations.length - 1; i >= 0; i--) if (this.configurations[i].index <= index) return this.configurations[i].configuration
+    return this.configurations[0].configuration
+  }
+
+  private committedConfiguration(entry: Entry): void {
+    const next = decodeConfiguration(entry.data)
+    if (next === undefined) return this.violation(`configuration entry ${entry.index} is malformed`)
+    const previous = this.configurationAt(entry.index)
+    const before = new Set(voterIds(previous))
+    const after = new Set(voterIds(next))
+    const changed = [...before].filter((id) => !after.has(id)).length + [...after].filter((id) => !before.has(id)).length
+    if (changed > 1) {
+      this.violation(`single-server changes: the configuration committed at ${entry.index} (${describeConfiguration(next)}) changes ${changed} voters of ${describeConfiguration(previous)}`)
+    }
+    this.configurations.push({ index: entry.index, configuration: next })
+    for (const member of next.members) this.everMembers.add(member.id)
+  }
 
   private violation(message: string): void {
     this.violations.push(`t=${this.now()} ${message}`)
@@ -69,6 +119,12 @@ export class SafetyChecker {
     }
 
     if (status.role === "leader") {
+      const inEffect = memberOf(status.configuration, id)
+      const committed = core.configurationAt(status.commit)
+      const removingItself = inEffect === undefined && committed !== undefined && memberOf(committed, id)?.role === "voter"
+      if (inEffect?.role !== "voter" && !removingItself) {
+        this.violation(`node ${id} leads term ${status.term} but is not a voter of its configuration (${describeConfiguration(status.configuration)})`)
+      }
       const known = this.leaderOfTerm.get(status.term)
       if (known === undefined) {
         this.leaderOfTerm.set(status.term, id)
@@ -103,9 +159,21 @@ export class SafetyChecker {
         this.applied.set(entry.index, value)
         this.appliedBy.set(entry.index, this.highestTerm)
         if (entry.index > this.highestApplied) this.highestApplied = entry.index
+        if (entry.kind === EntryKind.Config) this.committedConfiguration(entry)
       } else if (seen !== value) {
         this.violation(`state-machine safety: node ${id} applies a different entry at index ${entry.index} (term ${entry.term}, another node applied term ${seen.split("|")[0]})`)
       }
+    }
+
+    // Its configuration where it has applied the log must be the committed log's (its snapshot's
+    // configuration, a restart's recovery and its configuration entries all feed it). Before
+    // anything is applied it comes from the flags (--cluster, or none with --join).
+    const own = status.applied === 0 ? undefined : core.configurationAt(status.applied)
+    const expected = this.configurationAt(status.applied)
+    if (own !== undefined && status.applied <= this.highestApplied && !sameConfiguration(own, expected)) {
+      this.violation(
+        `configuration: node ${id} has ${describeConfiguration(own)} in effect at its applied index ${status.applied}, the committed log has ${describeConfiguration(expected)}`
+      )
     }
   }
 

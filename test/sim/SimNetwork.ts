@@ -3,9 +3,14 @@
  * / FrameDecoder), then waits in a queue ordered by simulated delivery time. Per link: drop
  * rate, delay range (random delays also reorder), duplication, and cuts (partitions, one-way
  * or both). All randomness comes from the simulation's seeded generator.
+ *
+ * Like the TCP transport, a node sends only to the members of the address book its RaftNode sets,
+ * and accepts frames only from them (from anyone while it is not in its own book); a configuration
+ * query is answered after a network delay with the target's committed configuration.
  */
 import { Effect, Layer } from "effect"
 import { deliverPeerMessages, Mailboxes, type MailboxesService } from "../../src/node/Mailboxes.js"
+import { NodeStatus, type NodeStatusService } from "../../src/node/NodeStatus.js"
 import { encodeFrame, FrameDecoder } from "../../src/node/PeerCodec.js"
 import type { PeerMessage } from "../../src/node/PeerMessage.js"
 import { Transport } from "../../src/node/Transport.js"
@@ -34,6 +39,10 @@ interface InFlight {
 
 export class SimNetwork {
   private readonly mailboxes = new Map<NodeId, MailboxesService>()
+  private readonly statuses = new Map<NodeId, NodeStatusService>()
+  /** Each node's address book, and whether it is in it itself. */
+  private readonly books = new Map<NodeId, { readonly ids: ReadonlySet<NodeId>; readonly member: boolean }>()
+  private nextTarget = 0
   private readonly cut = new Set<string>()
   private readonly conditions = new Map<string, LinkConditions>()
   private queue: Array<InFlight> = []
@@ -67,24 +76,60 @@ export class SimNetwork {
   }
 
   /** The Transport of node `id`: registers its mailboxes for delivery while it runs. */
-  layer(id: NodeId): Layer.Layer<Transport, never, Mailboxes> {
+  layer(id: NodeId): Layer.Layer<Transport, never, Mailboxes | NodeStatus> {
     return Layer.scoped(
       Transport,
       Effect.gen(this, function* () {
         const mailboxes = yield* Mailboxes
+        const status = yield* NodeStatus
         this.mailboxes.set(id, mailboxes)
-        yield* Effect.addFinalizer(() => Effect.sync(() => this.mailboxes.get(id) === mailboxes && this.mailboxes.delete(id)))
-        return Transport.of({ send: (to, messages) => this.send(id, to, messages) })
+        this.statuses.set(id, status)
+        this.books.delete(id)
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            if (this.mailboxes.get(id) === mailboxes) this.mailboxes.delete(id)
+            if (this.statuses.get(id) === status) this.statuses.delete(id)
+          })
+        )
+        return Transport.of({
+          send: (to, messages) => this.send(id, to, messages),
+          setMembers: (members) =>
+            Effect.sync(() => {
+              this.books.set(id, { ids: new Set(members.map((m) => m.id).filter((m) => m !== id)), member: members.some((m) => m.id === id) })
+            }),
+          observeConfiguration: Effect.suspend(() => {
+            const book = [...(this.books.get(id)?.ids ?? [])]
+            const targets = book.length > 0 ? book : [...this.statuses.keys()].filter((other) => other !== id)
+            if (targets.length === 0) return Effect.succeed(undefined)
+            const target = targets[this.nextTarget++ % targets.length]
+            // A round trip later, if both directions are up and the target runs.
+            return Effect.map(Effect.sleep(4), () => {
+              const status = this.statuses.get(target)
+              if (status === undefined || this.cut.has(`${id}>${target}`) || this.cut.has(`${target}>${id}`)) return undefined
+              this.trace(`${id}→${target} configuration query: ${target} answers index ${status.committedConfiguration.index}`)
+              return { from: target, committed: status.committedConfiguration }
+            })
+          })
+        })
       })
     )
+  }
+
+  /** Whether `receiver` takes frames from `sender` (the TCP transport refuses the others' connections). */
+  private accepts(receiver: NodeId, sender: NodeId): boolean {
+    const book = this.books.get(receiver)
+    return book === undefined || !book.member || book.ids.has(sender)
   }
 
   /** A crashed node receives nothing until it registers again. */
   detach(id: NodeId): void {
     this.mailboxes.delete(id)
+    this.statuses.delete(id)
   }
 
   private send(from: NodeId, to: NodeId, messages: ReadonlyArray<PeerMessage>): void {
+    // No link to a node outside the address book.
+    if (!this.books.get(from)?.ids.has(to)) return
     this.onSend(messages)
     const link = this.conditions.get(`${from}>${to}`) ?? CALM
     if (this.cut.has(`${from}>${to}`) || this.random() < link.drop) {
@@ -111,7 +156,7 @@ export class SimNetwork {
     while (this.queue.length > 0 && this.queue[0].at <= this.clock.now) {
       const item = this.queue.shift()!
       const mailboxes = this.mailboxes.get(item.to)
-      if (mailboxes === undefined || this.cut.has(`${item.from}>${item.to}`)) {
+      if (mailboxes === undefined || this.cut.has(`${item.from}>${item.to}`) || !this.accepts(item.to, item.from)) {
         this.dropped++
         continue
       }
@@ -153,5 +198,9 @@ export const describeMessage = (m: PeerMessage): string => {
       return `${head} snapshot ${m.index} received ${m.received}${m.done ? " done" : ""}`
     case "TimeoutNow":
       return head
+    case "AdminRequest":
+      return `${head} req ${m.requestId} ${JSON.stringify(m.command)}`
+    case "AdminResponse":
+      return `${head} req ${m.requestId} ${JSON.stringify(m.outcome)}`
   }
 }

@@ -16,6 +16,7 @@ import { commandTable } from "../../src/commands/table.js"
 import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
 import { IncarnationLive } from "../../src/node/Incarnation.js"
 import { KvService, KvServiceLive, type KvServiceApi } from "../../src/node/KvService.js"
+import { LifecycleLive } from "../../src/node/Lifecycle.js"
 import { MailboxesLive } from "../../src/node/Mailboxes.js"
 import { runConsensus } from "../../src/node/Node.js"
 import { NodeConfig } from "../../src/node/NodeConfig.js"
@@ -27,12 +28,15 @@ import { SnapshotStoreLive } from "../../src/node/SnapshotStore.js"
 import { SupervisionLive } from "../../src/node/Supervision.js"
 import { Wal, WalLive } from "../../src/node/Wal.js"
 import { seededRandom } from "../../src/raft/seededRandom.js"
+import { learnerIds, votersConfiguration, voterIds } from "../../src/raft/Configuration.js"
 import type { NodeId } from "../../src/raft/types.js"
 import type { ReadMode } from "../../src/cli/Config.js"
+import type { AdminCommand } from "../../src/node/Admin.js"
+import type { ChangeMembership } from "./Faults.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { configFor } from "../support/inProcessCluster.js"
 import { checkLinearizable, outputOf, type KvInput, type KvOperation } from "../support/linearizability.js"
-import { describeFault, type Fault, randomPlan, Restart } from "./Faults.js"
+import { describeFault, type Fault, type Profile, randomPlan, Restart } from "./Faults.js"
 import { SafetyChecker } from "./Invariants.js"
 import { DriftingClock } from "./DriftingClock.js"
 import { SimClock } from "./SimClock.js"
@@ -54,11 +58,15 @@ export interface SimulationOptions {
   /** The faults; by default a plan drawn from the seed. */
   readonly plan?: ReadonlyArray<Fault>
   /** The kind of plan drawn from the seed (see `randomPlan`). */
-  readonly profile?: "mixed" | "elections"
+  readonly profile?: Profile
+  /** Spare nodes (ids after the founders) that membership changes may add; default 6. */
+  readonly spares?: number
   readonly snapshotEntries?: number
   /** Deliberately broken behaviour, to show the simulation catches it. */
   readonly bugs?: {
     readonly commitEarlierTermsByCounting?: boolean
+    /** A new leader may change the configuration before it commits an entry of its term (§4.1's bug). */
+    readonly configChangeBeforeCommitInTerm?: boolean
     /** The WAL drops the vote from every hard state it writes. */
     readonly forgetVote?: boolean
     /** fsync returns before anything is durable (so acknowledgements precede durability). */
@@ -90,6 +98,12 @@ export interface SimulationResult {
     readonly crashes: number
     readonly snapshotsTaken: number
     readonly snapshotsInstalled: number
+    /** Membership changes whose configuration entry committed (as the node that asked reported it). */
+    readonly changesCommitted: number
+    /** Leader transfers that completed. */
+    readonly transfers: number
+    /** Nodes that learned they were removed and stopped. */
+    readonly removedNodesStopped: number
   }
 }
 
@@ -99,6 +113,12 @@ interface SimNode {
   kv: KvServiceApi | undefined
   status: NodeStatusService | undefined
   incarnation: number
+  /** A spare: started with --join, to be added by a membership change. */
+  readonly joins: boolean
+  /** Ever started (spares start when a change is about to add them). */
+  started: boolean
+  /** It stopped by itself because it learned it was removed: it is not started again. */
+  removed: boolean
 }
 
 interface PendingOperation {
@@ -121,12 +141,15 @@ export class Simulation {
   private readonly network: SimNetwork
   private readonly disks = new Map<NodeId, SimDisk>()
   private readonly nodes = new Map<NodeId, SimNode>()
-  private readonly checker: SafetyChecker
+  private readonly checker!: SafetyChecker
   private readonly traceBuffer: Array<string> = []
   private readonly history: Array<KvOperation> = []
   private readonly pending = new Set<PendingOperation>()
   private readonly start: number
   private crashes = 0
+  private changesCommitted = 0
+  private transfers = 0
+  private removedNodesStopped = 0
   private snapshotsTaken = 0
   private snapshotsInstalled = 0
   private frozenTrace: Array<string> | undefined
@@ -137,15 +160,16 @@ export class Simulation {
   constructor(private readonly options: SimulationOptions) {
     this.random = seededRandom(options.seed)
     this.start = this.clock.now
-    this.checker = new SafetyChecker(() => this.elapsed())
     this.network = new SimNetwork(this.clock, this.random, (line) => this.trace(line), (messages) => this.checker.sent(messages))
     this.ids = Array.from({ length: options.nodes ?? 3 }, (_, i) => i + 1)
-    for (const id of this.ids) {
-      const drift = options.drift ?? 0
+    const spares = options.spares ?? 6
+    const drift = options.drift ?? 0
+    for (let id = 1; id <= this.ids.length + spares; id++) {
       this.rates.set(id, drift === 0 ? 1 : 1 - drift + 2 * drift * this.random())
       this.disks.set(id, new SimDisk(seededRandom(options.seed * 31 + id)))
-      this.nodes.set(id, { id, fiber: undefined, kv: undefined, status: undefined, incarnation: 0 })
+      this.nodes.set(id, { id, fiber: undefined, kv: undefined, status: undefined, incarnation: 0, joins: id > this.ids.length, started: false, removed: false })
     }
+    this.checker = new SafetyChecker(() => this.elapsed(), votersConfiguration(this.ids, (id) => `127.0.0.1:${id}`))
   }
 
   private elapsed(): number {
@@ -185,8 +209,9 @@ export class Simulation {
     const disk = this.disks.get(id)!
     disk.restart()
     node.incarnation++
+    node.started = true
     this.checker.restarted(id)
-    const config = configFor(id, this.ids.length, `/data/node${id}`, {
+    const founder = configFor(id, this.ids.length, `/data/node${id}`, {
       tickMs: 10,
       electionTicks: 10,
       heartbeatTicks: 1,
@@ -195,9 +220,11 @@ export class Simulation {
       snapshotKeepEntries: Math.floor((this.options.snapshotEntries ?? 60) / 2),
       readMode: this.options.readMode ?? "linearizable"
     })
+    // A spare joins a running cluster: no member list, its own peer address (the network routes by id).
+    const config = node.joins ? { ...founder, peers: [], join: { host: "127.0.0.1", port: 1 }, peerAddress: { host: "127.0.0.1", port: id } } : founder
     const bugs = this.options.bugs ?? {}
     const wal = bugs.forgetVote === true ? forgetVotes(WalLive(`${config.dataDir}/wal`)) : WalLive(`${config.dataDir}/wal`)
-    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive, SupervisionLive)
+    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive, SupervisionLive, LifecycleLive)
     const io = Layer.mergeAll(this.network.layer(id), wal, SnapshotStoreLive(`${config.dataDir}/snap`), IncarnationLive(config.dataDir), MemoryEngine.layer).pipe(
       Layer.provide(disk.layer()),
       Layer.provideMerge(base)
@@ -222,7 +249,10 @@ export class Simulation {
       Effect.provide(logger),
       Effect.provideService(IoYield, Effect.yieldNow()),
       Effect.provideService(RaftObserver, { afterTurn: (nodeId, core, ready) => this.checker.afterTurn(nodeId, core, ready) }),
-      Effect.provideService(InjectedRaftBugs, { commitEarlierTermsByCounting: bugs.commitEarlierTermsByCounting === true }),
+      Effect.provideService(InjectedRaftBugs, {
+        commitEarlierTermsByCounting: bugs.commitEarlierTermsByCounting === true,
+        configChangeBeforeCommitInTerm: bugs.configChangeBeforeCommitInTerm === true
+      }),
       Effect.withRandom(Random.make(this.options.seed * 1009 + id * 101 + node.incarnation)),
       Effect.withClock(this.rates.get(id) === 1 ? this.clock : new DriftingClock(this.clock, this.rates.get(id)!))
     )
@@ -232,8 +262,13 @@ export class Simulation {
     this.trace(`start node ${id} (incarnation ${node.incarnation})`)
     fiber.addObserver((exit) => {
       if (node.fiber !== fiber) return
-      // The node stopped by itself (fail-stop, e.g. an fsync failed): like a crash.
-      this.trace(`node ${id} stopped: ${exit._tag === "Failure" ? String(exit.cause).split("\n")[0] : "done"}`)
+      // The node stopped by itself: it learned it was removed (a clean end), or it had to
+      // (fail-stop, e.g. an fsync failed: like a crash).
+      if (exit._tag === "Success") {
+        node.removed = true
+        this.removedNodesStopped++
+      }
+      this.trace(`node ${id} stopped: ${exit._tag === "Failure" ? String(exit.cause).split("\n")[0] : "removed from the cluster"}`)
       this.bringDown(node)
     })
     this.runUntilIdle()
@@ -299,7 +334,7 @@ export class Simulation {
         this.network.heal()
         if (leader === undefined) return undefined
         this.trace(`(the leader is node ${leader.id})`)
-        for (const other of this.ids) {
+        for (const other of this.nodes.keys()) {
           if (other === leader.id) continue
           this.network.cutLink(leader.id, other)
           this.network.cutLink(other, leader.id)
@@ -326,6 +361,88 @@ export class Simulation {
         disk.faults.fsyncLatencyMs = fault.fsyncLatencyMs
         return undefined
       }
+      case "ChangeMembership":
+        this.changeMembership(fault.change)
+        return undefined
+      case "TransferLeadership": {
+        const leader = this.leader()
+        const voters = leader === undefined ? [] : voterIds(this.raft(leader)!.configuration).filter((id) => id !== leader)
+        const target = fault.anyVoter || voters.length === 0 ? 0 : this.pick(voters)
+        this.administer({ kind: "transfer", target })
+        return undefined
+      }
+      case "BounceAny": {
+        const running = this.liveNodes()
+        if (running.length === 0) return undefined
+        const node = this.pick(running)
+        this.trace(`(node ${node.id})`)
+        this.crashNode(node.id)
+        return new Restart({ at: this.elapsed() + fault.downMs, node: node.id })
+      }
+      case "IsolateAny": {
+        const running = this.liveNodes()
+        this.network.heal()
+        if (running.length === 0) return undefined
+        const isolated = this.pick(running).id
+        this.trace(`(node ${isolated})`)
+        for (const other of this.nodes.keys()) {
+          if (other === isolated) continue
+          this.network.cutLink(isolated, other)
+          this.network.cutLink(other, isolated)
+        }
+        return undefined
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ membership
+
+  private pick<A>(items: ReadonlyArray<A>): A {
+    return items[Math.floor(this.random() * items.length)]
+  }
+
+  /** Ask a random live node (it forwards to the leader) to make a change; the outcome goes to the trace. */
+  private administer(command: AdminCommand): void {
+    const live = this.liveNodes()
+    if (live.length === 0) return
+    const via = this.pick(live)
+    this.trace(`admin → node ${via.id}: ${JSON.stringify(command)}`)
+    via.kv!.submitAdmin(command, (outcome) => {
+      if (outcome.kind === "changed") this.changesCommitted++
+      else if (outcome.kind === "transferred") this.transfers++
+      this.trace(`admin ← node ${via.id}: ${JSON.stringify(outcome)}`)
+    })
+  }
+
+  /** Resolve a planned change against the leader's configuration, keeping 3..5 voters on the whole. */
+  private changeMembership(planned: ChangeMembership["change"]): void {
+    const leader = this.leader()
+    if (leader === undefined) return
+    const configuration = this.raft(leader)!.configuration
+    const voters = voterIds(configuration)
+    const learners = learnerIds(configuration)
+    let change = planned
+    if ((change === "remove" || change === "remove-leader") && voters.length <= 3) change = "add-learner"
+    if ((change === "add-learner" || change === "add-voter") && configuration.members.length >= 6) change = "remove"
+    if (change === "promote" && learners.length === 0) change = "add-learner"
+    switch (change) {
+      case "add-learner":
+      case "add-voter": {
+        // Ids are never reused: a spare that was never started.
+        const spare = [...this.nodes.values()].find((node) => node.joins && !node.started)
+        if (spare === undefined) return
+        this.startNode(spare.id)
+        return this.administer({ kind: "change", change: { type: change, id: spare.id, address: `127.0.0.1:${spare.id}` } })
+      }
+      case "promote":
+        return this.administer({ kind: "change", change: { type: "promote", id: this.pick(learners) } })
+      case "remove": {
+        const others = configuration.members.filter((member) => member.id !== leader)
+        if (others.length === 0) return
+        return this.administer({ kind: "change", change: { type: "remove", id: this.pick(others).id } })
+      }
+      case "remove-leader":
+        return this.administer({ kind: "change", change: { type: "remove", id: leader } })
     }
   }
 
@@ -481,7 +598,7 @@ export class Simulation {
   /** The node that leads the highest term, if any. */
   leader(): NodeId | undefined {
     let best: { id: NodeId; term: number } | undefined
-    for (const id of this.ids) {
+    for (const id of this.nodes.keys()) {
       const raft = this.raft(id)
       if (raft?.role === "leader" && (best === undefined || raft.term > best.term)) best = { id, term: raft.term }
     }
@@ -539,7 +656,9 @@ export class Simulation {
       for (const [id, disk] of this.disks) {
         disk.faults.failFsync = false
         disk.faults.fsyncLatencyMs = 0
-        this.startNode(id)
+        const node = this.nodes.get(id)!
+        // Spares never added stay unstarted, and nodes that stopped because they were removed stay down.
+        if (node.started && !node.removed) this.startNode(id)
       }
       this.clientNextAt.clear()
       const livenessEnd = this.clock.now + (this.options.livenessMs ?? 8_000)
@@ -573,7 +692,10 @@ export class Simulation {
         messages: this.network.delivered,
         crashes,
         snapshotsTaken: this.snapshotsTaken,
-        snapshotsInstalled: this.snapshotsInstalled
+        snapshotsInstalled: this.snapshotsInstalled,
+        changesCommitted: this.changesCommitted,
+        transfers: this.transfers,
+        removedNodesStopped: this.removedNodesStopped
       }
     }
   }
@@ -592,13 +714,27 @@ export class Simulation {
       }
       return undefined
     }
-    const agreedLeader = () => {
-      const statuses = [...this.nodes.values()].map((node) => node.status?.raft)
-      const leader = statuses[0]?.leader ?? 0
-      return leader !== 0 && statuses.every((status) => status !== undefined && status.leader === leader && status.term === statuses[0]!.term)
+    // The members: those of the leader's configuration (its membership may have changed).
+    const members = (): Array<SimNode> => {
+      const leader = this.leader()
+      const configuration = leader === undefined ? undefined : this.raft(leader)?.configuration
+      return configuration === undefined ? [] : configuration.members.map((member) => this.nodes.get(member.id)!)
     }
-    const noLeader = waitUntil(() => this.pending.size === 0 && agreedLeader(), "no leader that every node follows, or client operations still pending,")
+    const agreedLeader = () => {
+      const leader = this.leader()
+      if (leader === undefined) return false
+      const term = this.raft(leader)!.term
+      const statuses = members().map((node) => node.status?.raft)
+      return statuses.length > 0 && statuses.every((status) => status !== undefined && status.leader === leader && status.term === term)
+    }
+    const noLeader = waitUntil(() => this.pending.size === 0 && agreedLeader(), "no leader that every member follows, or client operations still pending,")
     if (noLeader !== undefined) return noLeader
+    // A node that was a member once and is no longer one must learn it and stop.
+    const finalMembers = new Set(members().map((node) => node.id))
+    const lingering = () => [...this.nodes.values()].filter((node) => node.fiber !== undefined && this.checker.everMembers.has(node.id) && !finalMembers.has(node.id))
+    const stopped = waitUntil(() => lingering().length === 0, `removed nodes ${lingering().map((node) => node.id).join(", ")} did not stop`)
+    if (stopped !== undefined) return stopped
+    for (const id of finalMembers) if (this.nodes.get(id)!.removed) return `node ${id} stopped as removed but is a member`
     // Fresh operations through every node must now succeed: a write each, then reads of every
     // key. Like a real client, retry an answer that leaves the outcome open (SET and GET are
     // idempotent): a write can, rightly, come back "outcome unknown" when its node caught up
@@ -614,12 +750,13 @@ export class Simulation {
         else failures.push(`${what}: ${reply.message}`)
       })
     }
-    for (const node of this.nodes.values()) {
+    const serving = members()
+    for (const node of serving) {
       attempt(`SET through node ${node.id}`, (onDone) => this.submit(100 + node.id, node, `k0`, { op: "set", value: `final-${node.id}` }, onDone), 3)
     }
     const wrote = waitUntil(() => outstanding === 0, "final writes not answered")
     if (wrote !== undefined) return wrote
-    for (const node of this.nodes.values()) {
+    for (const node of serving) {
       for (let k = 0; k < (this.options.keys ?? 3); k++) {
         attempt(`GET k${k} through node ${node.id}`, (onDone) => this.submit(200 + node.id, node, `k${k}`, { op: "get" }, onDone), 3)
       }

@@ -1,6 +1,7 @@
 /**
  * `npm run sim -- [--seeds N] [--from S] [--seed S] [--nodes 3] [--duration-ms 10000]
- *                 [--plan plan.json] [--profile mixed|elections] [--bug commitEarlierTermsByCounting|forgetVote|acknowledgeBeforeFsync]
+ *                 [--plan plan.json] [--profile mixed|elections|membership]
+ *                 [--bug commitEarlierTermsByCounting|configChangeBeforeCommitInTerm|forgetVote|acknowledgeBeforeFsync]
  *                 [--read-mode linearizable|lease|stale] [--drift-percent P] [--trace]`
  *
  * Runs simulations seed after seed and prints every failing seed with its first violation;
@@ -32,7 +33,7 @@ const single = flag("seed")
 const from = single !== undefined ? number("seed", 1) : number("from", 1)
 const seeds = single !== undefined ? 1 : number("seeds", 100)
 const bug = flag("bug") as keyof NonNullable<SimulationOptions["bugs"]> | undefined
-if (bug !== undefined && !["commitEarlierTermsByCounting", "forgetVote", "acknowledgeBeforeFsync"].includes(bug)) {
+if (bug !== undefined && !["commitEarlierTermsByCounting", "configChangeBeforeCommitInTerm", "forgetVote", "acknowledgeBeforeFsync"].includes(bug)) {
   console.error(`sim: unknown --bug ${bug}`)
   process.exit(2)
 }
@@ -53,7 +54,7 @@ for (let seed = from; seed < from + seeds; seed++) {
     seed,
     nodes: number("nodes", 3),
     durationMs: number("duration-ms", 10_000),
-    ...(flag("profile") !== undefined ? { profile: flag("profile") as "mixed" | "elections" } : {}),
+    ...(flag("profile") !== undefined ? { profile: flag("profile") as "mixed" | "elections" | "membership" } : {}),
     ...(plan !== undefined ? { plan } : {}),
     ...(bug !== undefined ? { bugs: { [bug]: true } } : {}),
     ...(readMode !== undefined ? { readMode: readMode as "linearizable" | "lease" | "stale" } : {}),

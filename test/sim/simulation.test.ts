@@ -28,6 +28,26 @@ describe("deterministic simulation", () => {
     expect(report(runSimulation({ seed, profile: "elections" }))).toBe("ok")
   })
 
+  /** What the membership seeds did, summed: they must really change the membership. */
+  const membership = { changesCommitted: 0, transfers: 0, removedNodesStopped: 0, snapshotsInstalled: 0 }
+  it.each([
+    { seed: 1, nodes: 3 },
+    { seed: 2, nodes: 3 },
+    { seed: 303, nodes: 3 },
+    { seed: 304, nodes: 5 }
+  ])("seed $seed ($nodes founders, membership profile: nodes added, promoted, removed, the leader too, leadership transferred, under crashes, cuts and lossy links)", ({ seed, nodes }) => {
+    const result = runSimulation({ seed, nodes, profile: "membership" })
+    expect(report(result)).toBe("ok")
+    for (const key of Object.keys(membership) as Array<keyof typeof membership>) membership[key] += result.stats[key]
+  }, 120_000)
+
+  it("the membership seeds add and remove nodes, transfer leadership, and removed nodes stop", () => {
+    expect(membership.changesCommitted).toBeGreaterThan(10)
+    expect(membership.transfers).toBeGreaterThan(2)
+    expect(membership.removedNodesStopped).toBeGreaterThan(2)
+    expect(membership.snapshotsInstalled).toBeGreaterThan(0)
+  })
+
   it.each([301, 302, 303, 304])("seed %i, lease reads, clocks drifting ±8%% (within the lease margin): safe, live and linearizable", (seed) => {
     expect(report(runSimulation({ seed, readMode: "lease", drift: 0.08 }))).toBe("ok")
   })

@@ -12,8 +12,9 @@ import { Users } from "../../src/acl/Users.js"
 import { encodeReply, type Protocol } from "../../src/resp/encode.js"
 import type { Payload } from "../../src/commands/CommandCodec.js"
 import type { BlockingCall } from "../../src/commands/blocking.js"
-import type { ClientState, ServerView, StateRequest } from "../../src/commands/session.js"
+import type { ClientState, ClusterView, ServerView, StateRequest } from "../../src/commands/session.js"
 import { StateMachine, type ReadyKey } from "../../src/commands/StateMachine.js"
+import type { AdminCommand, AdminOutcome } from "../../src/node/Admin.js"
 import { KvEngine, type KvEngineService } from "../../src/engine/KvEngine.js"
 import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
 import { BlockedClients, type Waiter } from "../../src/node/BlockedClients.js"
@@ -119,6 +120,18 @@ export class CommandRunner {
   readonly server: ServerView
   /** Refusals counted, by reason (what INFO's acl_access_denied_* show). */
   readonly denied = { auth: 0, command: 0, key: 0 }
+  /** What CLUSTER and ROLE see: a single node that leads, unless a test says otherwise. */
+  clusterView: ClusterView = {
+    self: 1,
+    leader: 1,
+    term: 1,
+    appliedIndex: 0,
+    members: [{ id: 1, suffrage: "voter", peerAddress: "127.0.0.1:16379", clientAddress: "127.0.0.1:6379", reachable: true }]
+  }
+  /** Administration requests the commands made, and how the "node" answers them. */
+  readonly adminRequests: Array<AdminCommand> = []
+  answerAdmin: (command: AdminCommand) => AdminOutcome = (command) =>
+    command.kind === "nodes" ? { kind: "nodes", leader: 1, rows: [] } : command.kind === "transfer" ? { kind: "transferred", leader: 2 } : { kind: "changed" }
 
   private constructor(
     readonly engine: KvEngineService,
@@ -137,7 +150,12 @@ export class CommandRunner {
       requestSnapshot: (replyTo) => replyTo?.(OK),
       lastSave: () => 0,
       proposeInBackground: (payload) => this.submit({ kind: "write", payload }, () => {}),
-      acl: { users, log: new AclLog(), countDenied: (reason) => this.denied[reason]++ }
+      acl: { users, log: new AclLog(), countDenied: (reason) => this.denied[reason]++ },
+      cluster: () => this.clusterView,
+      admin: (command, reply) => {
+        this.adminRequests.push(command)
+        reply(this.answerAdmin(command))
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import type { NodeConfig as Config } from "../../src/cli/Config.js"
 import { MemoryEngine } from "../../src/engine/MemoryEngine.js"
 import { IncarnationLive } from "../../src/node/Incarnation.js"
 import { KvService, KvServiceLive, type KvServiceApi } from "../../src/node/KvService.js"
+import { LifecycleLive } from "../../src/node/Lifecycle.js"
 import { MailboxesLive } from "../../src/node/Mailboxes.js"
 import { runConsensus } from "../../src/node/Node.js"
 import { NodeConfig } from "../../src/node/NodeConfig.js"
@@ -69,7 +70,7 @@ export class InProcessCluster {
   /** Start node `id`; `fileSystem` replaces the real one (e.g. with fault hooks). */
   async start(id: number, fileSystem: Layer.Layer<FileSystem.FileSystem> = NodeFileSystem.layer): Promise<InProcessNode> {
     const config = configFor(id, this.size, path.join(this.root, `node${id}`), this.overrides)
-    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive, SupervisionLive)
+    const base = Layer.mergeAll(Layer.succeed(NodeConfig, config), MailboxesLive, NodeStatusLive(id), StatsLive, SupervisionLive, LifecycleLive)
     const io = Layer.mergeAll(
       this.network.layer(id),
       WalLive(path.join(config.dataDir, "wal")),

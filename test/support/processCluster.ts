@@ -74,10 +74,29 @@ export class ProcessCluster {
     ]
   }
 
-  /** Start node `id` and wait until it answers PING. */
-  async start(id: number): Promise<void> {
+  /**
+   * Flags for a node that joins the running cluster (`--join` through node `via`'s peer port),
+   * with its own ports; it waits until RAFT.NODE ADD adds it.
+   */
+  joinArgs(id: number, via: number): Array<string> {
+    return [
+      this.options.main === undefined ? MAIN : path.resolve(this.options.main), "--id", String(id), "--join", `${TEST_HOST}:${this.peerPort(via)}`,
+      "--peer-address", `${TEST_HOST}:${this.peerPort(id)}`, "--port", String(this.clientPort(id)), "--host", TEST_HOST,
+      "--data-dir", path.join(this.root, `node${id}`), "--engine", this.options.engine ?? "memory",
+      ...(this.options.extraArgs ?? []),
+      ...(this.options.argsFor?.(id) ?? [])
+    ]
+  }
+
+  /** Start node `id` joining through node `via` (see joinArgs) and wait until it answers. */
+  startJoining(id: number, via: number): Promise<void> {
+    return this.start(id, this.joinArgs(id, via))
+  }
+
+  /** Start node `id` (with `args`, by default its --cluster flags) and wait until it answers INFO. */
+  async start(id: number, args: Array<string> = this.args(id)): Promise<void> {
     const env = { ...process.env, ...this.options.envFor?.(id) }
-    const child = spawn(process.execPath, this.args(id), { stdio: ["ignore", "pipe", "pipe"], env })
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env })
     live.add(child)
     this.children.set(id, child)
     this.exits.delete(id)
@@ -88,8 +107,8 @@ export class ProcessCluster {
       live.delete(child)
       this.exits.set(id, code)
     })
-    // Generous: a loaded machine (parallel test runs) can take many seconds to start node.
-    await waitFor(async () => (await this.info(id)).raft_node_id === String(id), {
+    await waitFor(async () => (await info(this.clientPort(id))).raft_node_id === String(id), {
+      // Generous: a node starts in about a second, but a machine busy with other tests can take far longer.
       timeoutMs: 30_000,
       description: () => `node ${id} to answer on port ${this.clientPort(id)} (exit: ${this.exits.get(id)})\n${this.output.get(id) ?? ""}`
     })

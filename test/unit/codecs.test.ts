@@ -27,7 +27,9 @@ const everyMessage: Array<Message> = [
   { type: "ReadIndex", from: 2, to: 1, term: 4, requestId: 77 },
   { type: "ReadIndexResp", from: 1, to: 2, term: 4, requestId: 77, index: 11, reject: false },
   { type: "SnapshotChunk", from: 1, to: 3, term: 4, index: 900, snapshotTerm: 3, offset: 524288, last: true, data: bytes("chunk\u0000") },
-  { type: "SnapshotAck", from: 3, to: 1, term: 4, index: 900, received: 524294, done: true }
+  { type: "SnapshotAck", from: 3, to: 1, term: 4, index: 900, received: 524294, done: true },
+  { type: "AdminRequest", from: 2, to: 1, term: 4, requestId: 3, command: { kind: "change", change: { type: "add-learner", id: 9, address: "[::1]:12379" } } },
+  { type: "AdminResponse", from: 1, to: 2, term: 4, requestId: 3, outcome: { kind: "nodes", leader: 1, rows: [{ id: 1, suffrage: "voter", peerAddress: "h:1", match: 7, lastContactMs: null }] } }
 ]
 
 /** Plain data for comparison: byte arrays (Uint8Array or Buffer) become number arrays. */

@@ -59,7 +59,7 @@ describe("peer handshake", () => {
         [clientHandshake(client, { self: 1, peer: 2, secret: SECRET }), serverHandshake(server, { self: 2, peers: members, secret: SECRET })],
         { concurrency: 2 }
       )
-      expect(peer).toBe(1)
+      expect(peer).toEqual({ peer: 1, discovery: false })
       expect(sent.client.map((b) => b.length)).toEqual([HELLO_BYTES, PROOF_BYTES])
       expect(sent.server.map((b) => b.length)).toEqual([SERVER_HELLO_BYTES, 1])
       // The secret never crosses the wire.
@@ -74,7 +74,7 @@ describe("peer handshake", () => {
         [clientHandshake(client, { self: 3, peer: 2, secret: undefined }), serverHandshake(server, { self: 2, peers: members, secret: undefined })],
         { concurrency: 2 }
       )
-      expect(peer).toBe(3)
+      expect(peer).toEqual({ peer: 3, discovery: false })
       expect(sent.client.map((b) => b.length)).toEqual([HELLO_BYTES])
     })
   )
