@@ -475,11 +475,13 @@ export class Simulation {
       this.pending.delete(operation)
       const returned = this.elapsed()
       this.trace(`client ${client} ← node ${node.id}: ${describeReply(answer)}`)
+      // A check-and-set's input carries the value its GET saw (set once the GET is answered).
+      const recorded = operation.input
       if (answer._tag === "Error") {
         // A failed read changed nothing; a failed write may still take effect later.
-        if (!isRead(input)) this.history.push({ key, input, called: operation.called, returned: Number.POSITIVE_INFINITY })
+        if (!isRead(recorded)) this.history.push({ key, input: recorded, called: operation.called, returned: Number.POSITIVE_INFINITY })
       } else {
-        this.history.push({ key, input, output: outputOf(input, answer), called: operation.called, returned })
+        this.history.push({ key, input: recorded, output: outputOf(recorded, answer), called: operation.called, returned })
       }
       onDone?.(answer)
       this.clientIdle(client)
