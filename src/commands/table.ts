@@ -4,9 +4,11 @@
  */
 import { connectionCommands } from "./connection.js"
 import { latin1 } from "./errors.js"
+import { hashCommands } from "./hashes.js"
 import { keyspaceCommands } from "./keys.js"
 import type { CommandSpec } from "./registry.js"
 import { serverCommands } from "./server.js"
+import { setCommands } from "./sets.js"
 import { stringCommands } from "./strings.js"
 import { transactionCommands } from "./transactions.js"
 
@@ -16,6 +18,8 @@ class CommandTable {
   private load(): Map<string, CommandSpec> {
     if (this.specs === undefined) {
       const all = [...connectionCommands, ...serverCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands]
+      all.push(...hashCommands)
+      all.push(...setCommands)
       this.specs = new Map()
       for (const spec of all) {
         if (this.specs.has(spec.name)) throw new Error(`command '${spec.name}' is declared twice`)

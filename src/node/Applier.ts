@@ -42,6 +42,7 @@ export const runApplier = Effect.gen(function* () {
   const clock = yield* Effect.clock
   const machine = yield* StateMachine.load(engine, yield* IoYield)
   status.keyspace = () => machine.keyspaceInfo()
+  status.garbageMembers = () => machine.garbageMembers
   status.clientAddressOf = (id) => machine.clientAddressOf(id)
   const defects = yield* InjectedDefects
 

@@ -77,6 +77,7 @@ export const KvServiceLive = Layer.effect(
           `raft_log_first_index:${raftStatus.firstIndex}`,
           `raft_snapshot_entries:${config.snapshotEntries}`,
           `raft_engine:${engine.name}`,
+          `raft_garbage_members:${status.garbageMembers()}`,
           `raft_request_timeout_ms:${config.requestTimeoutMs}`
         ].join("\r\n")
       }
