@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest"
 import { Chunk, Effect, Stream } from "effect"
+import { Keyspace } from "../../src/commands/keyspace/Keyspace.js"
 import { Family } from "../../src/commands/keyspace/layout.js"
 import { encodeReply } from "../../src/resp/encode.js"
 import { CommandRunner, engineOf, type TestClient } from "../support/commandRunner.js"
@@ -216,6 +217,42 @@ describe("HSCAN", () => {
       cursor = page.cursor
     } while (cursor !== "0")
     expect(matched.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `f1${i}`).sort())
+  })
+})
+
+/** Pairs of distinct field names with the same 32-bit hash (FNV-1a), found by brute force. */
+const collidingPairs = (wanted: number): Array<[string, string]> => {
+  const byHash = new Map<number, string>()
+  const pairs: Array<[string, string]> = []
+  for (let i = 0; pairs.length < wanted; i++) {
+    const name = `c${i}`
+    const hash = Keyspace.hashOf(Buffer.from(name))
+    const other = byHash.get(hash)
+    if (other !== undefined) pairs.push([other, name])
+    else byHash.set(hash, name)
+  }
+  return pairs
+}
+
+describe("HSCAN and colliding field hashes", () => {
+  it("never splits fields that share a hash between two pages, even with COUNT 1", async () => {
+    const { client } = await setup()
+    const colliding = collidingPairs(4)
+    await fill(client, "h", 200)
+    await client.call("HSET", "h", ...colliding.flat().flatMap((name) => [name, "x"]))
+    let cursor = "0"
+    const seen: Array<string> = []
+    for (let calls = 0; ; calls++) {
+      expect(calls, "the scan must end").toBeLessThan(1000)
+      const page = scanPage(await client.call("HSCAN", "h", cursor, "COUNT", "1"))
+      const fields = page.elements.filter((_, i) => i % 2 === 0)
+      for (const [a, b] of colliding) expect(fields.includes(a)).toBe(fields.includes(b))
+      seen.push(...fields)
+      cursor = page.cursor
+      if (cursor === "0") break
+    }
+    expect(seen).toHaveLength(208)
+    expect(new Set(seen).size).toBe(208)
   })
 })
 

@@ -7,8 +7,10 @@ import type { Scenario } from "../../support/differential.js"
 import { connection } from "./connection.js"
 import { databases } from "./databases.js"
 import { expiry } from "./expiry.js"
+import { hashes } from "./hashes.js"
 import { keyspace } from "./keyspace.js"
 import { resp3 } from "./resp3.js"
+import { sets } from "./sets.js"
 import { strings } from "./strings.js"
 import { transactions } from "./transactions.js"
 
@@ -19,7 +21,9 @@ export const scenarioGroups: ReadonlyArray<{ readonly area: string; readonly sce
   { area: "databases", scenarios: databases },
   { area: "transactions", scenarios: transactions },
   { area: "connection", scenarios: connection },
-  { area: "reply types", scenarios: resp3 }
+  { area: "reply types", scenarios: resp3 },
+  { area: "hashes", scenarios: hashes },
+  { area: "sets", scenarios: sets }
 ]
 
 export const allScenarios: ReadonlyArray<Scenario> = scenarioGroups.flatMap((group) => group.scenarios)
