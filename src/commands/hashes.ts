@@ -9,7 +9,7 @@ import { array, bulk, error, integer, map, NIL, OK, pairs, type Reply, text, ZER
 import { INVALID_CURSOR, latin1, NOT_A_FLOAT, NOT_AN_INTEGER, OVERFLOW, SYNTAX_ERROR, WRONGTYPE, wrongArity } from "./errors.js"
 import { isReply } from "./expiryArguments.js"
 import { incrementLongDouble } from "./floats.js"
-import { all, discard, type Effected, lookup, randomMany, randomOne, scanPage, store } from "./hashedMembers.js"
+import { all, type Effected, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow } from "./hashedMembers.js"
 import { inInt64Range, parseInt64 } from "./integers.js"
 import { globMatch } from "./glob.js"
 import { parseCursor, parseScanOptions } from "./keys.js"
@@ -34,15 +34,6 @@ const hashForWrite = (ks: Keyspace, db: number, key: Uint8Array) =>
     return { previous: hash, current: hash ?? ks.newCollection(KeyType.Hash) }
   })
 
-/**
- * Store `value` in `field`; returns whether the field is new. The caller stores the record once
- * with `commit` (the size changes only when fields are added or removed).
- */
-const setField = (ks: Keyspace, version: number, field: Uint8Array, value: Uint8Array) =>
-  Effect.map(lookup(ks, version, field), (old) => {
-    store(ks, version, field, value)
-    return old === undefined
-  })
 
 /** Store the hash's record after fields changed: a new size rewrites it, an unchanged one only marks the key modified (WATCH). */
 const commit = (ks: Keyspace, db: number, key: Uint8Array, previous: CollectionMeta | undefined, current: CollectionMeta, added: number): void => {
@@ -59,8 +50,16 @@ const hset = (reply: (added: number) => Reply): Execute => ({ ks, db, argv }) =>
   Effect.gen(function* () {
     const target = yield* hashForWrite(ks, db, argv[1])
     if (isReply(target)) return target
+    const { version } = target.current
+    const parts: Array<Buffer> = []
+    for (let i = 2; i + 1 < argv.length; i += 2) parts.push(partOf(argv[i]))
+    yield* ks.prefetchMembers(version, parts)
     let added = 0
-    for (let i = 2; i + 1 < argv.length; i += 2) if (yield* setField(ks, target.current.version, argv[i], argv[i + 1])) added++
+    for (let i = 0; i < parts.length; i++) {
+      const known = valueNow(ks, version, parts[i])
+      if ((known !== NOT_LOADED ? known : yield* ks.member(version, parts[i])) === undefined) added++
+      ks.putMember(version, parts[i], argv[3 + 2 * i])
+    }
     commit(ks, db, argv[1], target.previous, target.current, added)
     return reply(added)
   })
@@ -79,10 +78,13 @@ const hdel: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
     const hash = hashOf(yield* ks.meta(db, argv[1]))
     if (isReply(hash) || hash === undefined) return hash ?? ZERO
+    const parts = argv.slice(2).map(partOf)
+    yield* ks.prefetchMembers(hash.version, parts)
     let removed = 0
-    for (let i = 2; i < argv.length; i++) {
-      if ((yield* lookup(ks, hash.version, argv[i])) === undefined) continue
-      discard(ks, hash.version, argv[i])
+    for (const part of parts) {
+      const known = valueNow(ks, hash.version, part)
+      if ((known !== NOT_LOADED ? known : yield* ks.member(hash.version, part)) === undefined) continue
+      ks.deleteMember(hash.version, part)
       removed++
     }
     if (removed === 0) return ZERO

@@ -14,7 +14,7 @@ import { array, bulk, error, integer, NIL, set as setReply, text, ZERO, type Rep
 import { INVALID_CURSOR, latin1, SYNTAX_ERROR, WRONGTYPE } from "./errors.js"
 import { isReply } from "./expiryArguments.js"
 import { globMatch } from "./glob.js"
-import { all, discard, type Effected, type Entry, lookup, partOf, randomMany, randomOne, scanPage, store, walk } from "./hashedMembers.js"
+import { all, discard, type Effected, type Entry, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow, walk } from "./hashedMembers.js"
 import { parseInt64 } from "./integers.js"
 import { parseCursor, parseScanOptions } from "./keys.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
@@ -50,11 +50,13 @@ const sadd: Execute = ({ ks, db, argv }) =>
     const existing = setOf(yield* ks.meta(db, argv[1]))
     if (isReply(existing)) return existing
     const current = existing ?? ks.newCollection(KeyType.Set)
-    yield* ks.prefetchMembers(current.version, argv.slice(2).map(partOf))
+    const parts = argv.slice(2).map(partOf)
+    yield* ks.prefetchMembers(current.version, parts)
     let added = 0
-    for (let i = 2; i < argv.length; i++) {
-      if (yield* contains(ks, current.version, argv[i])) continue
-      store(ks, current.version, argv[i], EMPTY)
+    for (const part of parts) {
+      const known = valueNow(ks, current.version, part)
+      if ((known !== NOT_LOADED ? known : yield* ks.member(current.version, part)) !== undefined) continue
+      ks.putMember(current.version, part, EMPTY)
       added++
     }
     resize(ks, db, argv[1], existing, current, added)
@@ -65,11 +67,13 @@ const srem: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
     const existing = setOf(yield* ks.meta(db, argv[1]))
     if (isReply(existing) || existing === undefined) return existing ?? ZERO
-    yield* ks.prefetchMembers(existing.version, argv.slice(2).map(partOf))
+    const parts = argv.slice(2).map(partOf)
+    yield* ks.prefetchMembers(existing.version, parts)
     let removed = 0
-    for (let i = 2; i < argv.length; i++) {
-      if (!(yield* contains(ks, existing.version, argv[i]))) continue
-      discard(ks, existing.version, argv[i])
+    for (const part of parts) {
+      const known = valueNow(ks, existing.version, part)
+      if ((known !== NOT_LOADED ? known : yield* ks.member(existing.version, part)) === undefined) continue
+      ks.deleteMember(existing.version, part)
       removed++
     }
     resize(ks, db, argv[1], existing, existing, -removed)

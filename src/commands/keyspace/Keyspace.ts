@@ -176,6 +176,11 @@ export class Keyspace {
     return this.txn.get(memberKey(version, part))
   }
 
+  /** `member` without an Effect, when the engine (or this batch) can answer synchronously. */
+  memberNow(version: number, part: Uint8Array): Uint8Array | undefined | typeof NOT_LOADED {
+    return this.txn.getNow(memberKey(version, part))
+  }
+
   putMember(version: number, part: Uint8Array, value: Uint8Array): void {
     this.txn.put(memberKey(version, part), value)
   }
