@@ -34,7 +34,6 @@ const hashForWrite = (ks: Keyspace, db: number, key: Uint8Array) =>
     return { previous: hash, current: hash ?? ks.newCollection(KeyType.Hash) }
   })
 
-
 /** Store the hash's record after fields changed: a new size rewrites it, an unchanged one only marks the key modified (WATCH). */
 const commit = (ks: Keyspace, db: number, key: Uint8Array, previous: CollectionMeta | undefined, current: CollectionMeta, added: number): void => {
   if (previous === undefined || added !== 0) ks.write(db, key, { ...current, size: current.size + added }, previous)

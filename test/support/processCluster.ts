@@ -32,6 +32,8 @@ export interface ClusterOptions {
   readonly envFor?: (id: number) => Readonly<Record<string, string>>
   /** The entry point to run (default dist/src/main.js), e.g. an example with its own engine. */
   readonly main?: string
+  /** How long a node may take to answer after it is spawned (default 15 s; a loaded machine may need more). */
+  readonly startTimeoutMs?: number
 }
 
 export class ProcessCluster {
@@ -82,7 +84,7 @@ export class ProcessCluster {
       this.exits.set(id, code)
     })
     await waitFor(async () => (await info(this.clientPort(id))).raft_node_id === String(id), {
-      timeoutMs: 15_000,
+      timeoutMs: this.options.startTimeoutMs ?? 15_000,
       description: () => `node ${id} to answer on port ${this.clientPort(id)} (exit: ${this.exits.get(id)})\n${this.output.get(id) ?? ""}`
     })
   }
