@@ -27,6 +27,9 @@ import { commandName, commandTable } from "./table.js"
 const EMPTY = new Uint8Array(0)
 const INCARNATION_SPAN = 2 ** 32
 
+/** The smallest byte string after `bytes` (a range that resumes after it starts here). */
+const justAfter = (bytes: Uint8Array): Buffer => Buffer.concat([bytes, Buffer.from([0])])
+
 /** One committed entry to apply: its log index and its decoded command (undefined: malformed). */
 export interface EntryToApply {
   readonly index: number
@@ -117,6 +120,11 @@ export class StateMachine {
   /** The applied clock: no read's "now" is earlier. */
   get clock(): number {
     return this.state.clock
+  }
+
+  /** Members of deleted collections the reaper has still to remove (INFO raft). */
+  get garbageMembers(): number {
+    return this.state.garbageMembers
   }
 
   /** Keys and keys with an expiry per logical database (INFO keyspace). */
@@ -266,16 +274,27 @@ export class StateMachine {
     })
   }
 
-  /** Remove up to `limit` members of a deleted collection; the garbage record goes with the last. */
+  /**
+   * Remove up to `limit` members of a deleted collection; the garbage record goes with the last.
+   * The record keeps the last member removed, so each slice starts where the previous one ended
+   * instead of stepping over the deleted ones again (LevelDB keeps them as tombstones until it
+   * compacts: a collection of a million members would otherwise cost each slice more than the last).
+   */
   private collectVersion(ks: Keyspace, version: number, limit: number) {
-    return Effect.map(ks.members(version, { limit }), (members) => {
+    return Effect.gen(this, function* () {
+      const resumeAfter = yield* ks.txn.get(garbageKey(version))
+      // No record: already collected (a stale proposal), and never a live collection's members.
+      if (resumeAfter === undefined) return { _tag: "Integer", value: 0 } as Reply
+      const members = yield* ks.members(version, { ...(resumeAfter.length > 0 ? { from: justAfter(resumeAfter) } : {}), limit })
       for (const [part] of members) ks.deleteMember(version, part)
+      this.state.adjustGarbageMembers(-members.length)
       if (members.length < limit) ks.txn.del(garbageKey(version))
+      else ks.txn.put(garbageKey(version), Buffer.from(members[members.length - 1][0]))
       return { _tag: "Integer", value: members.length } as Reply
     })
   }
 
-  /** Remove up to `limit` keys of a flushed physical database (collections become garbage). */
+  /** Remove up to `limit` keys of a flushed physical database (collections become garbage), resuming after the last one removed. */
   private collectDb(ks: Keyspace, physical: number, limit: number) {
     return Effect.gen(this, function* () {
       if (this.state.logicalOf(physical) !== undefined) {
@@ -283,16 +302,22 @@ export class StateMachine {
         ks.txn.del(flushedDbKey(physical))
         return { _tag: "Integer", value: 0 } as Reply
       }
+      const resumeAfter = yield* ks.txn.get(flushedDbKey(physical))
+      if (resumeAfter === undefined) return { _tag: "Integer", value: 0 } as Reply
       const prefix = metaPrefix(physical)
-      const records = yield* ks.txn.range({ gte: prefix, lt: keyAfterPrefix(prefix)!, limit })
+      const records = yield* ks.txn.range({ gte: resumeAfter.length > 0 ? justAfter(resumeAfter) : prefix, lt: keyAfterPrefix(prefix)!, limit })
       for (const [stored, value] of records) {
         ks.txn.del(stored)
         const meta = decodeMeta(value)
         if (meta === undefined) continue
         if (meta.expireAt !== 0) ks.txn.del(expiryKey(meta.expireAt, physical, parseMetaKey(stored).key))
-        if (isCollection(meta)) ks.txn.put(garbageKey(meta.version), EMPTY)
+        if (isCollection(meta)) {
+          ks.txn.put(garbageKey(meta.version), EMPTY)
+          this.state.adjustGarbageMembers(meta.size)
+        }
       }
       if (records.length < limit) ks.txn.del(flushedDbKey(physical))
+      else ks.txn.put(flushedDbKey(physical), Buffer.from(records[records.length - 1][0]))
       return { _tag: "Integer", value: records.length } as Reply
     })
   }

@@ -6,10 +6,12 @@ import { aclCommands } from "./acl.js"
 import { clusterCommands } from "./cluster.js"
 import { connectionCommands } from "./connection.js"
 import { latin1 } from "./errors.js"
+import { hashCommands } from "./hashes.js"
 import { keyspaceCommands } from "./keys.js"
 import { listCommands } from "./lists.js"
 import type { CommandSpec } from "./registry.js"
 import { serverCommands } from "./server.js"
+import { setCommands } from "./sets.js"
 import { stringCommands } from "./strings.js"
 import { transactionCommands } from "./transactions.js"
 import { sortedSetCommands } from "./zsets.js"
@@ -19,7 +21,10 @@ class CommandTable {
 
   private load(): Map<string, CommandSpec> {
     if (this.specs === undefined) {
-      const all = [...connectionCommands, ...serverCommands, ...aclCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands, ...sortedSetCommands, ...listCommands, ...clusterCommands]
+      const all = [
+        ...connectionCommands, ...serverCommands, ...aclCommands, ...transactionCommands, ...stringCommands, ...keyspaceCommands,
+        ...hashCommands, ...setCommands, ...sortedSetCommands, ...listCommands, ...clusterCommands
+      ]
       this.specs = new Map()
       for (const spec of all) {
         if (this.specs.has(spec.name)) throw new Error(`command '${spec.name}' is declared twice`)

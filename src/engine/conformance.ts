@@ -13,6 +13,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Layer, type Scope, Stream } from "effect"
+import { collectionScenarios } from "./conformanceCollections.js"
 import { KvEngine, type KeyRange, type KvEngineService, type WriteOp } from "./KvEngine.js"
 
 export interface ConformanceOptions {
@@ -218,6 +219,8 @@ export const runEngineConformance = (name: string, options: ConformanceOptions) 
         )
       })
     )
+
+    collectionScenarios(options, scenario, (dir, use) => withEngine(options, dir, use), tempDir)
 
     scenario("rejects a corrupt snapshot chunk with an EngineError", (engine) =>
       Effect.gen(function* () {

@@ -112,6 +112,7 @@ export const KvServiceLive = Layer.effect(
           `raft_lease:${raftStatus.lease ? 1 : 0}`,
           `raft_lease_ticks:${config.electionTicks - config.leaseMarginTicks}`,
           `raft_engine:${engine.name}`,
+          `raft_garbage_members:${status.garbageMembers()}`,
           `raft_request_timeout_ms:${config.requestTimeoutMs}`
         ].join("\r\n")
       }

@@ -14,6 +14,8 @@ export interface NodeStatusService {
   appliedIndex: number
   /** Keys and keys with an expiry per logical database (set by the Applier, which owns them). */
   keyspace: () => ReadonlyArray<{ readonly db: number; readonly keys: number; readonly expires: number }>
+  /** Members of deleted collections the reaper has still to remove (set by the Applier). */
+  garbageMembers: () => number
   /** Unix seconds of the last durable snapshot (LASTSAVE); the start time until one is taken. */
   lastSave: number
   /** Where a node serves clients, as the nodes announced it through the log (set by the Applier). */
@@ -54,6 +56,7 @@ export const NodeStatusLive = (id: number) =>
       },
       appliedIndex: 0,
       keyspace: () => [],
+      garbageMembers: () => 0,
       clientAddressOf: () => undefined,
       blockedClients: 0,
       hasWritten: () => false,

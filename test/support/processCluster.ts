@@ -32,6 +32,8 @@ export interface ClusterOptions {
   readonly envFor?: (id: number) => Readonly<Record<string, string>>
   /** The entry point to run (default dist/src/main.js), e.g. an example with its own engine. */
   readonly main?: string
+  /** How long a node may take to answer after it is spawned (default 30 s: a loaded machine may need long). */
+  readonly startTimeoutMs?: number
   /**
    * How the harness's redis-cli reaches node `id` (readiness, leader checks): its port (default
    * the client port) and options such as --pass or --tls (default none).
@@ -107,9 +109,9 @@ export class ProcessCluster {
       live.delete(child)
       this.exits.set(id, code)
     })
-    await waitFor(async () => (await info(this.clientPort(id))).raft_node_id === String(id), {
+    await waitFor(async () => (await this.info(id)).raft_node_id === String(id), {
       // Generous: a node starts in about a second, but a machine busy with other tests can take far longer.
-      timeoutMs: 30_000,
+      timeoutMs: this.options.startTimeoutMs ?? 30_000,
       description: () => `node ${id} to answer on port ${this.clientPort(id)} (exit: ${this.exits.get(id)})\n${this.output.get(id) ?? ""}`
     })
   }

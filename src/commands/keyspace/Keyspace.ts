@@ -146,6 +146,7 @@ export class Keyspace {
     }
     if (!keepMembers && previous !== undefined && isCollection(previous) && (next === undefined || !isCollection(next) || next.version !== previous.version)) {
       this.txn.put(garbageKey(previous.version), EMPTY)
+      this.state.adjustGarbageMembers(previous.size)
     }
   }
 
@@ -213,6 +214,12 @@ export class Keyspace {
 
   deleteMember(version: number, part: Uint8Array): void {
     this.txn.del(memberKey(version, part))
+  }
+
+  /** Fetch the members at `parts` with one engine call, where the engine reads asynchronously (LevelDB). */
+  prefetchMembers(version: number, parts: ReadonlyArray<Uint8Array>): Effect.Effect<void, EngineError> {
+    if (this.txn.engine.getNow !== undefined || parts.length === 0) return Effect.void
+    return this.txn.prefetch(parts.map((part) => memberKey(version, part)))
   }
 
   /**

@@ -8,11 +8,13 @@
  * - which physical database each of the 16 logical databases is (FLUSHDB and SWAPDB remap);
  * - per physical database, how many keys it holds and how many of them have an expiry (DBSIZE and
  *   INFO keyspace without a scan);
- * - where each node serves clients, as the nodes announced it.
+ * - where each node serves clients, as the nodes announced it;
+ * - how many members of deleted collections the reaper has still to remove (INFO raft's
+ *   raft_garbage_members: background reclamation is done when it is 0).
  */
 import { Effect, Stream } from "effect"
 import type { EngineError, KvEngineService } from "../../engine/KvEngine.js"
-import { COUNT_PREFIX, countKey, NODE_ADDRESS_PREFIX, nodeAddressKey, STATE_KEY } from "./layout.js"
+import { COUNT_PREFIX, countKey, GARBAGE_MEMBERS_KEY, NODE_ADDRESS_PREFIX, nodeAddressKey, STATE_KEY } from "./layout.js"
 import type { Txn } from "./Txn.js"
 
 export const DATABASES = 16
@@ -27,6 +29,8 @@ const STATE_BYTES = 8 + 8 + 4 + DATABASES * 4
 export class MachineState {
   private dirty = false
   private readonly dirtyCounts = new Set<number>()
+  private garbageMembersValue = 0
+  private garbageDirty = false
 
   private constructor(
     public clock: number,
@@ -62,6 +66,8 @@ export class MachineState {
           expires: view.readDoubleBE(8)
         })
       }
+      const garbage = yield* engine.get(GARBAGE_MEMBERS_KEY)
+      if (garbage !== undefined && garbage.length === 8) state.garbageMembersValue = Buffer.from(garbage.buffer, garbage.byteOffset, 8).readDoubleBE(0)
       for (const [key, value] of yield* Stream.runCollect(engine.iterate({ prefix: NODE_ADDRESS_PREFIX }))) {
         if (key.length === 4) state.addresses.set(Buffer.from(key.buffer, key.byteOffset, key.length).readUInt16BE(2), Buffer.from(value).toString("latin1"))
       }
@@ -129,8 +135,26 @@ export class MachineState {
     this.dirtyCounts.add(physical)
   }
 
+  /** Members of deleted collections still to be removed. */
+  get garbageMembers(): number {
+    return this.garbageMembersValue
+  }
+
+  /** A collection of `members` became garbage (positive), or the reaper removed some (negative). */
+  adjustGarbageMembers(members: number): void {
+    if (members === 0) return
+    this.garbageMembersValue = Math.max(0, this.garbageMembersValue + members)
+    this.garbageDirty = true
+  }
+
   /** Write what changed in this batch into it. */
   persist(txn: Txn): void {
+    if (this.garbageDirty) {
+      const out = Buffer.allocUnsafe(8)
+      out.writeDoubleBE(this.garbageMembersValue, 0)
+      txn.put(GARBAGE_MEMBERS_KEY, out)
+      this.garbageDirty = false
+    }
     if (this.dirty) {
       const out = Buffer.allocUnsafe(STATE_BYTES)
       out.writeDoubleBE(this.clock, 0)

@@ -7,8 +7,10 @@
  *   's' u64 version · member part             → one field / element / member of a collection
  *   'e' u64 expireAt · u32 db · key           → expiry index, in time order (what the reaper scans)
  *   'g' u64 version                           → a deleted collection whose members are still to be
- *                                                removed (in slices, through the log)
- *   'f' u32 db                                → a flushed database whose keys are still to be removed
+ *                                                removed (in slices, through the log); the value is
+ *                                                the last member part removed so far (empty: none)
+ *   'f' u32 db                                → a flushed database whose keys are still to be removed;
+ *                                                the value is the last meta key removed so far
  *   'w' u16 origin · u64 session              → a WATCH session (keys, dirty flag)
  *   0x00 …                                    → the state machine's own records (clock, databases, counts)
  *
@@ -198,6 +200,9 @@ export const parseWatchKey = (stored: Uint8Array) => {
 export const STATE_KEY = Buffer.from("\x00state", "latin1")
 
 export const COUNT_PREFIX = Buffer.from("\x00c", "latin1")
+
+/** How many members of deleted collections are still to be removed (f64). */
+export const GARBAGE_MEMBERS_KEY = Buffer.from("\x00garbage", "latin1")
 
 /** Where each node serves clients, as it announced through the log: "\x00n" u16 id → "host:port". */
 export const NODE_ADDRESS_PREFIX = Buffer.from("\x00n", "latin1")

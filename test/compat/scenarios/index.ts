@@ -7,9 +7,11 @@ import type { Scenario } from "../../support/differential.js"
 import { connection } from "./connection.js"
 import { databases } from "./databases.js"
 import { expiry } from "./expiry.js"
+import { hashes } from "./hashes.js"
 import { keyspace } from "./keyspace.js"
 import { lists } from "./lists.js"
 import { resp3 } from "./resp3.js"
+import { sets } from "./sets.js"
 import { strings } from "./strings.js"
 import { transactions } from "./transactions.js"
 import { zsets } from "./zsets.js"
@@ -23,7 +25,9 @@ export const scenarioGroups: ReadonlyArray<{ readonly area: string; readonly sce
   { area: "transactions", scenarios: transactions },
   { area: "sorted sets", scenarios: zsets },
   { area: "connection", scenarios: connection },
-  { area: "reply types", scenarios: resp3 }
+  { area: "reply types", scenarios: resp3 },
+  { area: "hashes", scenarios: hashes },
+  { area: "sets", scenarios: sets }
 ]
 
 export const allScenarios: ReadonlyArray<Scenario> = scenarioGroups.flatMap((group) => group.scenarios)
