@@ -23,7 +23,7 @@ import { NodeStatus } from "./NodeStatus.js"
 /** Keys per expire entry. */
 export const EXPIRE_BATCH = 256
 /** Members or keys removed per collect entry. */
-export const COLLECT_BATCH = 1024
+export const COLLECT_BATCH = 4096
 
 export const runReaper = Effect.gen(function* () {
   const config = yield* NodeConfig

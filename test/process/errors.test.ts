@@ -1,5 +1,4 @@
 /** Bad input gets Redis's error texts and never takes a node down. */
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ProcessCluster } from "../support/processCluster.js"
 import { redisCli } from "../support/redisCli.js"
 import { RespClient } from "../support/respClient.js"
+import { runToExit } from "../support/runToExit.js"
 import { TEST_HOST } from "../support/testHost.js"
 
 /**
@@ -108,31 +108,27 @@ describe("bad input", () => {
     expect(await redisCli(port, "GET", "d")).toBe("-1")
   })
 
-  it("rejects a bad flag with one line and exit status 2", () => {
-    const result = spawnSync(process.execPath, ["dist/src/main.js", "--id", "4", "--cluster", "a:1,b:2,c:3"], { encoding: "utf8" })
+  it("rejects a bad flag with one line and exit status 2", async () => {
+    const result = await runToExit(process.execPath, ["dist/src/main.js", "--id", "4", "--cluster", "a:1,b:2,c:3"])
     expect(result.status).toBe(2)
     expect(result.stderr).toBe("raft-kv: --id 4 is outside the cluster of 3 nodes (--cluster lists node 1..3)\nTry 'raft-kv --help'.\n")
-    const unknown = spawnSync(process.execPath, ["dist/src/main.js", "--id", "1", "--bogus", "x"], { encoding: "utf8" })
+    const unknown = await runToExit(process.execPath, ["dist/src/main.js", "--id", "1", "--bogus", "x"])
     expect(unknown.status).toBe(2)
     expect(unknown.stderr.split("\n")[0]).toBe("raft-kv: unknown flag --bogus")
   })
 
-  it("refuses to start on a port another node holds, with a clear message and status 1", () => {
-    const second = spawnSync(process.execPath, cluster.args(1).map((arg) => arg.replace(cluster.root, `${cluster.root}/other`)), {
-      encoding: "utf8",
-      timeout: 20_000
-    })
+  it("refuses to start on a port another node holds, with a clear message and status 1", async () => {
+    const second = await runToExit(
+      process.execPath,
+      cluster.args(1).map((arg) => arg.replace(cluster.root, `${cluster.root}/other`))
+    )
     expect(second.status).toBe(1)
     expect(second.stderr).toMatch(new RegExp(`^raft-kv node 1 stopped: cannot listen for (clients|peers) on ${TEST_HOST.replaceAll(".", "\\.")}:\\d+: listen EADDRINUSE`, "m"))
   })
 
-  it("refuses a second node on the same data directory", () => {
+  it("refuses a second node on the same data directory", async () => {
     const dataDir = path.join(cluster.root, "node1")
-    const second = spawnSync(
-      process.execPath,
-      [path.resolve("dist/src/main.js"), "--id", "1", "--port", String(cluster.clientPort(1) + 50), "--data-dir", dataDir],
-      { encoding: "utf8", timeout: 20_000 }
-    )
+    const second = await runToExit(process.execPath, [path.resolve("dist/src/main.js"), "--id", "1", "--port", String(cluster.clientPort(1) + 50), "--data-dir", dataDir])
     expect(second.status).toBe(1)
     expect(second.stderr).toContain(`raft-kv node 1 stopped: data directory ${dataDir} is in use by process`)
   })
@@ -147,7 +143,7 @@ describe("bad input", () => {
     const bytes = fs.readFileSync(file)
     bytes[10] ^= 0xff // inside the first record, with valid records after it
     fs.writeFileSync(file, bytes)
-    const restarted = spawnSync(process.execPath, cluster.args(1), { encoding: "utf8", timeout: 20_000 })
+    const restarted = await runToExit(process.execPath, cluster.args(1))
     expect(restarted.status).toBe(1)
     expect(restarted.stderr).toContain(`raft-kv node 1 stopped: WAL corrupt in ${file} at offset 0: checksum mismatch`)
   })

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest"
 import type { KvEngineService } from "../../src/engine/KvEngine.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { decodeScore, parseScorePart, scoreFromSortable, sortableScore } from "../../src/commands/sortedSets/encoding.js"
+import { Family } from "../../src/commands/keyspace/layout.js"
 import { CommandRunner, engineOf, type TestClient } from "../support/commandRunner.js"
 
 const setup = async () => {
@@ -437,5 +438,26 @@ describe("sorted sets and the keyspace", () => {
     expect(await replies(client, ["RENAME", "z", "y"], ["COPY", "y", "x"], ["ZADD", "x", "0", "c"], ["ZRANGE", "y", "0", "-1", "WITHSCORES"], ["ZRANGE", "x", "0", "-1", "WITHSCORES"], ["ZRANK", "x", "b"], ["ZSCORE", "x", "a"])).toEqual([
       "+OK\r\n", ":1\r\n", ":1\r\n", bulks("a", "1", "b", "2"), bulks("c", "0", "a", "1", "b", "2"), ":2\r\n", bulk("1")
     ])
+  })
+})
+
+describe("a deleted sorted set", () => {
+  it("counts both index keys of each member as garbage, and the reaper's slices bring the count back to 0", async () => {
+    const runner = await CommandRunner.make((await engineOf()).engine)
+    const client = runner.client()
+    const members = Array.from({ length: 300 }, (_, i) => [String(i), `m${i}`]).flat()
+    expect(await client.wire("ZADD", "z", ...members)).toBe(":300\r\n")
+    expect(await client.wire("DEL", "z")).toBe(":1\r\n")
+    expect(runner.machine.garbageMembers).toBe(600)
+    const garbage = await Effect.runPromise(Stream.runCollect(runner.engine.iterate({ prefix: Uint8Array.of(Family.Garbage) })))
+    const [key] = Chunk.toReadonlyArray(garbage)[0]
+    const version = Buffer.from(key).readUInt32BE(1) * 2 ** 32 + Buffer.from(key).readUInt32BE(5)
+    const removed: Array<number> = []
+    for (let slice = 0; slice < 5 && runner.machine.garbageMembers > 0; slice++) {
+      const reply = await runner.apply({ kind: "collect", target: "version", id: version, limit: 256 })
+      removed.push(reply._tag === "Integer" ? Number(reply.value) : -1)
+    }
+    expect(removed).toEqual([256, 256, 88])
+    expect(runner.machine.garbageMembers).toBe(0)
   })
 })

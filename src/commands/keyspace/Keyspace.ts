@@ -146,7 +146,9 @@ export class Keyspace {
     }
     if (!keepMembers && previous !== undefined && isCollection(previous) && (next === undefined || !isCollection(next) || next.version !== previous.version)) {
       this.txn.put(garbageKey(previous.version), EMPTY)
-      this.state.adjustGarbageMembers(previous.size)
+      // Counted in engine keys, as the reaper removes them: a sorted set keeps two per member
+      // (its member and score indexes).
+      this.state.adjustGarbageMembers(previous.type === KeyType.ZSet ? 2 * previous.size : previous.size)
     }
   }
 
