@@ -56,7 +56,17 @@ export interface NodeConfig {
   readonly requirePass?: RequirePassSource
   /** The ACL file: the users, their passwords and permissions (redis-server's --aclfile). */
   readonly aclFile?: string
+  /** Plain HTTP for GET /metrics and GET /health (`--metrics-port`); absent: no such listener. */
+  readonly metricsPort?: number
+  /** The address the metrics listener binds (default: --host). */
+  readonly metricsHost?: string
+  /** /health says unhealthy once applied lags commit by more entries than this (default 1000). */
+  readonly healthMaxApplyLag?: number
+  /** How log lines are written: text (logfmt, the default) or json (one object per line). */
+  readonly logFormat?: LogFormat
 }
+
+export type LogFormat = "text" | "json"
 
 /**
  * - linearizable: ReadIndex, a heartbeat round per batch of reads (the default);
@@ -141,6 +151,12 @@ A Raft-replicated key-value server that speaks the Redis protocol.
   --lease-margin-ticks L   a read lease lasts election-ticks - L ticks after a heartbeat a
                            quorum acknowledged (default 2: 80% of the election timeout)
   --maxclients N           client connections beyond N are refused (default 10000)
+  --metrics-port P         serve GET /metrics (Prometheus text format) and GET /health over
+                           plain HTTP on port P (default: off)
+  --metrics-host H         address the metrics listener binds (default: --host)
+  --health-max-apply-lag N /health is 503 once the applied index lags the commit index by more
+                           than N entries (default 1000)
+  --log-format text|json   log lines as logfmt text (default) or one JSON object per line
   -h, --help               show this help
 
 Securing the client port (docs/operations.md, "Security"), with redis-server's flags:
@@ -176,7 +192,7 @@ const FLAGS = new Set([
   "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms", "snapshot-entries",
   "cluster-secret-file", "peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file", "read-mode", "lease-margin-ticks",
   "maxclients", "requirepass", "requirepass-file", "aclfile", "tls-port", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-auth-clients",
-  "join", "peer-address", "advertise-host", "advertise-port"
+  "join", "peer-address", "advertise-host", "advertise-port", "metrics-port", "metrics-host", "health-max-apply-lag", "log-format"
 ])
 
 const PEER_TLS_FLAGS = ["peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file"] as const
@@ -264,6 +280,11 @@ const Flags = Schema.Struct({
   "request-timeout-ms": IntegerFromFlag("request-timeout-ms", 1, 3_600_000),
   "snapshot-entries": IntegerFromFlag("snapshot-entries", 10, 1_000_000_000),
   "lease-margin-ticks": IntegerFromFlag("lease-margin-ticks", 1, 10_000),
+  "metrics-port": IntegerFromFlag("metrics-port", 0, 65535),
+  "health-max-apply-lag": IntegerFromFlag("health-max-apply-lag", 0, 1_000_000_000),
+  "log-format": Schema.Literal("text", "json").annotations({
+    message: () => ({ message: "--log-format must be text or json", override: true })
+  }),
   "read-mode": Schema.Literal("linearizable", "lease", "stale").annotations({
     message: () => ({ message: "--read-mode must be linearizable, lease or stale", override: true })
   }),
@@ -358,6 +379,9 @@ export const parseArgs = (
     "snapshot-entries": flags.get("snapshot-entries") ?? "100000",
     "lease-margin-ticks": flags.get("lease-margin-ticks") ?? "2",
     "read-mode": flags.get("read-mode") ?? "linearizable",
+    "metrics-port": flags.get("metrics-port") ?? "0",
+    "health-max-apply-lag": flags.get("health-max-apply-lag") ?? "1000",
+    "log-format": flags.get("log-format") ?? "text",
     engine: flags.get("engine") ?? "memory"
   })
   if (Either.isLeft(decoded)) {
@@ -425,6 +449,9 @@ export const parseArgs = (
     }
   }
 
+  const metrics = parseMetrics(flags, values["metrics-port"], host, self, [values.port, tlsPort])
+  if (metrics instanceof ConfigError) return Either.left(metrics)
+
   return Either.right({
     _tag: "Run",
     config: {
@@ -446,7 +473,33 @@ export const parseArgs = (
       ...peerSecurity,
       maxClients: values.maxclients,
       ...clientTls,
-      ...clientAuth
+      ...clientAuth,
+      ...metrics,
+      healthMaxApplyLag: values["health-max-apply-lag"],
+      logFormat: values["log-format"]
     }
   })
+}
+
+/** --metrics-port and --metrics-host: the HTTP listener, on a port no other listener of this node uses. */
+const parseMetrics = (
+  flags: Map<string, string>,
+  port: number,
+  host: string,
+  peer: HostPort,
+  clientPorts: ReadonlyArray<number>
+): Pick<NodeConfig, "metricsPort" | "metricsHost"> | ConfigError => {
+  const metricsHost = flags.get("metrics-host")
+  if (port === 0) {
+    if (metricsHost !== undefined) return new ConfigError("--metrics-host needs --metrics-port (the port that serves /metrics and /health)")
+    if (flags.has("health-max-apply-lag")) return new ConfigError("--health-max-apply-lag needs --metrics-port (it sets when /health says unhealthy)")
+    return {}
+  }
+  if (metricsHost !== undefined && (metricsHost.length === 0 || /[\s,@/]/.test(metricsHost))) {
+    return new ConfigError(`--metrics-host '${metricsHost}' is not a host name or address`)
+  }
+  if (clientPorts.includes(port)) return new ConfigError(`--metrics-port ${port} is also a client port (--port or --tls-port)`)
+  const bound = metricsHost ?? host
+  if (peer.port === port && (peer.host === bound || bound === "0.0.0.0")) return new ConfigError(`--metrics-port ${port} is also this node's peer port`)
+  return { metricsPort: port, metricsHost: bound }
 }

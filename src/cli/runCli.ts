@@ -15,6 +15,7 @@ import { MemoryEngine } from "../engine/MemoryEngine.js"
 import { describeCause } from "../node/describeCause.js"
 import { serve } from "../node/Node.js"
 import { type NodeConfig, parseArgs } from "./Config.js"
+import { loggerFor } from "./logFormat.js"
 
 export const builtInEngine = (config: NodeConfig): Layer.Layer<KvEngine, unknown> =>
   config.engine === "level" ? LevelEngine.layer(path.join(config.dataDir, "level")) : MemoryEngine.layer
@@ -47,7 +48,10 @@ export const runCli = (argv: ReadonlyArray<string>, options: RunCliOptions = {})
             process.exitCode = 1
           })
     ),
-    Logger.withMinimumLogLevel(LogLevel.Info)
+    // Every line names the node, so the logs of a cluster can be merged and still be read.
+    Effect.annotateLogs("node", config.id),
+    Logger.withMinimumLogLevel(LogLevel.Info),
+    Effect.provide(loggerFor(config.logFormat))
   )
-  NodeRuntime.runMain(program, { disableErrorReporting: true })
+  NodeRuntime.runMain(program, { disableErrorReporting: true, disablePrettyLogger: true })
 }

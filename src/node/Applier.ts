@@ -23,6 +23,8 @@ import { BlockedClients } from "./BlockedClients.js"
 import { Mailboxes, takeBatch } from "./Mailboxes.js"
 import type { PendingRead, PendingWrite, ReplyTo } from "./messages.js"
 import { Stats } from "./Stats.js"
+import { Metrics } from "../metrics/NodeMetrics.js"
+import { logEvent } from "./RaftEvents.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
 import { Recovered } from "./Recovery.js"
@@ -41,6 +43,7 @@ export const runApplier = Effect.gen(function* () {
   const config = yield* NodeConfig
   const mailboxes = yield* Mailboxes
   const status = yield* NodeStatus
+  const metrics = yield* Metrics
   const engine = yield* KvEngine
   const store = yield* SnapshotStore
   const recovered = yield* Recovered
@@ -151,7 +154,10 @@ export const runApplier = Effect.gen(function* () {
       // Entries the snapshot covers were not applied here one by one: any key may have elements.
       blocked.wakeAll()
       yield* Queue.offer(mailboxes.raft, { _tag: "OwnWritesSettled", upTo: settledUpTo })
-      yield* Effect.logInfo(`restored the engine from the snapshot at index ${index} sent by the leader`)
+      yield* logEvent({
+        message: `restored the engine from the snapshot at index ${index} sent by the leader`,
+        fields: { event: "snapshot_installed", index }
+      })
     })
 
   /**
@@ -209,6 +215,7 @@ export const runApplier = Effect.gen(function* () {
       const result = yield* machine.apply(toApply, last)
       stats.expiredKeys += result.expired
       for (const key of result.ready) readyKeys.push(key)
+      metrics.proposalsApplied.inc(last - applied)
       applied = last
       appliedTerm = lastTerm
       status.appliedIndex = last

@@ -9,6 +9,8 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Deferred, Duration, Effect, Layer, Queue } from "effect"
 import type { NodeConfig as Config } from "../cli/Config.js"
 import type { KvEngine } from "../engine/KvEngine.js"
+import { Metrics, NodeMetrics } from "../metrics/NodeMetrics.js"
+import { startMetricsServer } from "../metrics/MetricsServer.js"
 import { startClientServer } from "../server/ClientServer.js"
 import { runAnnouncer } from "./Announcer.js"
 import { runApplier } from "./Applier.js"
@@ -108,11 +110,12 @@ export const runActors = Effect.gen(function* () {
   const joining = config.join !== undefined ? ` joining through ${config.join.host}:${config.join.port}` : ` (${config.peers.length}-node cluster as first started)`
   yield* Effect.logInfo(`node ${config.id} starting${joining}, engine ${config.engine}`)
   const clients = yield* startClientServer
+  const metrics = yield* startMetricsServer(clients.connectedClients)
   // Once applied, the announcement is done: a part that may end, and whose failure ends only itself.
   yield* supervision.transient("address announcement", runAnnouncer)
   yield* startConsensus
   const reason = yield* awaitConsensus.pipe(
-    Effect.onInterrupt(() => handOver(clients.drain).pipe(Effect.catchAllCause((cause) => Effect.logWarning("the clean stop failed", cause)))),
+    Effect.onInterrupt(() => Effect.zipRight(Effect.sync(metrics.stopping), handOver(clients.drain)).pipe(Effect.catchAllCause((cause) => Effect.logWarning("the clean stop failed", cause)))),
     Effect.ensuring(supervision.stopAll)
   )
   yield* Effect.logInfo(`${reason}: node ${config.id} stops`)
@@ -139,7 +142,8 @@ export const serve = (config: Config) => {
   const io = Layer.mergeAll(transport, disk).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
   // Recovery reconciles snapshot, WAL and the caller's engine before any actor starts.
   const services = Layer.mergeAll(KvServiceLive, RecoveredLive).pipe(Layer.provideMerge(io))
-  return runActors.pipe(Effect.scoped, Effect.provide(services))
+  // The node's own metrics (a Context.Reference: without this, a default one is used).
+  return runActors.pipe(Effect.scoped, Effect.provide(services), Effect.provideService(Metrics, new NodeMetrics()))
 }
 
 export type { KvEngine }

@@ -30,6 +30,8 @@ import { NodeStatus } from "./NodeStatus.js"
 import { isAdminMessage, type PeerMessage } from "./PeerMessage.js"
 import { FRAME_TARGET_BYTES } from "./PeerCodec.js"
 import { Recovered } from "./Recovery.js"
+import { logEvent, raftEvents } from "./RaftEvents.js"
+import { Metrics } from "../metrics/NodeMetrics.js"
 import { Transport, type TransportService } from "./Transport.js"
 
 /** Group messages by destination so each peer gets one frame per turn. */
@@ -59,6 +61,7 @@ export const runRaftNode = Effect.gen(function* () {
   const incarnation = yield* Incarnation
   const ioYield = yield* IoYield
   const observer = yield* RaftObserver
+  const metrics = yield* Metrics
 
   const applied = recovered.applied
   // The cluster as first started (--cluster), or nothing for a node joining a running cluster;
@@ -194,7 +197,12 @@ export const runRaftNode = Effect.gen(function* () {
           if (request !== undefined) core.readIndex(id, request.mode === "lease")
         }
         readsToRetry = []
-        for (const [seq, proposal] of inflight) if (proposal.deadline <= now) inflight.delete(seq)
+        for (const [seq, proposal] of inflight) {
+          if (proposal.deadline <= now) {
+            inflight.delete(seq)
+            metrics.proposalsFailed.inc()
+          }
+        }
         if (unsent.length > 0) unsent = unsent.filter((seq) => inflight.has(seq))
         for (const [id, request] of pendingReads) {
           if (request.deadline <= now) {
@@ -215,6 +223,7 @@ export const runRaftNode = Effect.gen(function* () {
         const now = clock.unsafeCurrentTimeMillis()
         for (const message of input.messages) {
           lastHeard.set(message.from, now)
+          if (message.type === "HeartbeatResp") roundTripEnded(message.from)
           if (isAdminMessage(message)) {
             admin.received(message, now)
             continue
@@ -314,9 +323,30 @@ export const runRaftNode = Effect.gen(function* () {
     if (data.length > 0) core.propose(data)
   }
 
+  // ------------------------------------------------------------------ peer round trips (metrics)
+
+  /** When the heartbeat now timed was sent to each peer (Effect clock, ns): one probe per peer at a time. */
+  const probes = new Map<NodeId, bigint>()
+  const startRoundTrips = (messages: Ready["messages"]) => {
+    const now = clock.unsafeCurrentTimeNanos()
+    for (const message of messages) {
+      if (message.type !== "Heartbeat") continue
+      const sent = probes.get(message.to)
+      // A probe unanswered for 10 s (a lost heartbeat, a peer that was down) is replaced.
+      if (sent === undefined || now - sent > 10_000_000_000n) probes.set(message.to, now)
+    }
+  }
+  const roundTripEnded = (from: NodeId) => {
+    const sent = probes.get(from)
+    if (sent === undefined) return
+    probes.delete(from)
+    metrics.peerRoundTrip.get(String(from)).observe(Number(clock.unsafeCurrentTimeNanos() - sent) / 1e9)
+  }
+
   const dispatch = (ready: Ready) =>
     Effect.gen(function* () {
       sendGrouped(transport, ready.messages)
+      if (status.raft.role === "leader") startRoundTrips(ready.messages)
       // The engine takes the snapshot before any entry that follows it applies (FIFO mailbox).
       if (ready.snapshot !== undefined) toApplier.push({ _tag: "Restore", index: ready.snapshot.index })
       if (ready.committed.length > 0) {
@@ -325,6 +355,7 @@ export const runRaftNode = Effect.gen(function* () {
           if (origin !== undefined && origin.node === config.id) inflight.delete(origin.seq)
         }
         toApplier.push({ _tag: "Committed", entries: ready.committed })
+        metrics.proposalsCommitted.inc(ready.committed.length)
       }
       for (const readState of ready.readStates) {
         const request = pendingReads.get(readState.requestId)
@@ -352,11 +383,26 @@ export const runRaftNode = Effect.gen(function* () {
       }
     })
 
+  /** The committed configuration as last logged (the one at start is not a change). */
+  let loggedConfiguration: string | undefined
+  const membershipEvent = (committed: CommittedConfiguration) => {
+    const described = describeConfiguration(committed.configuration)
+    const previous = loggedConfiguration
+    loggedConfiguration = described
+    if (previous === undefined || previous === described) return Effect.void
+    return logEvent({
+      message: `membership changed: ${described} (committed at index ${committed.index})`,
+      fields: { event: "membership_changed", configuration: described, previousConfiguration: previous, index: committed.index }
+    })
+  }
+
   /** After a turn: publish the committed configuration, follow it with the address book, notice a removal. */
   const trackMembership = Effect.suspend(() => {
     const raft = status.raft
     const committed: CommittedConfiguration = { index: raft.commit, configuration: core.configurationAt(raft.commit) ?? raft.configuration }
+    let changed = Effect.void
     if (status.committedConfiguration.configuration !== committed.configuration || status.committedConfiguration.index !== committed.index) {
+      if (status.committedConfiguration.configuration !== committed.configuration || loggedConfiguration === undefined) changed = membershipEvent(committed)
       status.committedConfiguration = committed
     }
     if (memberOf(committed.configuration, config.id) !== undefined) memberAsOf = committed.index
@@ -366,9 +412,9 @@ export const runRaftNode = Effect.gen(function* () {
       const log = current.logged ? Effect.void : Effect.logWarning(`${current.reason}; stopping`)
       current.logged = true
       const stop = clock.unsafeCurrentTimeMillis() - current.at >= removalGraceMs ? Deferred.succeed(lifecycle.removed, current.reason) : Effect.void
-      return Effect.zipRight(log, stop)
+      return Effect.zipRight(changed, Effect.zipRight(log, stop))
     }
-    return refreshAddressBook(raft.configuration, committed)
+    return Effect.zipRight(changed, refreshAddressBook(raft.configuration, committed))
   })
 
   const turn = Effect.gen(function* () {
@@ -382,7 +428,14 @@ export const runRaftNode = Effect.gen(function* () {
     for (const input of Chunk.toReadonlyArray(rest)) handle(input, proposals)
     proposeAll(proposals)
     const ready = core.ready()
+    const before = status.raft
     status.raft = core.status()
+    metrics.proposalsPending = inflight.size
+    if (before.term !== status.raft.term || before.leader !== status.raft.leader) {
+      if (status.raft.leader !== 0 && status.raft.leader !== before.leader) metrics.leaderChanges.inc()
+      if (status.raft.role !== "leader") probes.clear()
+      for (const event of raftEvents(before, status.raft)) yield* logEvent(event)
+    }
     // The address book first: a member added this turn gets this turn's appends.
     yield* trackMembership
     yield* dispatch(ready)

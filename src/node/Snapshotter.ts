@@ -9,7 +9,9 @@ import { Cause, Duration, Effect, Exit, Fiber, Queue, Scope } from "effect"
 import { error as errorReply, OK } from "../resp/Reply.js"
 import type { Configuration } from "../raft/Configuration.js"
 import type { NodeId } from "../raft/types.js"
+import { Metrics } from "../metrics/NodeMetrics.js"
 import { Mailboxes } from "./Mailboxes.js"
+import { logEvent } from "./RaftEvents.js"
 import type { SnapshotterInput } from "./messages.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
@@ -50,6 +52,7 @@ export const runSnapshotter = Effect.gen(function* () {
   const wal = yield* Wal
   const transport = yield* Transport
   const status = yield* NodeStatus
+  const metrics = yield* Metrics
 
   const transfers = new Map<NodeId, Transfer>()
   let receiving: Receiving | undefined
@@ -62,11 +65,18 @@ export const runSnapshotter = Effect.gen(function* () {
 
   const persist = (input: Extract<SnapshotterInput, { _tag: "Persist" }>) =>
     Effect.gen(function* () {
+      const started = performance.now()
       const stored = yield* store.write(input.meta, input.snapshot.chunks).pipe(Effect.ensuring(Scope.close(input.scope, Exit.void)))
+      const seconds = (performance.now() - started) / 1000
+      metrics.snapshotSave.observe(seconds)
+      metrics.snapshotBytes = stored.bytes
       // The WAL keeps what the older kept snapshot needs, so falling back to it stays possible.
       const oldestKept = yield* store.prune(SNAPSHOTS_KEPT)
       yield* wal.compact(oldestKept)
-      yield* Effect.logInfo(`snapshot at index ${stored.meta.index} written (${stored.bytes} bytes); WAL compacted up to ${oldestKept}`)
+      yield* logEvent({
+        message: `snapshot at index ${stored.meta.index} written (${stored.bytes} bytes); WAL compacted up to ${oldestKept}`,
+        fields: { event: "snapshot_saved", index: stored.meta.index, bytes: stored.bytes, durationMs: Math.round(seconds * 1000), walCompactedTo: oldestKept }
+      })
       yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotTaken", index: stored.meta.index, term: stored.meta.term })
       return stored.meta.index
     }).pipe(
@@ -134,14 +144,25 @@ export const runSnapshotter = Effect.gen(function* () {
       if (running?.fiber !== undefined) yield* Fiber.interrupt(running.fiber)
       const transfer: Transfer = { index, acks: yield* Queue.sliding<SnapshotAck>(16), fiber: undefined }
       transfers.set(to, transfer)
-      yield* Effect.logInfo(`sending snapshot ${index} to node ${to}, which is behind the compacted log`)
+      yield* logEvent({
+        message: `sending snapshot ${index} to node ${to}, which is behind the compacted log`,
+        fields: { event: "snapshot_send_started", index, to }
+      })
+      const started = performance.now()
       transfer.fiber = yield* Effect.fork(
         sendSnapshot(to, index, term, transfer.acks).pipe(
           // Even a defect reports back, or the leader would wait on this follower forever.
           Effect.exit,
           Effect.flatMap((exit) => {
             if (transfers.get(to) === transfer) transfers.delete(to)
-            return Queue.offer(mailboxes.raft, { _tag: "SnapshotSent", to, ok: Exit.isSuccess(exit) && exit.value })
+            const ok = Exit.isSuccess(exit) && exit.value
+            const sent = ok
+              ? logEvent({
+                  message: `sent snapshot ${index} to node ${to}`,
+                  fields: { event: "snapshot_sent", index, to, durationMs: Math.round(performance.now() - started) }
+                })
+              : Effect.void
+            return Effect.zipRight(sent, Queue.offer(mailboxes.raft, { _tag: "SnapshotSent", to, ok }))
           }),
           Effect.asVoid
         )
@@ -192,7 +213,10 @@ export const runSnapshotter = Effect.gen(function* () {
       const configuration = stored.meta.configuration
       lastReceived = { from: m.from, index: m.index, term: m.snapshotTerm, bytes: received, configuration }
       yield* store.prune(SNAPSHOTS_KEPT)
-      yield* Effect.logInfo(`received snapshot ${m.index} from node ${m.from} (${received} bytes)`)
+      yield* logEvent({
+        message: `received snapshot ${m.index} from node ${m.from} (${received} bytes)`,
+        fields: { event: "snapshot_received", index: m.index, from: m.from, bytes: received }
+      })
       yield* Queue.offer(mailboxes.raft, { _tag: "SnapshotReceived", index: m.index, term: m.snapshotTerm, from: m.from, configuration })
       ack(received, true)
     }).pipe(

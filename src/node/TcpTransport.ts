@@ -19,6 +19,7 @@ import { Duration, Effect, Fiber, Layer, Queue, Schedule } from "effect"
 import { CLUSTER_SECRET_ENV } from "../cli/Config.js"
 import type { Member } from "../raft/Configuration.js"
 import type { NodeId } from "../raft/types.js"
+import { Metrics } from "../metrics/NodeMetrics.js"
 import { InjectedDefects } from "./InjectedDefects.js"
 import { listenTcp } from "./listenTcp.js"
 import { deliverPeerMessages, Mailboxes, takeBatch } from "./Mailboxes.js"
@@ -34,6 +35,7 @@ import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
 import { encodeFrames, FrameDecoder, PeerDecodeError } from "./PeerCodec.js"
 import { PeerCredentials } from "./PeerCredentials.js"
+import { logEvent } from "./RaftEvents.js"
 import { clientHandshake, type HandshakeChannel, HandshakeError, serverHandshake } from "./PeerHandshake.js"
 import type { PeerMessage as Message } from "./PeerMessage.js"
 import { dialPeer, peerServer, remoteOf } from "./PeerSockets.js"
@@ -106,6 +108,7 @@ export const TcpTransportLive = Layer.scoped(
     const credentials = yield* PeerCredentials
     const supervision = yield* Supervision
     const defects = yield* InjectedDefects
+    const metrics = yield* Metrics
     const self = ownPeerAddress(config)
     const secret = credentials.secret
 
@@ -133,6 +136,11 @@ export const TcpTransportLive = Layer.scoped(
         }
         yield* Effect.logDebug(`peer connection from node ${peer} (${remote}) accepted`)
         const decoder = new FrameDecoder()
+        const received = metrics.peerReceivedBytes.get(String(peer))
+        const counted = (chunks: ReadonlyArray<Buffer>) => {
+          for (const chunk of chunks) received.inc(chunk.length)
+          return chunks
+        }
         const deliver = (messages: ReadonlyArray<Message>) =>
           accepts(peer)
             ? Effect.sync(() => {
@@ -140,8 +148,8 @@ export const TcpTransportLive = Layer.scoped(
               })
             : Effect.fail(new PeerDecodeError({ message: `node ${peer} is not a member any more` }))
         const early = input.drainBuffered()
-        if (early.length > 0) yield* deliver(yield* decodeFrom(decoder, early, peer, config.id))
-        for (;;) yield* deliver(yield* decodeFrom(decoder, yield* input.takeChunks, peer, config.id))
+        if (early.length > 0) yield* deliver(yield* decodeFrom(decoder, counted(early), peer, config.id))
+        for (;;) yield* deliver(yield* decodeFrom(decoder, counted(yield* input.takeChunks), peer, config.id))
       }).pipe(
         Effect.catchTags({
           HandshakeError: (error) => Effect.logWarning(`refused peer connection from ${remote}: ${error.message}`),
@@ -187,6 +195,9 @@ export const TcpTransportLive = Layer.scoped(
     /** Keeps one authenticated connection to a peer alive and pumps its queue into it. */
     const runPeerLink = (id: NodeId, address: HostPort, queue: Queue.Queue<ReadonlyArray<Message>>) => {
       const where = `peer ${id} at ${formatHostPort(address)}`
+      const sent = metrics.peerSentBytes.get(String(id))
+      /** Whether the link is up: its loss is worth a line, a failed reconnection attempt is not. */
+      let connected = false
       /** The last problem logged, so a peer refusing us every second is one line, not one per try. */
       let reported: string | undefined
       const report = (problem: string) =>
@@ -200,16 +211,17 @@ export const TcpTransportLive = Layer.scoped(
         const socket = yield* Effect.acquireRelease(dialPeer(address.host, address.port, credentials.tls), (socket) => Effect.sync(() => socket.destroy()))
         const input = yield* socketInput(socket)
         yield* clientHandshake(channelOf(socket, input), { self: config.id, peer: id, secret })
-        if (reported !== undefined) {
-          reported = undefined
-          yield* Effect.logInfo(`connected to ${where}`)
-        }
-        yield* Effect.logDebug(`connected to ${where}`)
+        reported = undefined
+        connected = true
+        yield* logEvent({ message: `connected to ${where}`, fields: { event: "peer_connected", peer: id, address: formatHostPort(address) } })
         const pump = Effect.forever(
           Effect.gen(function* () {
             const messages = (yield* takeBatch(queue)).flat()
             defects.peerLink(id, messages)
-            for (const frame of encodeFrames(messages)) yield* write(socket, frame, input)
+            for (const frame of encodeFrames(messages)) {
+              sent.inc(frame.length)
+              yield* write(socket, frame, input)
+            }
           })
         )
         // The peer sends nothing after the handshake: its end (or a stray byte) ends the session.
@@ -217,11 +229,15 @@ export const TcpTransportLive = Layer.scoped(
         return yield* Effect.raceFirst(pump, stray)
       }).pipe(
         Effect.scoped,
-        Effect.tapError((error) =>
-          error._tag === "HandshakeError" || (error._tag === "DialError" && error.authentication)
+        Effect.tapError((error) => {
+          if (connected) {
+            connected = false
+            return logEvent({ message: `lost the connection to ${where}: ${error.message}`, fields: { event: "peer_lost", peer: id, address: formatHostPort(address), reason: error.message } })
+          }
+          return error._tag === "HandshakeError" || (error._tag === "DialError" && error.authentication)
             ? report(error.message)
             : Effect.logDebug(`connection to ${where} ended: ${error.message}`)
-        )
+        })
       )
 
       return session.pipe(Effect.retry(RECONNECT), Effect.catchAll(() => Effect.void), Effect.forever)

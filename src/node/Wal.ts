@@ -6,6 +6,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Context, Data, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
+import { Metrics } from "../metrics/NodeMetrics.js"
 import type { SnapshotPoint } from "../raft/api.js"
 import type { Entry, HardState } from "../raft/types.js"
 import { encodeBatch, readRecord } from "./WalFormat.js"
@@ -112,6 +113,7 @@ export const WalLive = (dir: string, options: WalOptions = {}): Layer.Layer<Wal,
     Wal,
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
+      const metrics = yield* Metrics
       const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024
       const layerScope = yield* Effect.scope
 
@@ -192,7 +194,9 @@ export const WalLive = (dir: string, options: WalOptions = {}): Layer.Layer<Wal,
           const bytes = encodeBatch(batch.hardState, batch.entries, batch.logReset)
           yield* current.file.writeAll(bytes).pipe(Effect.mapError(fail(`WAL write to ${current.path} failed`)))
           if (batch.sync || batch.entries.length > 0 || batch.logReset !== undefined) {
+            const started = performance.now()
             yield* current.file.sync.pipe(Effect.mapError(fail(`WAL fsync of ${current.path} failed`)))
+            metrics.walFsync.observe((performance.now() - started) / 1000)
           }
           if (batch.hardState !== undefined) hardState = batch.hardState
           if (batch.logReset !== undefined) currentMaxIndex = Math.max(currentMaxIndex, batch.logReset.index)

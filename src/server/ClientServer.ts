@@ -14,6 +14,7 @@ import { loadUsers } from "../acl/loadUsers.js"
 import { UsersError } from "../acl/Users.js"
 import type { ClientState, ServerView } from "../commands/session.js"
 import { clusterView } from "../node/ClusterView.js"
+import { Metrics } from "../metrics/NodeMetrics.js"
 import { InjectedDefects } from "../node/InjectedDefects.js"
 import { KvService } from "../node/KvService.js"
 import { listenTcp } from "../node/listenTcp.js"
@@ -41,6 +42,7 @@ export const startClientServer = Effect.gen(function* () {
   const stats = yield* Stats
   const supervision = yield* Supervision
   const defects = yield* InjectedDefects
+  const metrics = yield* Metrics
   const { users, warnings } = yield* Effect.try({
     try: () => loadUsers(config),
     catch: (error) => (error instanceof UsersError ? error : new UsersError(String(error)))
@@ -154,6 +156,7 @@ export const startClientServer = Effect.gen(function* () {
           server,
           stats,
           defects,
+          commandTiming: (name) => metrics.commandTiming(name),
           onClose: (client) => {
             clients.delete(client.id)
             if (draining && clients.size === 0) Deferred.unsafeDone(drained, Effect.void)
@@ -199,7 +202,7 @@ export const startClientServer = Effect.gen(function* () {
     for (const client of [...clients.values()]) client.kill()
     yield* Deferred.await(drained).pipe(Effect.timeout(Duration.millis(config.requestTimeoutMs)), Effect.ignore)
   })
-  return { drain }
+  return { drain, connectedClients: () => clients.size }
 })
 
 /** One line at start on who may use the client port; a warning when anyone who connects may. */

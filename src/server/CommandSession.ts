@@ -14,6 +14,7 @@ import type { ClientSession, ClientState, ReplyTo, ServerView, StateRequest } fr
 import { commandName } from "../commands/table.js"
 import { discardTransaction, TRANSACTION_CONTROL } from "../commands/transactions.js"
 import type { ReadMode } from "../cli/Config.js"
+import type { CommandTiming } from "../metrics/NodeMetrics.js"
 import type { Protocol } from "../resp/encode.js"
 import { error, QUEUED, type Reply } from "../resp/Reply.js"
 
@@ -21,8 +22,10 @@ const NOT_IN_MULTI = error("ERR Command not allowed inside a transaction")
 
 /** What a session needs from its connection. */
 export interface SessionIo {
-  /** A reply slot in request order, encoded in `protocol`. */
-  readonly reserve: (protocol: Protocol) => ReplyTo
+  /** A reply slot in request order, encoded in `protocol`; `timing` observes the time until it is filled. */
+  readonly reserve: (protocol: Protocol, timing?: CommandTiming) => ReplyTo
+  /** The duration histogram of a command, by name (metrics); absent: commands are not timed. */
+  readonly timing?: (name: string) => CommandTiming
   /** Hand a request to consensus in the connection's command order. */
   readonly submit: (request: StateRequest, replyTo: ReplyTo) => void
   readonly closeAfterReply: () => void
@@ -38,7 +41,14 @@ export class CommandSession implements ClientSession {
     private readonly io: SessionIo
   ) {}
 
-  reserve = (): ReplyTo => this.io.reserve(this.client.protocol)
+  /** The running command's duration histogram, taken by the first reply slot the command reserves. */
+  private timing: CommandTiming | undefined = undefined
+
+  reserve = (): ReplyTo => {
+    const timing = this.timing
+    this.timing = undefined
+    return this.io.reserve(this.client.protocol, timing)
+  }
 
   submit = (request: StateRequest, replyTo: ReplyTo): void => this.io.submit(request, replyTo)
 
@@ -47,7 +57,7 @@ export class CommandSession implements ClientSession {
   /** Answer now (in order with the earlier replies), in the client's current protocol. */
   reply(reply: Reply): void {
     if (reply._tag === "Error") this.io.onError?.()
-    this.io.reserve(this.client.protocol)(reply)
+    this.reserve()(reply)
   }
 
   onCommand(argv: Argv): void {
@@ -89,6 +99,15 @@ export class CommandSession implements ClientSession {
   }
 
   private run(spec: CommandSpec, argv: Argv): void {
+    this.timing = this.io.timing?.(spec.name)
+    try {
+      this.dispatch(spec, argv)
+    } finally {
+      this.timing = undefined
+    }
+  }
+
+  private dispatch(spec: CommandSpec, argv: Argv): void {
     const client = this.client
     client.lastCommand = spec.name
     const invalid = spec.validate?.(argv, Date.now())

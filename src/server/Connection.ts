@@ -21,6 +21,7 @@ import type { InjectedDefectsService } from "../node/InjectedDefects.js"
 import type { KvServiceApi } from "../node/KvService.js"
 import type { SocketClosed, SocketInput } from "../node/SocketInput.js"
 import type { StatsService } from "../node/Stats.js"
+import type { CommandTiming } from "../metrics/NodeMetrics.js"
 import { ARGUMENT_OVERHEAD_BYTES, RequestParser } from "../resp/RequestParser.js"
 import { error } from "../resp/Reply.js"
 import type { AclUser } from "../acl/AclUser.js"
@@ -79,6 +80,8 @@ export interface ConnectionDeps {
   readonly server: ServerView
   readonly stats: StatsService
   readonly defects: InjectedDefectsService
+  /** The duration histogram of a command (metrics), by its lower-case name. */
+  readonly commandTiming?: (name: string) => CommandTiming
   /** Called once the connection is gone. */
   readonly onClose: (client: ClientState) => void
 }
@@ -113,7 +116,8 @@ export class Connection {
       (defect) => this.fail(defect)
     )
     this.session = new CommandSession(this.client, deps.server, {
-      reserve: (protocol) => this.replies.reserve(protocol),
+      reserve: (protocol, timing) => this.replies.reserve(protocol, timing),
+      ...(deps.commandTiming !== undefined ? { timing: deps.commandTiming } : {}),
       submit: (request, replyTo) => this.submit(request, replyTo),
       closeAfterReply: () => this.closeAfterReply(),
       onCommand: () => deps.stats.commandsProcessed++,

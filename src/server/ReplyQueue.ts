@@ -5,6 +5,7 @@
  */
 import { encodeReplyChunks, type Protocol } from "../resp/encode.js"
 import type { Reply } from "../resp/Reply.js"
+import type { Histogram } from "../metrics/Registry.js"
 
 export class ReplyQueue {
   /** Replies from absolute position `base` on; positions handed out by `reserve` never move. */
@@ -34,12 +35,17 @@ export class ReplyQueue {
     return this.base + this.slots.length - this.head
   }
 
-  /** Reserve the next position; returns the function that fills it. */
-  reserve(protocol: Protocol): (reply: Reply) => void {
+  /**
+   * Reserve the next position; returns the function that fills it. With `timing`, the time from
+   * now until it is filled is observed there (captured by the closure made anyway: no allocation).
+   */
+  reserve(protocol: Protocol, timing?: Histogram): (reply: Reply) => void {
     const position = this.base + this.slots.length
     this.slots.push(undefined)
     this.protocols.push(protocol)
+    const started = timing === undefined ? 0 : performance.now()
     return (reply) => {
+      if (timing !== undefined) timing.observe((performance.now() - started) / 1000)
       this.slots[position - this.base] = reply
       if (position === this.head) this.scheduleFlush()
     }

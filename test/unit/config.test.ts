@@ -38,7 +38,9 @@ describe("flags", () => {
       snapshotKeepEntries: 5000,
       readMode: "linearizable",
       leaseMarginTicks: 2,
-      maxClients: 10000
+      maxClients: 10000,
+      healthMaxApplyLag: 1000,
+      logFormat: "text"
     })
   })
 
@@ -150,5 +152,40 @@ describe("client security flags", () => {
     expect(refused({}, "--tls-port", "17000", "--tls-cert-file", "s.crt", "--tls-key-file", "s.key", "--tls-auth-clients", "no")).toBe("--tls-port 17000 is also node 1's peer port in --cluster")
     const noListener = parseArgs(["--id", "1", "--port", "0"], {})
     expect(Either.isLeft(noListener) && noListener.left.message).toBe("--port 0 turns plain TCP off: give --tls-port, or the node serves no clients")
+  })
+})
+
+describe("metrics and log flags", () => {
+  it("serves metrics on --metrics-port, on --host unless --metrics-host says otherwise", () => {
+    expect(config("--id", "1", "--port", "7000").metricsPort).toBeUndefined()
+    expect(config("--id", "1", "--port", "7000", "--host", "10.0.0.5", "--metrics-port", "9100")).toMatchObject({ metricsPort: 9100, metricsHost: "10.0.0.5" })
+    expect(config("--id", "1", "--port", "7000", "--metrics-port", "9100", "--metrics-host", "0.0.0.0")).toMatchObject({ metricsPort: 9100, metricsHost: "0.0.0.0" })
+    expect(config("--id", "1", "--metrics-port", "9100", "--health-max-apply-lag", "50").healthMaxApplyLag).toBe(50)
+    expect(config("--id", "1", "--metrics-port", "0").metricsPort).toBeUndefined()
+  })
+
+  it("explains every wrong metrics setting", () => {
+    expect(failure("--id", "1", "--metrics-port", "70000")).toBe("--metrics-port must be between 0 and 65535")
+    expect(failure("--id", "1", "--metrics-port", "x")).toMatch(/^--metrics-port/)
+    expect(failure("--id", "1", "--metrics-host", "0.0.0.0")).toBe("--metrics-host needs --metrics-port (the port that serves /metrics and /health)")
+    expect(failure("--id", "1", "--health-max-apply-lag", "10")).toBe("--health-max-apply-lag needs --metrics-port (it sets when /health says unhealthy)")
+    expect(failure("--id", "1", "--metrics-port", "9100", "--health-max-apply-lag", "-1")).toBe("--health-max-apply-lag must be between 0 and 1000000000")
+    expect(failure("--id", "1", "--metrics-port", "9100", "--metrics-host", "a b")).toBe("--metrics-host 'a b' is not a host name or address")
+    expect(failure("--id", "1", "--port", "7000", "--metrics-port", "7000")).toBe("--metrics-port 7000 is also a client port (--port or --tls-port)")
+    expect(failure("--id", "1", "--port", "7000", "--metrics-port", "17000")).toBe("--metrics-port 17000 is also this node's peer port")
+    // The same port on another address is another socket.
+    expect(config("--id", "1", "--port", "7000", "--metrics-port", "17000", "--metrics-host", "10.0.0.5").metricsPort).toBe(17000)
+  })
+
+  it("logs as text by default, or as JSON with --log-format json", () => {
+    expect(config("--id", "1").logFormat).toBe("text")
+    expect(config("--id", "1", "--log-format", "json").logFormat).toBe("json")
+    expect(failure("--id", "1", "--log-format", "xml")).toBe("--log-format must be text or json")
+  })
+
+  it("documents the new flags in --help", () => {
+    const help = parseArgs(["--help"])
+    const text = Either.isRight(help) && help.right._tag === "Help" ? help.right.text : ""
+    for (const flag of ["--metrics-port P", "--metrics-host H", "--health-max-apply-lag N", "--log-format text|json"]) expect(text).toContain(flag)
   })
 })
