@@ -200,7 +200,16 @@ const parseId = (arg: Uint8Array): number | Reply => {
 /** Hand a request to the node; the reply is written once the outcome is known (in request order). */
 const administer = (session: ClientSession, command: AdminCommand, answer: (outcome: AdminOutcome) => Reply): undefined => {
   const replyTo = session.reserve()
-  session.server.admin(command, (outcome) => replyTo(outcome.kind === "error" ? error(outcome.message) : answer(outcome)))
+  session.server.admin(command, (outcome) => {
+    // This runs on the node's Raft fiber: a defect in building the reply must stay this client's.
+    let reply: Reply
+    try {
+      reply = outcome.kind === "error" ? error(outcome.message) : answer(outcome)
+    } catch (defect) {
+      reply = error(`ERR could not describe the outcome: ${String(defect)}`)
+    }
+    replyTo(reply)
+  })
   return undefined
 }
 
@@ -290,11 +299,11 @@ const transferLeader: LocalHandler = (session, argv) => {
 
 export const clusterCommands: ReadonlyArray<CommandSpec> = [
   { name: "cluster", arity: -2, flags: [], group: "cluster", summary: "A container for Redis Cluster commands", since: "3.0.0", subcommands: clusterSubcommands },
-  { name: "readonly", arity: 1, flags: ["fast", "loading", "stale"], group: "cluster", summary: "Enables read queries for a connection to a Redis Cluster replica node", since: "3.0.0", complexity: "O(1)", route: local(() => OK) },
-  { name: "readwrite", arity: 1, flags: ["fast", "loading", "stale"], group: "cluster", summary: "Disables read queries for a connection to a Redis Cluster replica node", since: "3.0.0", complexity: "O(1)", route: local(() => OK) },
-  { name: "role", arity: 1, flags: ["noscript", "loading", "stale", "fast"], group: "server", summary: "Return the role of the instance in the context of replication", since: "2.8.12", complexity: "O(1)", route: local(role) },
+  { name: "readonly", arity: 1, flags: ["fast", "loading", "stale"], group: "cluster", categories: ["connection"], summary: "Enables read queries for a connection to a Redis Cluster replica node", since: "3.0.0", complexity: "O(1)", route: local(() => OK) },
+  { name: "readwrite", arity: 1, flags: ["fast", "loading", "stale"], group: "cluster", categories: ["connection"], summary: "Disables read queries for a connection to a Redis Cluster replica node", since: "3.0.0", complexity: "O(1)", route: local(() => OK) },
+  { name: "role", arity: 1, flags: ["noscript", "loading", "stale", "fast"], categories: ["admin", "dangerous"], group: "server", summary: "Return the role of the instance in the context of replication", since: "2.8.12", complexity: "O(1)", route: local(role) },
   { name: "raft.node", arity: -2, flags: [], group: "cluster", summary: "A container for membership changes", since: "raft-kv 0.2.0", subcommands: nodeSubcommands },
-  { name: "raft.nodes", arity: 1, flags: ["loading", "stale"], group: "cluster", summary: "List the members: ids, addresses, roles, replication progress", since: "raft-kv 0.2.0", route: local(nodes) },
+  { name: "raft.nodes", arity: 1, flags: ["loading", "stale", "no_multi"], group: "cluster", summary: "List the members: ids, addresses, roles, replication progress", since: "raft-kv 0.2.0", route: local(nodes) },
   {
     name: "raft.transfer_leader", arity: -1, flags: ["admin", "noscript", "no_multi"], group: "cluster",
     summary: "Hand leadership to a voter (the most caught-up one when no id is given)", since: "raft-kv 0.2.0",

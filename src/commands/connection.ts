@@ -97,6 +97,7 @@ const reset: LocalHandler = (session) => {
   client.db = 0
   client.protocol = 2
   client.name = null
+  client.readMode = session.server.readMode
   resetAuthentication(session)
   return simple("RESET")
 }

@@ -116,8 +116,6 @@ export interface ServerView {
   readonly requestSnapshot: (replyTo: ReplyTo | undefined) => void
   /** Unix time of the last durable snapshot (LASTSAVE). */
   readonly lastSave: () => number
-  /** Propose an entry no client waits for (UNWATCH of a departing client). */
-  readonly proposeInBackground: (payload: Payload) => void
   readonly acl: AclView
   /** The members, roles and addresses (CLUSTER, ROLE). */
   readonly cluster: () => ClusterView

@@ -19,7 +19,8 @@ export const endWatch = (session: ClientSession): void => {
   const watchSession = session.client.watchSession
   if (watchSession === 0) return
   session.client.watchSession = 0
-  session.server.proposeInBackground({ kind: "unwatch", session: watchSession })
+  // In the connection's order: an UNWATCH must not reach the log before the WATCH it ends.
+  session.submit({ kind: "write", payload: { kind: "unwatch", session: watchSession } }, () => {})
 }
 
 /** Forget a pending MULTI and the client's watches (DISCARD, RESET). */

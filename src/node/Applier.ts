@@ -338,6 +338,9 @@ export const runApplier = Effect.gen(function* () {
         case "Unblock":
           blocked.cancel(input.id)
           break
+        case "Release":
+          blocked.release(input.id)
+          break
         case "BlockDeadline":
           if (alarm?.at === input.at) alarm = undefined
           blocked.expire(clock.unsafeCurrentTimeMillis())

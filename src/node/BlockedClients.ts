@@ -24,8 +24,11 @@ import type { ReplyTo } from "./messages.js"
 export interface Waiter {
   readonly id: number
   readonly call: BlockingCall
-  /** Node clock (ms) at which it gets the timeout reply; Infinity: never. */
-  readonly deadline: number
+  /**
+   * Node clock (ms) at which it gets the timeout reply; Infinity: never. Moved to now when its
+   * connection is closed gracefully (KvService's `release`).
+   */
+  deadline: number
   readonly replyTo: ReplyTo
   /** Aborted when the client's connection closes: no reply is wanted any more. */
   readonly signal: AbortSignal
@@ -142,6 +145,16 @@ export class BlockedClients {
     // Lost in a leader change and overtaken by a later write of this node: it never applied.
     if (reply === writeOvertaken) return this.propose(waiter, waiter.call.argv)
     this.finish(waiter, blocked, reply)
+  }
+
+  /**
+   * The client's connection is being closed gracefully (its deadline was moved to now): a client
+   * only waiting gets the timeout reply at once; one with an attempt in flight gets that attempt's
+   * outcome (an element it popped is delivered, never lost) or, if it would wait again, the timeout.
+   */
+  release(id: number): void {
+    const blocked = this.clients.get(id)
+    if (blocked !== undefined && !blocked.attempting) this.finish(blocked.waiter, blocked, TIMED_OUT)
   }
 
   /** The client's connection closed: forget it (an attempt in flight is answered to no one). */

@@ -17,6 +17,14 @@ import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
 import { learnerIds, memberOf, voterIds } from "../raft/Configuration.js"
 
+/** A blocking command in flight: how its connection ends it. */
+export interface BlockingHandle {
+  /** The connection is gone: no reply is wanted (an attempt in flight is answered to no one). */
+  readonly cancel: () => void
+  /** The connection is closing gracefully (CLIENT KILL, a node's clean stop): reply now, or with the attempt in flight. */
+  readonly release: () => void
+}
+
 export interface KvServiceApi {
   /** Propose a write; `replyTo` runs once it is applied on this node, or on timeout. */
   readonly submitWrite: (payload: Payload, replyTo: ReplyTo) => void
@@ -30,7 +38,7 @@ export interface KvServiceApi {
    * passes while it waits (not the request timeout, which bounds only its attempts in the log).
    * Returns the cancellation for a client that goes away.
    */
-  readonly submitBlocking: (call: BlockingCall, replyTo: ReplyTo) => () => void
+  readonly submitBlocking: (call: BlockingCall, replyTo: ReplyTo) => BlockingHandle
   /** Take a snapshot of the applied state now; `replyTo` (if any) learns when it is durable. */
   readonly requestSnapshot: (replyTo: ReplyTo | undefined) => void
   /** Cluster administration (RAFT.NODE, RAFT.TRANSFER_LEADER, RAFT.NODES); `reply` runs once the outcome is known, or on timeout. */
@@ -74,9 +82,15 @@ export const KvServiceLive = Layer.effect(
         // The first attempt is an ordinary write; the Applier keeps the client if it must wait.
         const payload = { kind: "command", db: call.db, argv: call.argv } as const
         Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { payload, replyTo, deadline: now + config.requestTimeoutMs, block: waiter } })
-        return () => {
-          cancelled.abort()
-          Queue.unsafeOffer(applier, { _tag: "Unblock", id })
+        return {
+          cancel: () => {
+            cancelled.abort()
+            Queue.unsafeOffer(applier, { _tag: "Unblock", id })
+          },
+          release: () => {
+            waiter.deadline = Math.min(waiter.deadline, clock.unsafeCurrentTimeMillis())
+            Queue.unsafeOffer(applier, { _tag: "Release", id })
+          }
         }
       },
       requestSnapshot: (replyTo) => {

@@ -97,6 +97,8 @@ export type ApplierInput =
   | { readonly _tag: "SnapshotPersisted"; readonly index: number | undefined }
   /** A blocked client's connection closed. */
   | { readonly _tag: "Unblock"; readonly id: number }
+  /** A blocked client's connection is closing gracefully: answer it now, or with the attempt in flight. */
+  | { readonly _tag: "Release"; readonly id: number }
   /** A blocked client's deadline may have come. */
   | { readonly _tag: "BlockDeadline"; readonly at: number }
 

@@ -83,7 +83,6 @@ export const startClientServer = Effect.gen(function* () {
     newWatchSession: kv.newWatchSession,
     requestSnapshot: kv.requestSnapshot,
     lastSave: () => status.lastSave,
-    proposeInBackground: (payload) => kv.submitWrite(payload, () => {}),
     acl: { users, log: new AclLog(), countDenied: (reason) => stats.denied(reason) },
     cluster: () => clusterView(config, status, Date.now()),
     admin: kv.submitAdmin

@@ -154,10 +154,10 @@ export class Connection {
 
   private dispose(): void {
     this.socket.destroy()
-    // A departing client's WATCH session is ended through the log (its keys stop being tracked),
-    // and a blocked command stops waiting.
-    endWatch(this.session)
+    // A blocked command stops waiting; then the client's WATCH session is ended through the log
+    // (its keys stop being tracked), after the writes it sent before leaving.
     this.order.close()
+    endWatch(this.session)
     this.deps.onClose(this.client)
   }
 
@@ -190,6 +190,8 @@ export class Connection {
   private closeAfterReply(): void {
     this.closing = true
     this.input.pauseReading(true)
+    // A blocking command must not keep the connection open: it answers now (see ConnectionOrder.release).
+    this.order.release()
   }
 
   private onData(chunk: Buffer): void {
@@ -212,9 +214,10 @@ export class Connection {
   }
 
   private kill(): void {
-    // CLIENT KILL of the calling connection closes it once its reply is out, as Redis does; a
-    // blocked client has no reply coming: it goes at once.
-    if (this.replies.pending > 0 && !this.order.blocked) this.closeAfterReply()
+    // CLIENT KILL (or a node's clean stop) closes the connection once the replies to the commands
+    // it read are out, as Redis does for the calling connection. A blocked client is answered
+    // first (null, or the element its pop already in the log took: an element is never lost).
+    if (this.replies.pending > 0) this.closeAfterReply()
     else this.socket.destroy()
   }
 

@@ -6,8 +6,9 @@
  * (BLPOP, ...) runs alone: it waits for everything before it, and everything after it waits until
  * it is answered, as a blocked redis-server client processes nothing else meanwhile.
  */
+import { TIMED_OUT } from "../commands/blocking.js"
 import type { StateRequest } from "../commands/session.js"
-import type { KvServiceApi } from "../node/KvService.js"
+import type { BlockingHandle, KvServiceApi } from "../node/KvService.js"
 import type { ReplyTo } from "../node/messages.js"
 
 interface Waiting {
@@ -19,9 +20,11 @@ export class ConnectionOrder {
   private runKind: StateRequest["kind"] | undefined
   private inFlight = 0
   private readonly waiting: Array<Waiting> = []
-  /** Cancels the blocking command in flight, if any. */
-  private cancelBlocked: (() => void) | undefined
+  /** The blocking command in flight, if any. */
+  private blocking: BlockingHandle | undefined
   private closed = false
+  /** The connection closes once its replies are out: a blocking command no longer waits. */
+  private closing = false
 
   constructor(
     private readonly kv: KvServiceApi,
@@ -36,7 +39,17 @@ export class ConnectionOrder {
 
   /** A blocking command is in flight (the client is blocked or about to be). */
   get blocked(): boolean {
-    return this.cancelBlocked !== undefined
+    return this.blocking !== undefined
+  }
+
+  /**
+   * The connection will close once its replies are out (CLIENT KILL, a node's clean stop): a
+   * blocking command in flight answers now (or with the pop already in the log, so no element
+   * is lost), and one still queued answers as if its timeout had passed.
+   */
+  release(): void {
+    this.closing = true
+    this.blocking?.release()
   }
 
   /**
@@ -45,10 +58,15 @@ export class ConnectionOrder {
    */
   close(): void {
     this.closed = true
-    const cancel = this.cancelBlocked
-    this.cancelBlocked = undefined
-    if (cancel !== undefined) this.waiting.length = 0
-    cancel?.()
+    const blocking = this.blocking
+    this.blocking = undefined
+    if (blocking !== undefined) {
+      // It will never answer: nothing is in flight any more, and nothing queued behind it runs.
+      this.waiting.length = 0
+      this.inFlight = 0
+      this.runKind = undefined
+      blocking.cancel()
+    }
   }
 
   /** Whether a command of `kind` may start now, alongside the run in flight. */
@@ -61,11 +79,15 @@ export class ConnectionOrder {
       this.waiting.length = 0
       return
     }
+    if (request.kind === "block" && this.closing) {
+      replyTo(TIMED_OUT)
+      return
+    }
     this.runKind = request.kind
     this.inFlight++
     const done: ReplyTo = (reply) => {
       try {
-        if (request.kind === "block") this.cancelBlocked = undefined
+        if (request.kind === "block") this.blocking = undefined
         replyTo(reply)
         this.inFlight--
         if (this.inFlight === 0) this.drain()
@@ -75,7 +97,7 @@ export class ConnectionOrder {
     }
     if (request.kind === "write") this.kv.submitWrite(request.payload, done)
     else if (request.kind === "read") this.kv.submitRead(request.request, done, request.mode)
-    else this.cancelBlocked = this.kv.submitBlocking(request.call, done)
+    else this.blocking = this.kv.submitBlocking(request.call, done)
   }
 
   /** Start the next run: the first waiting command and every following one of its kind. */

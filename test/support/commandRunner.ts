@@ -149,7 +149,6 @@ export class CommandRunner {
       newWatchSession: () => 2 ** 32 + ++this.watchSessions,
       requestSnapshot: (replyTo) => replyTo?.(OK),
       lastSave: () => 0,
-      proposeInBackground: (payload) => this.submit({ kind: "write", payload }, () => {}),
       acl: { users, log: new AclLog(), countDenied: (reason) => this.denied[reason]++ },
       cluster: () => this.clusterView,
       admin: (command, reply) => {

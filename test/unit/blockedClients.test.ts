@@ -56,6 +56,39 @@ const setup = () => {
 const SERVED: Reply = array([bulk(b("k")), bulk(b("v"))])
 
 describe("the blocked clients registry", () => {
+  it("a client released while only waiting gets the timeout reply at once; one with an attempt in flight gets what the attempt popped", () => {
+    const { registry, proposed, answers, waiter, wake } = setup()
+    const idle = waiter(blpop(["a"]))
+    const popping = waiter(blpop(["k"]))
+    registry.attempted(idle, WOULD_BLOCK, 0)
+    registry.attempted(popping, WOULD_BLOCK, 0)
+    wake("k", 1)
+    expect(proposed).toEqual(["2: BLPOP k 0"])
+    // The connections close gracefully (KvService moves the deadline to now, then releases).
+    idle.deadline = 5
+    registry.release(idle.id)
+    popping.deadline = 5
+    registry.release(popping.id)
+    expect(answers).toEqual(["1: timed out"])
+    // The pop already in the log took the element: it is delivered, not lost.
+    registry.attempted(popping, SERVED, 6)
+    expect(answers).toEqual(["1: timed out", "2: served"])
+    expect(registry.count).toBe(0)
+  })
+
+  it("a released client whose attempt in flight found the list empty again gets the timeout reply, not another wait", () => {
+    const { registry, answers, waiter, wake } = setup()
+    const client = waiter(blpop(["k"]))
+    registry.attempted(client, WOULD_BLOCK, 0)
+    wake("k", 1)
+    client.deadline = 5
+    registry.release(client.id)
+    expect(answers).toEqual([])
+    registry.attempted(client, WOULD_BLOCK, 6)
+    expect(answers).toEqual(["1: timed out"])
+    expect(registry.count).toBe(0)
+  })
+
   it("keeps a client whose attempt would block, and answers one whose attempt popped", () => {
     const { registry, answers, waiter } = setup()
     const blocked = waiter(blpop(["k"]))
@@ -207,6 +240,7 @@ describe("a connection's command order around a blocking command", () => {
     const started: Array<string> = []
     const pending = new Map<string, (reply: Reply) => void>()
     let cancelled = 0
+    let released = 0
     const name = (request: StateRequest) =>
       request.kind === "block" ? text(request.call.argv) : request.kind === "write" && request.payload.kind === "command" ? text(request.payload.argv) : request.kind === "read" && request.request.kind === "command" ? text(request.request.argv) : "?"
     const track = (request: StateRequest, replyTo: (reply: Reply) => void) => {
@@ -218,10 +252,10 @@ describe("a connection's command order around a blocking command", () => {
       submitRead: (request, replyTo) => track({ kind: "read", request, mode: "linearizable" }, replyTo),
       submitBlocking: (call, replyTo) => {
         track({ kind: "block", call }, replyTo)
-        return () => cancelled++
+        return { cancel: () => cancelled++, release: () => released++ }
       }
     } as Pick<KvServiceApi, "submitWrite" | "submitRead" | "submitBlocking"> as KvServiceApi
-    return { kv, started, answer: (command: string) => pending.get(command)!(OK), cancelled: () => cancelled }
+    return { kv, started, answer: (command: string) => pending.get(command)!(OK), cancelled: () => cancelled, released: () => released }
   }
   const write = (command: string): StateRequest => ({ kind: "write", payload: { kind: "command", db: 0, argv: command.split(" ").map(b) } })
   const block = (command: string): StateRequest => ({ kind: "block", call: { ...blpop(["k"]), argv: command.split(" ").map(b) } })
@@ -267,5 +301,28 @@ describe("a connection's command order around a blocking command", () => {
     expect(cancelled()).toBe(1)
     expect(started).toEqual(["BLPOP k 0"])
   })
-})
 
+  it("a connection closing after its replies releases the blocking command in flight, and answers one still queued as timed out", () => {
+    const { kv, started, released, cancelled } = fakeKv()
+    const order = new ConnectionOrder(kv, (defect) => {
+      throw defect
+    })
+    order.submit(block("BLPOP k 0"), () => {})
+    order.release()
+    expect(released()).toBe(1)
+    expect(cancelled()).toBe(0)
+
+    const queued = fakeKv()
+    const second = new ConnectionOrder(queued.kv, (defect) => {
+      throw defect
+    })
+    const replies: Array<Reply> = []
+    second.submit(write("SET a 1"), (reply) => replies.push(reply))
+    second.submit(block("BLPOP k 0"), (reply) => replies.push(reply))
+    second.release()
+    queued.answer("SET a 1")
+    expect(queued.started).toEqual(["SET a 1"])
+    expect(replies).toEqual([OK, TIMED_OUT])
+    expect(started).toEqual(["BLPOP k 0"])
+  })
+})

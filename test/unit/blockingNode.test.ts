@@ -41,7 +41,7 @@ const block = (node: InProcessNode, name: string, ...argv: Array<string>): Block
     cancel: node.kv.submitBlocking(blockingCall(spec.block!, 0, args), (reply) => {
       if (client.reply !== undefined) throw new Error(`${name} answered twice`)
       client.reply = reply
-    })
+    }).cancel
   }
   return client
 }

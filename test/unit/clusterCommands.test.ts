@@ -206,3 +206,22 @@ describe("RAFT.NODE, RAFT.NODES, RAFT.TRANSFER_LEADER", () => {
     )
   })
 })
+
+describe("inside a transaction and after RESET", () => {
+  it("RAFT.NODES, which answers later, is refused inside MULTI (its reply would land out of order)", async () => {
+    const runner = await CommandRunner.make()
+    const client = runner.client()
+    expect(await client.wire("MULTI")).toBe("+OK\r\n")
+    expect(await client.wire("RAFT.NODES")).toBe("-ERR Command not allowed inside a transaction\r\n")
+    expect(await client.wire("EXEC")).toBe("-EXECABORT Transaction discarded because of previous errors.\r\n")
+    expect(await client.wire("PING")).toBe("+PONG\r\n")
+  })
+
+  it("RESET gives the connection the node's read mode back", async () => {
+    const runner = await CommandRunner.make()
+    const client = runner.client()
+    expect(await client.wire("CLIENT", "READMODE", "stale")).toBe("+OK\r\n")
+    expect(await client.wire("RESET")).toBe("+RESET\r\n")
+    expect(await client.wire("CLIENT", "READMODE")).toBe("$12\r\nlinearizable\r\n")
+  })
+})
