@@ -215,33 +215,30 @@ const readSets = (ks: Keyspace, db: number, keys: Argv): Effected<Array<Collecti
     return sets
   })
 
-/** The members of `entries` that every set of `others` holds (one engine call per set on LevelDB). */
-const inAll = (ks: Keyspace, entries: ReadonlyArray<Entry>, others: ReadonlyArray<CollectionMeta>): Effected<Array<Entry>> =>
+/**
+ * The members of `entries` that every set of `others` holds (`held` true) or that no set of
+ * `others` holds (`held` false); one engine call per set on LevelDB.
+ */
+const filterByMembership = (ks: Keyspace, entries: ReadonlyArray<Entry>, others: ReadonlyArray<CollectionMeta>, held: boolean): Effected<Array<Entry>> =>
   Effect.gen(function* () {
     let remaining = entries
     for (const other of others) {
       if (remaining.length === 0) break
       yield* ks.prefetchMembers(other.version, remaining.map(({ part }) => part))
       const kept: Array<Entry> = []
-      for (const entry of remaining) if ((yield* ks.member(other.version, entry.part)) !== undefined) kept.push(entry)
+      for (const entry of remaining) if (((yield* ks.member(other.version, entry.part)) !== undefined) === held) kept.push(entry)
       remaining = kept
     }
     return [...remaining]
   })
 
+/** The members of `entries` that every set of `others` holds. */
+const inAll = (ks: Keyspace, entries: ReadonlyArray<Entry>, others: ReadonlyArray<CollectionMeta>): Effected<Array<Entry>> =>
+  filterByMembership(ks, entries, others, true)
+
 /** The members of `entries` that no set of `others` holds. */
 const inNone = (ks: Keyspace, entries: ReadonlyArray<Entry>, others: ReadonlyArray<CollectionMeta>): Effected<Array<Entry>> =>
-  Effect.gen(function* () {
-    let remaining = entries
-    for (const other of others) {
-      if (remaining.length === 0) break
-      yield* ks.prefetchMembers(other.version, remaining.map(({ part }) => part))
-      const kept: Array<Entry> = []
-      for (const entry of remaining) if ((yield* ks.member(other.version, entry.part)) === undefined) kept.push(entry)
-      remaining = kept
-    }
-    return [...remaining]
-  })
+  filterByMembership(ks, entries, others, false)
 
 /**
  * The intersection, walking the smallest set a page at a time; stops once `limit` members are
