@@ -80,6 +80,20 @@ export const store = (ks: Keyspace, version: number, member: Uint8Array, value: 
 
 export const discard = (ks: Keyspace, version: number, member: Uint8Array): void => ks.deleteMember(version, hashedPart(member))
 
+/** HDEL and SREM: delete the members at `parts` that the collection holds; how many were deleted. */
+export const deleteHeld = (ks: Keyspace, version: number, parts: ReadonlyArray<Buffer>): Effected<number> =>
+  Effect.gen(function* () {
+    yield* ks.prefetchMembers(version, parts)
+    let removed = 0
+    for (const part of parts) {
+      const known = valueNow(ks, version, part)
+      if ((known !== NOT_LOADED ? known : yield* ks.member(version, part)) === undefined) continue
+      ks.deleteMember(version, part)
+      removed++
+    }
+    return removed
+  })
+
 /** Every member, in hash order. */
 export const all = (ks: Keyspace, version: number): Effected<Array<Entry>> => Effect.map(ks.members(version), (pairs) => pairs.map(entryOf))
 

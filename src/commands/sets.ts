@@ -14,7 +14,7 @@ import { array, bulk, error, integer, NIL, set as setReply, text, ZERO, type Rep
 import { INVALID_CURSOR, latin1, SYNTAX_ERROR, WRONGTYPE } from "./errors.js"
 import { isReply } from "./expiryArguments.js"
 import { globMatch } from "./glob.js"
-import { all, discard, type Effected, type Entry, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow, walk } from "./hashedMembers.js"
+import { all, deleteHeld, discard, type Effected, type Entry, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow, walk } from "./hashedMembers.js"
 import { parseInt64 } from "./integers.js"
 import { parseCursor, parseScanOptions } from "./keys.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
@@ -67,15 +67,7 @@ const srem: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
     const existing = setOf(yield* ks.meta(db, argv[1]))
     if (isReply(existing) || existing === undefined) return existing ?? ZERO
-    const parts = argv.slice(2).map(partOf)
-    yield* ks.prefetchMembers(existing.version, parts)
-    let removed = 0
-    for (const part of parts) {
-      const known = valueNow(ks, existing.version, part)
-      if ((known !== NOT_LOADED ? known : yield* ks.member(existing.version, part)) === undefined) continue
-      ks.deleteMember(existing.version, part)
-      removed++
-    }
+    const removed = yield* deleteHeld(ks, existing.version, argv.slice(2).map(partOf))
     resize(ks, db, argv[1], existing, existing, -removed)
     return integer(removed)
   })
