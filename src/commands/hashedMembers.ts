@@ -23,6 +23,7 @@
 import { Effect } from "effect"
 import type { EngineError } from "../engine/KvEngine.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
+import { hashPage } from "./keyspace/hashCursor.js"
 import { hashedPart, hashPart } from "./keyspace/layout.js"
 import { NOT_LOADED } from "./keyspace/Txn.js"
 
@@ -79,6 +80,20 @@ export const store = (ks: Keyspace, version: number, member: Uint8Array, value: 
 
 export const discard = (ks: Keyspace, version: number, member: Uint8Array): void => ks.deleteMember(version, hashedPart(member))
 
+/** HDEL and SREM: delete the members at `parts` that the collection holds; how many were deleted. */
+export const deleteHeld = (ks: Keyspace, version: number, parts: ReadonlyArray<Buffer>): Effected<number> =>
+  Effect.gen(function* () {
+    yield* ks.prefetchMembers(version, parts)
+    let removed = 0
+    for (const part of parts) {
+      const known = valueNow(ks, version, part)
+      if ((known !== NOT_LOADED ? known : yield* ks.member(version, part)) === undefined) continue
+      ks.deleteMember(version, part)
+      removed++
+    }
+    return removed
+  })
+
 /** Every member, in hash order. */
 export const all = (ks: Keyspace, version: number): Effected<Array<Entry>> => Effect.map(ks.members(version), (pairs) => pairs.map(entryOf))
 
@@ -116,29 +131,11 @@ export interface ScanPage {
 export const scanPage = (ks: Keyspace, version: number, size: number, cursor: number, count: number): Effected<ScanPage> => {
   if (size <= SMALL_COLLECTION) return Effect.map(all(ks, version), (entries) => ({ entries, cursor: 0 }))
   if (cursor >= HASH_SPACE) return Effect.succeed({ entries: [], cursor: 0 })
-  let examined = 0
-  let lastHash = -1
-  return Effect.map(
-    ks.members(version, {
-      from: hashPart(cursor),
-      visit: (part) => {
-        const hash = part.readUInt32BE(0)
-        if (examined >= count && hash !== lastHash) return false
-        examined++
-        lastHash = hash
-        return true
-      }
-    }),
-    (pairs) => {
-      let next = 0
-      if (examined >= count && pairs.length > examined) {
-        // The read stopped at the first member of the next hash: the scan resumes there.
-        next = pairs[pairs.length - 1][0].readUInt32BE(0)
-        pairs.pop()
-      }
-      return { entries: pairs.map(entryOf), cursor: next }
-    }
-  )
+  const page = hashPage(count, (part) => part.readUInt32BE(0))
+  return Effect.map(ks.members(version, { from: hashPart(cursor), visit: page.visit }), (pairs) => {
+    const next = page.nextCursor(pairs)
+    return { entries: pairs.map(entryOf), cursor: next }
+  })
 }
 
 // ---------------------------------------------------------------- random members

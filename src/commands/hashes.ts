@@ -9,7 +9,7 @@ import { array, bulk, error, integer, map, NIL, OK, pairs, type Reply, text, ZER
 import { INVALID_CURSOR, latin1, NOT_A_FLOAT, NOT_AN_INTEGER, OVERFLOW, SYNTAX_ERROR, WRONGTYPE, wrongArity } from "./errors.js"
 import { isReply } from "./expiryArguments.js"
 import { incrementLongDouble } from "./floats.js"
-import { all, type Effected, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow } from "./hashedMembers.js"
+import { all, deleteHeld, type Effected, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow } from "./hashedMembers.js"
 import { inInt64Range, parseInt64 } from "./integers.js"
 import { globMatch } from "./glob.js"
 import { parseCursor, parseScanOptions } from "./keys.js"
@@ -77,15 +77,7 @@ const hdel: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
     const hash = hashOf(yield* ks.meta(db, argv[1]))
     if (isReply(hash) || hash === undefined) return hash ?? ZERO
-    const parts = argv.slice(2).map(partOf)
-    yield* ks.prefetchMembers(hash.version, parts)
-    let removed = 0
-    for (const part of parts) {
-      const known = valueNow(ks, hash.version, part)
-      if ((known !== NOT_LOADED ? known : yield* ks.member(hash.version, part)) === undefined) continue
-      ks.deleteMember(hash.version, part)
-      removed++
-    }
+    const removed = yield* deleteHeld(ks, hash.version, argv.slice(2).map(partOf))
     if (removed === 0) return ZERO
     // The last field gone: the hash goes too (its members are already deleted).
     if (removed === hash.size) ks.remove(db, argv[1], hash, { keepMembers: true })

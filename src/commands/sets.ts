@@ -14,7 +14,7 @@ import { array, bulk, error, integer, NIL, set as setReply, text, ZERO, type Rep
 import { INVALID_CURSOR, latin1, SYNTAX_ERROR, WRONGTYPE } from "./errors.js"
 import { isReply } from "./expiryArguments.js"
 import { globMatch } from "./glob.js"
-import { all, discard, type Effected, type Entry, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow, walk } from "./hashedMembers.js"
+import { all, deleteHeld, discard, type Effected, type Entry, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow, walk } from "./hashedMembers.js"
 import { parseInt64 } from "./integers.js"
 import { parseCursor, parseScanOptions } from "./keys.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
@@ -67,15 +67,7 @@ const srem: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
     const existing = setOf(yield* ks.meta(db, argv[1]))
     if (isReply(existing) || existing === undefined) return existing ?? ZERO
-    const parts = argv.slice(2).map(partOf)
-    yield* ks.prefetchMembers(existing.version, parts)
-    let removed = 0
-    for (const part of parts) {
-      const known = valueNow(ks, existing.version, part)
-      if ((known !== NOT_LOADED ? known : yield* ks.member(existing.version, part)) === undefined) continue
-      ks.deleteMember(existing.version, part)
-      removed++
-    }
+    const removed = yield* deleteHeld(ks, existing.version, argv.slice(2).map(partOf))
     resize(ks, db, argv[1], existing, existing, -removed)
     return integer(removed)
   })
@@ -215,33 +207,30 @@ const readSets = (ks: Keyspace, db: number, keys: Argv): Effected<Array<Collecti
     return sets
   })
 
-/** The members of `entries` that every set of `others` holds (one engine call per set on LevelDB). */
-const inAll = (ks: Keyspace, entries: ReadonlyArray<Entry>, others: ReadonlyArray<CollectionMeta>): Effected<Array<Entry>> =>
+/**
+ * The members of `entries` that every set of `others` holds (`held` true) or that no set of
+ * `others` holds (`held` false); one engine call per set on LevelDB.
+ */
+const filterByMembership = (ks: Keyspace, entries: ReadonlyArray<Entry>, others: ReadonlyArray<CollectionMeta>, held: boolean): Effected<Array<Entry>> =>
   Effect.gen(function* () {
     let remaining = entries
     for (const other of others) {
       if (remaining.length === 0) break
       yield* ks.prefetchMembers(other.version, remaining.map(({ part }) => part))
       const kept: Array<Entry> = []
-      for (const entry of remaining) if ((yield* ks.member(other.version, entry.part)) !== undefined) kept.push(entry)
+      for (const entry of remaining) if (((yield* ks.member(other.version, entry.part)) !== undefined) === held) kept.push(entry)
       remaining = kept
     }
     return [...remaining]
   })
 
+/** The members of `entries` that every set of `others` holds. */
+const inAll = (ks: Keyspace, entries: ReadonlyArray<Entry>, others: ReadonlyArray<CollectionMeta>): Effected<Array<Entry>> =>
+  filterByMembership(ks, entries, others, true)
+
 /** The members of `entries` that no set of `others` holds. */
 const inNone = (ks: Keyspace, entries: ReadonlyArray<Entry>, others: ReadonlyArray<CollectionMeta>): Effected<Array<Entry>> =>
-  Effect.gen(function* () {
-    let remaining = entries
-    for (const other of others) {
-      if (remaining.length === 0) break
-      yield* ks.prefetchMembers(other.version, remaining.map(({ part }) => part))
-      const kept: Array<Entry> = []
-      for (const entry of remaining) if ((yield* ks.member(other.version, entry.part)) === undefined) kept.push(entry)
-      remaining = kept
-    }
-    return [...remaining]
-  })
+  filterByMembership(ks, entries, others, false)
 
 /**
  * The intersection, walking the smallest set a page at a time; stops once `limit` members are

@@ -260,3 +260,16 @@ export class CommandRunner {
     } while (current !== this.chain)
   }
 }
+
+/** A runner on the memory engine and its first client. */
+export const newSession = async (): Promise<{ readonly runner: CommandRunner; readonly client: TestClient }> => {
+  const runner = await CommandRunner.make()
+  return { runner, client: runner.client() }
+}
+
+/** Each command in turn, and its wire reply (RESP2 unless the client switched). */
+export const replies = async (client: TestClient, ...commands: Array<Array<string>>): Promise<Array<string>> => {
+  const out: Array<string> = []
+  for (const command of commands) out.push(await client.wire(...command))
+  return out
+}

@@ -7,7 +7,8 @@
  * The watchdog's own process can be late too (a busy machine, its own test's work): a 10 ms timer
  * measures how late this event loop runs, and the lateness that falls while a PING is in flight
  * is not charged to the node (a reply that arrived may simply not have been read yet). The raw
- * latencies are kept as well, for the report.
+ * latencies are kept as well, for the report. A reply other than PONG (an error, a closed
+ * connection) is kept too, as `failure()`.
  */
 import { performance } from "node:perf_hooks"
 import { RespClient } from "./respClient.js"
@@ -33,6 +34,9 @@ export class PingWatchdog {
   private lagTimer: NodeJS.Timeout | undefined
   /** This process's own worst lateness since the start or the last `restart` (ms). */
   private ownLag = 0
+  /** The first reply to a PING that was not PONG. */
+  private firstFailure: string | undefined
+  private stopped = false
 
   private constructor(private readonly probes: ReadonlyArray<Probe>) {}
 
@@ -61,7 +65,11 @@ export class PingWatchdog {
       probe.sentAt = sentAt
       probe.ownLagInFlight = 0
       void probe.client.call("PING").then((reply) => {
-        if (reply !== "PONG") return // the connection closed: its age keeps growing in `slowest()`
+        if (reply !== "PONG") {
+          // Its age keeps growing in `slowest()`; closing the connections in `stop` is no failure.
+          if (!this.stopped) this.firstFailure ??= `node ${probe.id} answered PING with ${String(reply)}`
+          return
+        }
         const latency = performance.now() - sentAt
         probe.slowestRaw = Math.max(probe.slowestRaw, latency)
         probe.slowest = Math.max(probe.slowest, latency - probe.ownLagInFlight)
@@ -92,6 +100,11 @@ export class PingWatchdog {
     return Math.round(this.ownLag)
   }
 
+  /** The first PING answered with something other than PONG, if any (since the start). */
+  failure(): string | undefined {
+    return this.firstFailure
+  }
+
   /** PINGs answered per node since the start or the last `restart`. */
   answered(): Record<number, number> {
     return Object.fromEntries(this.probes.map((probe) => [probe.id, probe.answered]))
@@ -108,6 +121,7 @@ export class PingWatchdog {
   }
 
   stop(): void {
+    this.stopped = true
     if (this.timer !== undefined) clearInterval(this.timer)
     if (this.lagTimer !== undefined) clearInterval(this.lagTimer)
     for (const probe of this.probes) probe.client.close()

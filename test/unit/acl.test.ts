@@ -11,7 +11,7 @@ import { AclUser } from "../../src/acl/AclUser.js"
 import { hashPassword, passwordMatches } from "../../src/acl/Passwords.js"
 import { Users, UsersError } from "../../src/acl/Users.js"
 import { lookupCommand } from "../../src/commands/table.js"
-import { CommandRunner, type TestClient } from "../support/commandRunner.js"
+import { CommandRunner, replies } from "../support/commandRunner.js"
 
 const userWith = (...rules: Array<string>): AclUser => {
   const user = new AclUser("u")
@@ -209,12 +209,6 @@ const ACL_FILE = [
 const session = async (text = ACL_FILE) => {
   const runner = await CommandRunner.make(undefined, Users.fromFile(text, "users.acl"))
   return { runner, client: runner.client() }
-}
-
-const replies = async (client: TestClient, ...commands: Array<Array<string>>) => {
-  const out: Array<string> = []
-  for (const command of commands) out.push(await client.wire(...command))
-  return out
 }
 
 describe("authentication and permissions, end to end", () => {

@@ -8,26 +8,12 @@
 import { describe, expect, it } from "vitest"
 import { Effect, Stream, Chunk } from "effect"
 import { encodeReply } from "../../src/resp/encode.js"
-import type { Reply } from "../../src/resp/Reply.js"
-import { CommandRunner, type TestClient } from "../support/commandRunner.js"
-
-const setup = async () => {
-  const runner = await CommandRunner.make()
-  return { runner, client: runner.client() }
-}
-
-/** Send each command in turn and return the wire replies (RESP2 unless the client switched). */
-const replies = async (client: TestClient, ...commands: Array<Array<string>>) => {
-  const out: Array<string> = []
-  for (const command of commands) out.push(await client.wire(...command))
-  return out
-}
-
-const wire = (reply: Reply, protocol: 2 | 3 = 2) => encodeReply(reply, protocol).toString("latin1")
+import { newSession, replies } from "../support/commandRunner.js"
+import { wire } from "../support/wire.js"
 
 describe("resolution and arity", () => {
   it("answers unknown commands, subcommands and wrong arity with Redis's texts", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["foo", "a", "b"], ["FOO"], ["GET"], ["set", "k"], ["MSET", "a", "1", "b"], ["CLIENT", "ID", "x"], ["CLIENT", "nope"], ["COMMAND", "COUNT", "x"])).toEqual([
       "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n",
       "-ERR unknown command 'FOO', with args beginning with: \r\n",
@@ -44,7 +30,7 @@ describe("resolution and arity", () => {
   })
 
   it("refuses bad arguments before anything is applied", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     expect(await replies(client, ["SET", "k", "v", "NX", "XX"], ["SET", "k", "v", "BOGUS"], ["SET", "k", "v", "EX", "0"], ["SET", "k", "v", "EX", "x"], ["INCRBY", "k", "1.5"], ["DECRBY", "k", "-9223372036854775808"], ["FLUSHDB", "LATER"], ["EXPIRE", "k", "10", "NX", "XX"])).toEqual([
       "-ERR syntax error\r\n",
       "-ERR syntax error\r\n",
@@ -62,7 +48,7 @@ describe("resolution and arity", () => {
 
 describe("connection commands", () => {
   it("PING, ECHO, SELECT, HELLO, AUTH and CLIENT as Redis 7 answers them", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["PING"], ["PING", "hi"], ["ECHO", "x y"], ["SELECT", "15"], ["SELECT", "16"], ["SELECT", "-1"], ["SELECT", "x"], ["HELLO", "4"], ["HELLO", "x"], ["AUTH", "secret"], ["AUTH", "default", "any"], ["AUTH", "someone", "pw"], ["CLIENT", "SETNAME", "a b"], ["CLIENT", "SETNAME", "app"], ["CLIENT", "GETNAME"], ["CLIENT", "SETINFO", "lib-name", "x"], ["CLIENT", "SETINFO", "lib-foo", "x"])).toEqual([
       "+PONG\r\n", "$2\r\nhi\r\n", "$3\r\nx y\r\n", "+OK\r\n", "-ERR DB index is out of range\r\n", "-ERR DB index is out of range\r\n",
       "-ERR value is not an integer or out of range\r\n", "-NOPROTO unsupported protocol version\r\n",
@@ -75,7 +61,7 @@ describe("connection commands", () => {
   })
 
   it("CLIENT READMODE shows and sets how the connection's reads are served", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["CLIENT", "READMODE"], ["CLIENT", "READMODE", "lease"], ["CLIENT", "READMODE"], ["CLIENT", "READMODE", "STALE"], ["CLIENT", "READMODE", "fast"], ["CLIENT", "READMODE", "a", "b"])).toEqual([
       "$12\r\nlinearizable\r\n", "+OK\r\n", "$5\r\nlease\r\n", "+OK\r\n",
       "-ERR READMODE must be linearizable, lease or stale\r\n", "-ERR wrong number of arguments for 'client|readmode' command\r\n"
@@ -84,7 +70,7 @@ describe("connection commands", () => {
   })
 
   it("HELLO 3 switches the connection to RESP3 and HELLO 2 back", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const hello3 = await client.wire("HELLO", "3", "SETNAME", "n")
     expect(hello3.startsWith("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n")).toBe(true)
     expect(hello3).toContain("$5\r\nproto\r\n:3\r\n")
@@ -96,14 +82,14 @@ describe("connection commands", () => {
 
 describe("string commands", () => {
   it("SET, GET and the NX / XX / GET options", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["GET", "k"], ["SET", "k", "v1"], ["GET", "k"], ["SET", "k", "v2", "NX"], ["SET", "new", "n", "XX"], ["SET", "k", "v3", "XX", "GET"], ["SET", "fresh", "f", "NX", "GET"], ["GET", "k"], ["GET", "fresh"])).toEqual([
       "$-1\r\n", "+OK\r\n", "$2\r\nv1\r\n", "$-1\r\n", "$-1\r\n", "$2\r\nv1\r\n", "$-1\r\n", "$2\r\nv3\r\n", "$1\r\nf\r\n"
     ])
   })
 
   it("INCR family with Redis's integer rules and overflow, INCRBYFLOAT in long double", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["INCR", "n"], ["INCRBY", "n", "41"], ["DECR", "n"], ["DECRBY", "n", "-10"], ["SET", "s", "abc"], ["INCR", "s"], ["SET", "max", "9223372036854775807"], ["INCR", "max"], ["SET", "lead", "007"], ["INCR", "lead"], ["INCRBYFLOAT", "f", "0.1"], ["INCRBYFLOAT", "f", "0.2"], ["INCRBYFLOAT", "s", "1"], ["INCRBYFLOAT", "f", "inf"])).toEqual([
       ":1\r\n", ":42\r\n", ":41\r\n", ":51\r\n", "+OK\r\n", "-ERR value is not an integer or out of range\r\n", "+OK\r\n",
       "-ERR increment or decrement would overflow\r\n", "+OK\r\n", "-ERR value is not an integer or out of range\r\n",
@@ -112,7 +98,7 @@ describe("string commands", () => {
   })
 
   it("APPEND, STRLEN, SETNX, GETDEL, GETSET, GETRANGE, SETRANGE, MSET, MSETNX, MGET", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["APPEND", "a", "hello"], ["APPEND", "a", " world"], ["STRLEN", "a"], ["STRLEN", "missing"], ["SETNX", "a", "x"], ["SETNX", "b", "x"], ["MSET", "c", "1", "d", "2"], ["MGET", "a", "missing", "d"], ["GETDEL", "c"], ["GETDEL", "c"], ["GETSET", "b", "y"], ["GETRANGE", "a", "0", "4"], ["GETRANGE", "a", "-5", "-1"], ["GETRANGE", "a", "5", "2"], ["SETRANGE", "z", "3", "ab"], ["GET", "z"], ["SETRANGE", "z", "-1", "x"], ["MSETNX", "p", "1", "b", "2"], ["MSETNX", "p", "1", "q", "2"])).toEqual([
       ":5\r\n", ":11\r\n", ":11\r\n", ":0\r\n", ":0\r\n", ":1\r\n", "+OK\r\n", "*3\r\n$11\r\nhello world\r\n$-1\r\n$1\r\n2\r\n",
       "$1\r\n1\r\n", "$-1\r\n", "$1\r\nx\r\n", "$5\r\nhello\r\n", "$5\r\nworld\r\n", "$0\r\n\r\n", ":5\r\n", "$5\r\n\u0000\u0000\u0000ab\r\n",
@@ -121,7 +107,7 @@ describe("string commands", () => {
   })
 
   it("keys and values are binary-safe", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const key = Buffer.from([0, 255, 13, 10, 42])
     const value = Buffer.from([1, 0, 2, 13, 10])
     await client.call("SET", key, value)
@@ -129,7 +115,7 @@ describe("string commands", () => {
   })
 
   it("WRONGTYPE never applies to MGET, which answers nil for other types", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     // A collection's record, written the way the type commands write it.
     const ks = runner.machine.readContext(runner.now)
     expect(ks.writable).toBe(false)
@@ -139,7 +125,7 @@ describe("string commands", () => {
 
 describe("expiry", () => {
   it("SET EX/PX/EXAT/PXAT/KEEPTTL, TTL family and PERSIST at the runner's clock", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     const now = runner.now
     expect(await replies(client, ["SET", "k", "v", "EX", "100"], ["TTL", "k"], ["PTTL", "k"], ["EXPIRETIME", "k"], ["PEXPIRETIME", "k"], ["SET", "k", "v2", "KEEPTTL"], ["TTL", "k"], ["SET", "k", "v3"], ["TTL", "k"], ["TTL", "missing"], ["SET", "a", "1", "PXAT", String(now + 1500)], ["PTTL", "a"], ["EXPIRETIME", "a"], ["PERSIST", "a"], ["PERSIST", "a"], ["TTL", "a"])).toEqual([
       "+OK\r\n", ":100\r\n", ":100000\r\n", `:${Math.floor((now + 100_000 + 500) / 1000)}\r\n`, `:${now + 100_000}\r\n`, "+OK\r\n", ":100\r\n", "+OK\r\n", ":-1\r\n", ":-2\r\n",
@@ -148,7 +134,7 @@ describe("expiry", () => {
   })
 
   it("an expired key is gone for every command at once, and a write removes it with its bookkeeping", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("SET", "k", "v", "PX", "1000")
     await client.call("SET", "other", "x")
     expect(await client.wire("DBSIZE")).toBe(":2\r\n")
@@ -163,7 +149,7 @@ describe("expiry", () => {
   })
 
   it("EXPIRE with NX XX GT LT, negative and past times deleting at once", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("SET", "k", "v")
     expect(await replies(client, ["EXPIRE", "k", "100", "XX"], ["EXPIRE", "k", "100", "NX"], ["EXPIRE", "k", "50", "NX"], ["EXPIRE", "k", "50", "GT"], ["EXPIRE", "k", "200", "GT"], ["EXPIRE", "k", "300", "LT"], ["EXPIRE", "k", "10", "LT"], ["TTL", "k"], ["EXPIRE", "k", "10", "FOO"], ["EXPIRE", "missing", "10"], ["EXPIRE", "k", "-1"], ["EXISTS", "k"], ["EXPIRE", "k", "9223372036854775807"])).toEqual([
       ":0\r\n", ":1\r\n", ":0\r\n", ":0\r\n", ":1\r\n", ":0\r\n", ":1\r\n", ":10\r\n", "-ERR Unsupported option FOO\r\n", ":0\r\n", ":1\r\n", ":0\r\n",
@@ -172,7 +158,7 @@ describe("expiry", () => {
   })
 
   it("the reaper's entry removes only keys that still carry the expiry it saw", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("SET", "gone", "v", "PX", "10")
     await client.call("SET", "renewed", "v", "PX", "10")
     const expireAt = runner.now + 10
@@ -197,7 +183,7 @@ describe("expiry", () => {
 
 describe("databases and the keyspace", () => {
   it("SELECT gives each database its own keys; MOVE, SWAPDB, FLUSHDB, FLUSHALL", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["SET", "k", "zero"], ["SELECT", "1"], ["GET", "k"], ["SET", "k", "one"], ["DBSIZE"], ["MOVE", "k", "0"], ["MOVE", "k", "1"], ["SELECT", "0"], ["MOVE", "k", "2"], ["SWAPDB", "0", "2"], ["GET", "k"], ["SELECT", "2"], ["GET", "k"], ["FLUSHDB"], ["DBSIZE"], ["SELECT", "1"], ["GET", "k"], ["FLUSHALL"], ["GET", "k"], ["SWAPDB", "0", "x"], ["SWAPDB", "0", "16"])).toEqual([
       "+OK\r\n", "+OK\r\n", "$-1\r\n", "+OK\r\n", ":1\r\n", ":0\r\n", "-ERR source and destination objects are the same\r\n", "+OK\r\n", ":1\r\n", "+OK\r\n",
       "$4\r\nzero\r\n", "+OK\r\n", "$-1\r\n", "+OK\r\n", ":0\r\n", "+OK\r\n", "$3\r\none\r\n", "+OK\r\n", "$-1\r\n",
@@ -206,7 +192,7 @@ describe("databases and the keyspace", () => {
   })
 
   it("RENAME, RENAMENX, COPY, TYPE, TOUCH, UNLINK, RANDOMKEY", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["RENAME", "a", "b"], ["SET", "a", "1", "EX", "100"], ["RENAME", "a", "b"], ["TTL", "b"], ["EXISTS", "a"], ["SET", "c", "3"], ["RENAMENX", "b", "c"], ["RENAMENX", "b", "d"], ["COPY", "d", "e"], ["COPY", "d", "e"], ["COPY", "c", "e", "REPLACE"], ["GET", "e"], ["COPY", "c", "c"], ["COPY", "c", "x", "DB", "5"], ["SELECT", "5"], ["GET", "x"], ["SELECT", "0"], ["TYPE", "c"], ["TOUCH", "c", "nope", "e"], ["UNLINK", "c", "e", "nope"], ["RANDOMKEY"])).toEqual([
       "-ERR no such key\r\n", "+OK\r\n", "+OK\r\n", ":100\r\n", ":0\r\n", "+OK\r\n", ":0\r\n", ":1\r\n", ":1\r\n", ":0\r\n", ":1\r\n", "$1\r\n3\r\n",
       "-ERR source and destination objects are the same\r\n", ":1\r\n", "+OK\r\n", "$1\r\n3\r\n", "+OK\r\n", "+string\r\n", ":2\r\n", ":2\r\n", "$1\r\nd\r\n"
@@ -214,7 +200,7 @@ describe("databases and the keyspace", () => {
   })
 
   it("SCAN visits every key exactly once across cursors, with MATCH, COUNT and TYPE", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const keys = Array.from({ length: 500 }, (_, i) => `key:${i}`)
     for (let i = 0; i < keys.length; i += 100) await client.call("MSET", ...keys.slice(i, i + 100).flatMap((k) => [k, "v"]))
     const seen: Array<string> = []
@@ -239,7 +225,7 @@ describe("databases and the keyspace", () => {
   })
 
   it("KEYS with Redis globs, DBSIZE and INFO keyspace", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("MSET", "user:2", "b", "user:1", "a", "user:10", "c", "other", "d", "u?", "e")
     await client.call("SET", "t", "x", "EX", "100")
     // KEYS answers pre-encoded bytes (an array of bulk strings): read the names off the wire.
@@ -264,7 +250,7 @@ describe("databases and the keyspace", () => {
 
 describe("transactions", () => {
   it("queues, answers QUEUED, and applies the whole transaction with a reply per command", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["MULTI"], ["SET", "a", "1"], ["INCR", "a"], ["SET", "s", "x"], ["INCR", "s"], ["GET", "a"], ["PING"], ["EXEC"], ["EXEC"], ["DISCARD"])).toEqual([
       "+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n",
       "*6\r\n+OK\r\n:2\r\n+OK\r\n-ERR value is not an integer or out of range\r\n$1\r\n2\r\n+PONG\r\n",
@@ -273,7 +259,7 @@ describe("transactions", () => {
   })
 
   it("a command refused while queuing aborts the transaction; argument errors only fail their command", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["MULTI"], ["SET", "a", "1"], ["GET"], ["NOSUCH"], ["EXEC"], ["GET", "a"], ["MULTI"], ["SET", "b", "v", "EX", "abc"], ["SET", "b", "v"], ["SELECT", "99"], ["EXEC"], ["GET", "b"], ["MULTI"], ["MULTI"], ["WATCH", "x"], ["SET", "c", "1"], ["EXEC"])).toEqual([
       "+OK\r\n", "+QUEUED\r\n", "-ERR wrong number of arguments for 'get' command\r\n", "-ERR unknown command 'NOSUCH', with args beginning with: \r\n",
       "-EXECABORT Transaction discarded because of previous errors.\r\n", "$-1\r\n",
@@ -283,14 +269,14 @@ describe("transactions", () => {
   })
 
   it("SELECT inside MULTI moves the commands after it, and the client, once EXEC runs", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["MULTI"], ["SELECT", "3"], ["SET", "k", "three"], ["EXEC"], ["GET", "k"], ["SELECT", "0"], ["GET", "k"])).toEqual([
       "+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*2\r\n+OK\r\n+OK\r\n", "$5\r\nthree\r\n", "+OK\r\n", "$-1\r\n"
     ])
   })
 
   it("WATCH: a key modified by another client after WATCH makes EXEC return null and apply nothing", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     const other = runner.client()
     expect(await replies(client, ["SET", "balance", "10"], ["WATCH", "balance"], ["GET", "balance"])).toEqual(["+OK\r\n", "+OK\r\n", "$2\r\n10\r\n"])
     expect(await other.wire("INCR", "balance")).toBe(":11\r\n")
@@ -307,7 +293,7 @@ describe("transactions", () => {
   })
 
   it("WATCH sees deletion, expiry since the WATCH, and FLUSHALL of an existing key", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     const other = runner.client()
     await client.call("SET", "k", "v", "PX", "1000")
     await client.call("WATCH", "k")
@@ -323,7 +309,7 @@ describe("transactions", () => {
   })
 
   it("RESP3 replies of a transaction: nulls inside and the null of a failed WATCH", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("HELLO", "3")
     expect(await replies(client, ["MULTI"], ["GET", "nokey"], ["EXEC"])).toEqual(["+OK\r\n", "+QUEUED\r\n", "*1\r\n_\r\n"])
     await client.call("WATCH", "a")
@@ -334,7 +320,7 @@ describe("transactions", () => {
 
 describe("COMMAND, derived from the table", () => {
   it("COMMAND INFO, COUNT, GETKEYS and DOCS", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await client.wire("COMMAND", "INFO", "get", "nosuch")).toBe(
       "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n$-1\r\n"
     )

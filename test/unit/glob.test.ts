@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { globMatch, isMatchAll, type MatchStats, stringMatch } from "../../src/commands/glob.js"
+import { seededRandom } from "../../src/raft/seededRandom.js"
 import { RedisServer } from "../support/redisServer.js"
 import { escapeBytes, type Frame, type WireConnection } from "../support/respWire.js"
 
@@ -13,14 +14,6 @@ const b = (s: string) => Buffer.from(s, "latin1")
 /** Escaped bytes, long ones cut in the middle so a failure message stays readable. */
 const show = (s: string) => (s.length <= 120 ? escapeBytes(b(s)) : `${escapeBytes(b(s.slice(0, 60)))}…${escapeBytes(b(s.slice(-40)))} (${s.length} bytes)`)
 const matches = (pattern: string, subject: string, nocase = false) => globMatch(b(pattern), b(subject), nocase)
-
-/** A small seeded PRNG (mulberry32) so every random case reproduces from the printed seed. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
 
 describe("glob: redis-server's cases", () => {
   it("KEYS patterns from redis tests/unit/keyspace.tcl", () => {
@@ -156,7 +149,7 @@ describe("glob: bounded work", () => {
 
   it("never exceeds a multiple of pattern length × subject length on random inputs", () => {
     const seed = 0x5eed1
-    const random = prng(seed)
+    const random = seededRandom(seed)
     const alphabet = "ab*?*[]^-\\"
     for (let i = 0; i < 20_000; i++) {
       const pattern = Array.from({ length: Math.floor(random() * 24) }, () => alphabet[Math.floor(random() * alphabet.length)]).join("")
@@ -216,7 +209,7 @@ describe("glob: differential against the real redis-server", () => {
 
   it("agrees on thousands of random patterns over random binary keys", async () => {
     const seed = 20_240_515
-    const random = prng(seed)
+    const random = seededRandom(seed)
     const pick = (s: string) => s[Math.floor(random() * s.length)]
     const keyBytes = "abcAB-]^[\\*?0\x00\x80\xe9\xff"
     const patternBytes = "abcAB-]^[\\*?0\x00\x80\xe9\xff" + "**??[[]]\\\\--^ab"
@@ -249,7 +242,7 @@ describe("glob: differential against the real redis-server", () => {
   it("agrees with CONFIG GET's case-insensitive matching (nocase)", async () => {
     const all = (await redis.call("CONFIG", "GET", "*")).children!.map((c) => c.data!.toString("latin1"))
     const names = all.filter((_, i) => i % 2 === 0)
-    const random = prng(7)
+    const random = seededRandom(7)
     const pick = (s: string) => s[Math.floor(random() * s.length)]
     const patterns = ["MAXMEMORY*", "*-POLICY", "[M-N]*", "*[^A-Z-]*", "?????", "*SIZE*", "APPEND*"]
     for (let i = 0; i < 300; i++) patterns.push(Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick("aeimnoprstMAXPL-*?*[]^")).join("") + "*")

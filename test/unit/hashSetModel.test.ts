@@ -15,6 +15,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { LevelEngine } from "../../src/engine/LevelEngine.js"
+import { seededRandom } from "../../src/raft/seededRandom.js"
 import { encodeReply } from "../../src/resp/encode.js"
 import { array, map, pairs, type Reply, set } from "../../src/resp/Reply.js"
 import { CommandRunner, engineOf, type TestClient } from "../support/commandRunner.js"
@@ -23,18 +24,6 @@ import { plain } from "../support/replyValues.js"
 
 const SEEDS = Number(process.env.HASH_SET_MODEL_SEEDS ?? 4)
 const STEPS = 400
-
-/** mulberry32: a small seeded generator, so a failing seed replays exactly. */
-const seeded = (seed: number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Step =
   | { readonly kind: "command"; readonly argv: Array<string> }
@@ -198,7 +187,7 @@ const runSeed = async (runner: CommandRunner, seed: number) => {
   const model = new HashSetModel()
   model.now = runner.now
   const client = runner.client()
-  const generator = new Generator(seeded(seed))
+  const generator = new Generator(seededRandom(seed))
   const history: Array<string> = []
   const fail = (step: number, what: string, expected: string, actual: string) => {
     throw new Error(`seed ${seed}, step ${step}: ${what}\n  model:         ${expected}\n  state machine: ${actual}\n  before it:\n${history.slice(-15).map((line) => `    ${line}`).join("\n")}`)

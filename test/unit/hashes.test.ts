@@ -10,22 +10,10 @@ import { Chunk, Effect, Stream } from "effect"
 import { Keyspace } from "../../src/commands/keyspace/Keyspace.js"
 import { Family } from "../../src/commands/keyspace/layout.js"
 import { encodeReply } from "../../src/resp/encode.js"
-import { CommandRunner, engineOf, type TestClient } from "../support/commandRunner.js"
+import { CommandRunner, engineOf, type TestClient, newSession, replies } from "../support/commandRunner.js"
+import { WRONGTYPE } from "../support/wire.js"
 import { countingEngine } from "../support/countingEngine.js"
 import { plain, scanPage, strings } from "../support/replyValues.js"
-
-const setup = async () => {
-  const runner = await CommandRunner.make()
-  return { runner, client: runner.client() }
-}
-
-const replies = async (client: TestClient, ...commands: Array<Array<string>>) => {
-  const out: Array<string> = []
-  for (const command of commands) out.push(await client.wire(...command))
-  return out
-}
-
-const WRONGTYPE = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 
 /** The engine's keys of one family (first byte). */
 const engineKeys = async (runner: CommandRunner, family: number) => {
@@ -43,7 +31,7 @@ const fill = async (client: TestClient, key: string, count: number) => {
 
 describe("hash writes", () => {
   it("HSET, HMSET, HSETNX count new fields and overwrite old ones, HGET HMGET HLEN HEXISTS HSTRLEN read them", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["HSET", "h", "a", "1", "b", "2"], ["HSET", "h", "a", "3", "c", "4", "a", "5"], ["HGET", "h", "a"], ["HGET", "h", "zz"], ["HGET", "nokey", "a"], ["HMGET", "h", "a", "zz", "b"], ["HMGET", "nokey", "a", "b"], ["HLEN", "h"], ["HLEN", "nokey"], ["HEXISTS", "h", "a"], ["HEXISTS", "h", "zz"], ["HSTRLEN", "h", "a"], ["HSTRLEN", "h", "zz"], ["HSETNX", "h", "a", "9"], ["HSETNX", "h", "d", "9"], ["HMSET", "h", "x", "1", "y", "2"], ["HLEN", "h"], ["TYPE", "h"])).toEqual([
       ":2\r\n", ":1\r\n", "$1\r\n5\r\n", "$-1\r\n", "$-1\r\n", "*3\r\n$1\r\n5\r\n$-1\r\n$1\r\n2\r\n", "*2\r\n$-1\r\n$-1\r\n", ":3\r\n", ":0\r\n", ":1\r\n", ":0\r\n",
       ":1\r\n", ":0\r\n", ":0\r\n", ":1\r\n", "+OK\r\n", ":6\r\n", "+hash\r\n"
@@ -51,7 +39,7 @@ describe("hash writes", () => {
   })
 
   it("HDEL removes fields, and a hash whose last field goes disappears with nothing left behind", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     expect(await replies(client, ["HSET", "h", "a", "1", "b", "2", "c", "3"], ["HDEL", "h", "zz"], ["HDEL", "h", "a", "a", "b"], ["HLEN", "h"], ["HDEL", "nokey", "a"], ["HDEL", "h", "c"], ["EXISTS", "h"], ["TYPE", "h"], ["DBSIZE"], ["HGETALL", "h"])).toEqual([
       ":3\r\n", ":0\r\n", ":2\r\n", ":1\r\n", ":0\r\n", ":1\r\n", ":0\r\n", "+none\r\n", ":0\r\n", "*0\r\n"
     ])
@@ -63,7 +51,7 @@ describe("hash writes", () => {
   })
 
   it("HINCRBY and HINCRBYFLOAT with redis-server's integer and long double rules and error texts", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["HINCRBY", "h", "n", "5"], ["HINCRBY", "h", "n", "-10"], ["HINCRBY", "h", "n", "x"], ["HSET", "h", "max", "9223372036854775807", "s", "abc", "lead", "007"], ["HINCRBY", "h", "max", "1"], ["HINCRBY", "h", "s", "1"], ["HINCRBY", "h", "lead", "1"], ["HINCRBYFLOAT", "h", "f", "0.1"], ["HINCRBYFLOAT", "h", "f", "0.2"], ["HINCRBYFLOAT", "h", "f", "inf"], ["HINCRBYFLOAT", "h", "f", "nan"], ["HINCRBYFLOAT", "h", "f", "x"], ["HINCRBYFLOAT", "h", "s", "1"], ["HINCRBY", "h", "f", "1"], ["HSET", "h", "inf", "inf", "big", "1e400"], ["HINCRBYFLOAT", "h", "inf", "1"], ["HINCRBYFLOAT", "h", "big", "1"], ["HINCRBYFLOAT", "h", "n", "1e2"], ["HGET", "h", "f"])).toEqual([
       ":5\r\n", ":-5\r\n", "-ERR value is not an integer or out of range\r\n", ":3\r\n", "-ERR increment or decrement would overflow\r\n", "-ERR hash value is not an integer\r\n",
       "-ERR hash value is not an integer\r\n", "$3\r\n0.1\r\n", "$3\r\n0.3\r\n", "-ERR value is NaN or Infinity\r\n", "-ERR value is not a valid float\r\n", "-ERR value is not a valid float\r\n",
@@ -75,7 +63,7 @@ describe("hash writes", () => {
   })
 
   it("refuses bad arguments before anything reaches the log", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     const before = await Effect.runPromise(runner.engine.appliedIndex)
     expect(await replies(client, ["HSET", "h"], ["HSET", "h", "a"], ["HSET", "h", "a", "1", "b"], ["HMSET", "h", "a", "1", "b"], ["HINCRBY", "h", "f", "1.5"], ["HINCRBYFLOAT", "h", "f", "abc"], ["HINCRBYFLOAT", "h", "f", "-inf"], ["HSETNX", "h", "f"])).toEqual([
       "-ERR wrong number of arguments for 'hset' command\r\n", "-ERR wrong number of arguments for 'hset' command\r\n", "-ERR wrong number of arguments for 'hset' command\r\n",
@@ -90,7 +78,7 @@ describe("hash writes", () => {
   })
 
   it("WRONGTYPE from every hash command on another type, and from other types' commands on a hash", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("SET", "str", "v")
     await client.call("SADD", "set", "m")
     await client.call("HSET", "h", "f", "v")
@@ -105,7 +93,7 @@ describe("hash writes", () => {
 
 describe("hash reads and reply types", () => {
   it("HGETALL is a map, HKEYS and HVALS arrays, HMGET nulls, on RESP2 and RESP3", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("HSET", "h", "a", "1")
     expect(await replies(client, ["HGETALL", "h"], ["HGETALL", "nokey"], ["HKEYS", "h"], ["HVALS", "h"], ["HMGET", "h", "a", "zz"])).toEqual([
       "*2\r\n$1\r\na\r\n$1\r\n1\r\n", "*0\r\n", "*1\r\n$1\r\na\r\n", "*1\r\n$1\r\n1\r\n", "*2\r\n$1\r\n1\r\n$-1\r\n"
@@ -117,7 +105,7 @@ describe("hash reads and reply types", () => {
   })
 
   it("HGETALL, HKEYS and HVALS agree with each other and with every field written", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await fill(client, "h", 300)
     const all = strings(await client.call("HGETALL", "h"))
     const keys = strings(await client.call("HKEYS", "h"))
@@ -131,7 +119,7 @@ describe("hash reads and reply types", () => {
 
 describe("HRANDFIELD", () => {
   it("argument checks in redis-server's order, and raft-kv's bound on repeated picks", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("HSET", "h", "a", "1")
     expect(await replies(client, ["HRANDFIELD", "h", "x"], ["HRANDFIELD", "nokey", "x"], ["HRANDFIELD", "h", "1", "WITHVALUE"], ["HRANDFIELD", "h", "1", "WITHVALUES", "x"], ["HRANDFIELD", "h", "-9223372036854775808"], ["HRANDFIELD", "h", "-4611686018427387904", "WITHVALUES"], ["HRANDFIELD", "h", "4611686018427387904", "WITHVALUES"], ["HRANDFIELD", "h", "-1048577"], ["HRANDFIELD", "h", "0"], ["HRANDFIELD", "nokey", "3"], ["HRANDFIELD", "nokey", "3", "WITHVALUES"])).toEqual([
       "-ERR value is not an integer or out of range\r\n", "-ERR value is not an integer or out of range\r\n", "-ERR syntax error\r\n", "-ERR syntax error\r\n",
@@ -142,7 +130,7 @@ describe("HRANDFIELD", () => {
 
   for (const size of [5, 2000]) {
     it(`counts and pairs from a hash of ${size} fields (${size > 128 ? "seeks from random hashes" : "read whole, uniform"})`, async () => {
-      const { client } = await setup()
+      const { client } = await newSession()
       await fill(client, "h", size)
       const fields = new Set(Array.from({ length: size }, (_, i) => `f${i}`))
       const one = plain(await client.call("HRANDFIELD", "h"))
@@ -166,7 +154,7 @@ describe("HRANDFIELD", () => {
   }
 
   it("a small hash's picks are uniform", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await fill(client, "h", 10)
     const counts = new Map<string, number>()
     for (const field of strings(await client.call("HRANDFIELD", "h", "-20000"))) counts.set(field, (counts.get(field) ?? 0) + 1)
@@ -178,7 +166,7 @@ describe("HRANDFIELD", () => {
 
 describe("HSCAN", () => {
   it("a small hash comes whole with cursor 0; options are checked only once the key holds a hash", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("HSET", "h", "a", "1", "b", "2")
     await client.call("SET", "str", "v")
     expect(await replies(client, ["HSCAN", "h", "0"], ["HSCAN", "h", "0", "MATCH", "a", "COUNT", "1"], ["HSCAN", "nokey", "0", "BOGUS"], ["HSCAN", "nokey", "x"], ["HSCAN", "h", "x"], ["HSCAN", "h", "0", "COUNT", "0"], ["HSCAN", "h", "0", "NOVALUES"], ["HSCAN", "h", "0", "TYPE", "hash"], ["HSCAN", "str", "0", "COUNT", "0"], ["HSCAN", "h", "18446744073709551615"])).toEqual([
@@ -188,7 +176,7 @@ describe("HSCAN", () => {
   })
 
   it("a large hash is paged by hash position: every field once, pages near COUNT, cursors that are field hashes", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await fill(client, "h", 1000)
     const seen: Array<string> = []
     let cursor = "0"
@@ -236,7 +224,7 @@ const collidingPairs = (wanted: number): Array<[string, string]> => {
 
 describe("HSCAN and colliding field hashes", () => {
   it("never splits fields that share a hash between two pages, even with COUNT 1", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const colliding = collidingPairs(4)
     await fill(client, "h", 200)
     await client.call("HSET", "h", ...colliding.flat().flatMap((name) => [name, "x"]))
@@ -285,7 +273,7 @@ describe("the cost of a field", () => {
 
 describe("hashes and the keyspace", () => {
   it("EXPIRE, TTL, RENAME, COPY, DEL and SCAN's TYPE filter treat a hash as one key", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("HSET", "h", "a", "1", "b", "2")
     expect(await replies(client, ["EXPIRE", "h", "10"], ["TTL", "h"], ["RENAME", "h", "h2"], ["HGET", "h2", "b"], ["TTL", "h2"], ["COPY", "h2", "h3"], ["HSET", "h3", "a", "changed"], ["HGET", "h2", "a"], ["HGET", "h3", "a"], ["SCAN", "0", "TYPE", "hash"], ["DBSIZE"], ["INFO", "keyspace"])).toEqual([
       ":1\r\n", ":10\r\n", "+OK\r\n", "$1\r\n2\r\n", ":10\r\n", ":1\r\n", ":0\r\n", "$1\r\n1\r\n", "$7\r\nchanged\r\n",
@@ -319,7 +307,7 @@ describe("hashes and the keyspace", () => {
   })
 
   it("WATCH: HSET marks the key modified; HSETNX of an existing field and HDEL of a missing one do not", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     const other = runner.client()
     await client.call("HSET", "h", "a", "1")
     const attempt = async (...argv: Array<string>) => {
@@ -337,7 +325,7 @@ describe("hashes and the keyspace", () => {
   })
 
   it("binary-safe fields and values", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const field = Buffer.from([0, 255, 13, 10])
     const value = Buffer.from([1, 0, 2, 13, 10])
     await client.call("HSET", "h", field, value)

@@ -10,35 +10,19 @@ import { describe, expect, it } from "vitest"
 import type { KvEngineService, WriteOp } from "../../src/engine/KvEngine.js"
 import { encodeReply } from "../../src/resp/encode.js"
 import type { Reply } from "../../src/resp/Reply.js"
-import { CommandRunner, engineOf, type TestClient } from "../support/commandRunner.js"
-
-const setup = async () => {
-  const runner = await CommandRunner.make()
-  return { runner, client: runner.client() }
-}
-
-/** Each command in turn, and its wire reply (RESP2 unless the client switched). */
-const replies = async (client: TestClient, ...commands: Array<Array<string>>) => {
-  const out: Array<string> = []
-  for (const command of commands) out.push(await client.wire(...command))
-  return out
-}
-
-const wire = (reply: Reply, protocol: 2 | 3 = 2) => encodeReply(reply, protocol).toString("latin1")
-const bulks = (...values: Array<string>) => `*${values.length}\r\n${values.map((v) => `$${v.length}\r\n${v}\r\n`).join("")}`
-const WRONGTYPE = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-const NOT_INTEGER = "-ERR value is not an integer or out of range\r\n"
+import { CommandRunner, engineOf, type TestClient, newSession, replies } from "../support/commandRunner.js"
+import { wire, bulks, WRONGTYPE, NOT_INTEGER } from "../support/wire.js"
 
 describe("pushing and popping", () => {
   it("LPUSH, RPUSH, LPUSHX, RPUSHX: order, lengths, and only-if-it-exists", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["LPUSHX", "l", "a"], ["RPUSHX", "l", "a"], ["EXISTS", "l"], ["RPUSH", "l", "a", "b"], ["LPUSH", "l", "c", "d"], ["RPUSHX", "l", "e"], ["LPUSHX", "l", "f", "g"], ["LRANGE", "l", "0", "-1"], ["TYPE", "l"])).toEqual([
       ":0\r\n", ":0\r\n", ":0\r\n", ":2\r\n", ":4\r\n", ":5\r\n", ":7\r\n", bulks("g", "f", "d", "c", "a", "b", "e"), "+list\r\n"
     ])
   })
 
   it("LPOP and RPOP, with and without a count", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["LPOP", "l"], ["LPOP", "l", "0"], ["LPOP", "l", "2"], ["RPUSH", "l", "a", "b", "c", "d", "e"], ["LPOP", "l"], ["RPOP", "l"], ["LPOP", "l", "0"], ["RPOP", "l", "2"], ["LPOP", "l", "5"], ["EXISTS", "l"])).toEqual([
       "$-1\r\n", "*-1\r\n", "*-1\r\n", ":5\r\n", "$1\r\na\r\n", "$1\r\ne\r\n", "*0\r\n", bulks("d", "c"), bulks("b"), ":0\r\n"
     ])
@@ -47,7 +31,7 @@ describe("pushing and popping", () => {
   })
 
   it("refuses a bad count before the log, in Redis's order", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     expect(await replies(client, ["LPOP", "l", "-1"], ["RPOP", "l", "x"], ["LPOP", "l", "1", "2"], ["RPOP", "l", "9223372036854775808"])).toEqual([
       "-ERR value is out of range, must be positive\r\n", "-ERR value is out of range, must be positive\r\n",
       "-ERR wrong number of arguments for 'lpop' command\r\n", "-ERR value is out of range, must be positive\r\n"
@@ -56,14 +40,14 @@ describe("pushing and popping", () => {
   })
 
   it("a list that becomes empty disappears, and a push makes a new one", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["RPUSH", "l", "a"], ["EXPIRE", "l", "100"], ["RPOP", "l"], ["EXISTS", "l"], ["DBSIZE"], ["RPUSH", "l", "b"], ["TTL", "l"])).toEqual([
       ":1\r\n", ":1\r\n", "$1\r\na\r\n", ":0\r\n", ":0\r\n", ":1\r\n", ":-1\r\n"
     ])
   })
 
   it("WRONGTYPE from every list command on a string, and from string commands on a list", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("SET", "s", "v")
     const commands = [
       ["LPUSH", "s", "a"], ["RPUSHX", "s", "a"], ["LPOP", "s"], ["RPOP", "s", "2"], ["LLEN", "s"], ["LINDEX", "s", "0"], ["LSET", "s", "0", "a"],
@@ -80,7 +64,7 @@ describe("pushing and popping", () => {
 
 describe("reading", () => {
   it("LLEN, LINDEX with negative and out-of-range indexes, and Redis's order of checks", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("RPUSH", "l", "a", "b", "c")
     expect(await replies(client, ["LLEN", "l"], ["LLEN", "missing"], ["LINDEX", "l", "0"], ["LINDEX", "l", "-1"], ["LINDEX", "l", "-3"], ["LINDEX", "l", "3"], ["LINDEX", "l", "-4"], ["LINDEX", "missing", "x"], ["LINDEX", "l", "x"], ["LINDEX", "l", "99999999999999999999"])).toEqual([
       ":3\r\n", ":0\r\n", "$1\r\na\r\n", "$1\r\nc\r\n", "$1\r\na\r\n", "$-1\r\n", "$-1\r\n", "$-1\r\n", NOT_INTEGER, NOT_INTEGER
@@ -88,7 +72,7 @@ describe("reading", () => {
   })
 
   it("LRANGE: negative indexes, empty and clamped ranges, and bad integers refused whether the key exists or not", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("RPUSH", "l", "a", "b", "c", "d", "e")
     expect(await replies(client, ["LRANGE", "l", "0", "-1"], ["LRANGE", "l", "1", "2"], ["LRANGE", "l", "-2", "-1"], ["LRANGE", "l", "-100", "1"], ["LRANGE", "l", "3", "100"], ["LRANGE", "l", "4", "3"], ["LRANGE", "l", "5", "10"], ["LRANGE", "l", "0", "-6"], ["LRANGE", "l", "-9223372036854775808", "9223372036854775807"], ["LRANGE", "missing", "0", "-1"], ["LRANGE", "missing", "x", "1"], ["LRANGE", "l", "0", "1.5"])).toEqual([
       bulks("a", "b", "c", "d", "e"), bulks("b", "c"), bulks("d", "e"), bulks("a", "b"), bulks("d", "e"), "*0\r\n", "*0\r\n", "*0\r\n", bulks("a", "b", "c", "d", "e"), "*0\r\n", NOT_INTEGER, NOT_INTEGER
@@ -96,7 +80,7 @@ describe("reading", () => {
   })
 
   it("LPOS with RANK, COUNT and MAXLEN (the examples of Redis's documentation and its edge cases)", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("RPUSH", "l", "a", "b", "c", "1", "2", "3", "c", "c")
     expect(await replies(client, ["LPOS", "l", "c"], ["LPOS", "l", "c", "RANK", "2"], ["LPOS", "l", "c", "RANK", "-1"], ["LPOS", "l", "c", "COUNT", "2"], ["LPOS", "l", "c", "RANK", "-1", "COUNT", "2"], ["LPOS", "l", "c", "COUNT", "0"], ["LPOS", "l", "c", "RANK", "-2", "COUNT", "0"], ["LPOS", "l", "c", "MAXLEN", "3"], ["LPOS", "l", "c", "MAXLEN", "2"], ["LPOS", "l", "c", "COUNT", "0", "MAXLEN", "7"], ["LPOS", "l", "z"], ["LPOS", "l", "z", "COUNT", "0"], ["LPOS", "missing", "c"], ["LPOS", "missing", "c", "COUNT", "1"], ["LPOS", "l", "c", "RANK", "4"], ["LPOS", "l", "c", "RANK", "-9223372036854775808"], ["LPOS", "l", "c", "RANK", "-9223372036854775808", "COUNT", "1"])).toEqual([
       ":2\r\n", ":6\r\n", ":7\r\n", "*2\r\n:2\r\n:6\r\n", "*2\r\n:7\r\n:6\r\n", "*3\r\n:2\r\n:6\r\n:7\r\n", "*2\r\n:6\r\n:2\r\n", ":2\r\n", "$-1\r\n", "*2\r\n:2\r\n:6\r\n", "$-1\r\n", "*0\r\n", "$-1\r\n", "*0\r\n", "$-1\r\n", ":7\r\n",
@@ -113,14 +97,14 @@ describe("reading", () => {
 
 describe("changing elements in place", () => {
   it("LSET: Redis checks the key before the index", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["LSET", "missing", "x", "v"], ["LSET", "missing", "0", "v"], ["RPUSH", "l", "a", "b", "c"], ["LSET", "l", "x", "v"], ["LSET", "l", "3", "v"], ["LSET", "l", "-4", "v"], ["LSET", "l", "-1", "C"], ["LSET", "l", "0", "A"], ["LRANGE", "l", "0", "-1"])).toEqual([
       "-ERR no such key\r\n", "-ERR no such key\r\n", ":3\r\n", NOT_INTEGER, "-ERR index out of range\r\n", "-ERR index out of range\r\n", "+OK\r\n", "+OK\r\n", bulks("A", "b", "C")
     ])
   })
 
   it("LTRIM: ranges as LRANGE's, an empty range deletes the key, a missing key is OK", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const trim = async (start: string, end: string) => {
       await client.call("DEL", "l")
       await client.call("RPUSH", "l", "a", "b", "c", "d", "e")
@@ -136,7 +120,7 @@ describe("changing elements in place", () => {
   })
 
   it("LTRIM that keeps a few elements of many keeps the key's expiry and its elements in order", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("RPUSH", "l", ...Array.from({ length: 50 }, (_, i) => `e${i}`))
     await client.call("EXPIRE", "l", "100")
     expect(await replies(client, ["LTRIM", "l", "10", "12"], ["LRANGE", "l", "0", "-1"], ["TTL", "l"], ["LPUSH", "l", "x"], ["RPUSH", "l", "y"], ["LRANGE", "l", "0", "-1"])).toEqual([
@@ -145,7 +129,7 @@ describe("changing elements in place", () => {
   })
 
   it("LREM from the head, from the tail, all; the key goes when emptied", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const rem = async (count: string, element: string) => {
       await client.call("DEL", "l")
       await client.call("RPUSH", "l", "a", "b", "a", "c", "a", "b")
@@ -163,7 +147,7 @@ describe("changing elements in place", () => {
   })
 
   it("LINSERT before and after, near either end; -1 without the pivot, 0 without the key, syntax first", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("RPUSH", "l", "a", "b", "c", "d", "e")
     expect(await replies(client, ["LINSERT", "l", "BEFORE", "b", "x"], ["LINSERT", "l", "after", "d", "y"], ["LINSERT", "l", "AFTER", "e", "z"], ["LINSERT", "l", "before", "a", "w"], ["LRANGE", "l", "0", "-1"], ["LINSERT", "l", "BEFORE", "nope", "x"], ["LINSERT", "missing", "BEFORE", "a", "x"], ["LINSERT", "missing", "MIDDLE", "a", "x"], ["LINSERT", "l", "MIDDLE", "a", "x"], ["LLEN", "l"])).toEqual([
       ":6\r\n", ":7\r\n", ":8\r\n", ":9\r\n", bulks("w", "a", "x", "b", "c", "d", "y", "e", "z"), ":-1\r\n", ":0\r\n", "-ERR syntax error\r\n", "-ERR syntax error\r\n", ":9\r\n"
@@ -173,7 +157,7 @@ describe("changing elements in place", () => {
 
 describe("moving between lists", () => {
   it("LMOVE every way, RPOPLPUSH, a missing source, a destination of another type", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("RPUSH", "src", "a", "b", "c")
     expect(await replies(client, ["LMOVE", "src", "dst", "LEFT", "RIGHT"], ["LMOVE", "src", "dst", "RIGHT", "LEFT"], ["RPOPLPUSH", "src", "dst"], ["EXISTS", "src"], ["LRANGE", "dst", "0", "-1"], ["LMOVE", "src", "dst", "LEFT", "LEFT"], ["RPOPLPUSH", "src", "dst"], ["SET", "s", "v"], ["LMOVE", "dst", "s", "LEFT", "LEFT"], ["LRANGE", "dst", "0", "-1"], ["LMOVE", "missing", "s", "LEFT", "LEFT"], ["LMOVE", "dst", "x", "UP", "LEFT"], ["LMOVE", "missing", "x", "LEFT", "DOWN"])).toEqual([
       "$1\r\na\r\n", "$1\r\nc\r\n", "$1\r\nb\r\n", ":0\r\n", bulks("b", "c", "a"), "$-1\r\n", "$-1\r\n", "+OK\r\n", WRONGTYPE, bulks("b", "c", "a"), "$-1\r\n", "-ERR syntax error\r\n", "-ERR syntax error\r\n"
@@ -181,7 +165,7 @@ describe("moving between lists", () => {
   })
 
   it("a list moved onto itself rotates, and a single element keeps its key and expiry", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("RPUSH", "l", "a", "b", "c")
     expect(await replies(client, ["LMOVE", "l", "l", "LEFT", "RIGHT"], ["LRANGE", "l", "0", "-1"], ["RPOPLPUSH", "l", "l"], ["LRANGE", "l", "0", "-1"], ["LMOVE", "l", "l", "LEFT", "LEFT"], ["LRANGE", "l", "0", "-1"])).toEqual([
       "$1\r\na\r\n", bulks("b", "c", "a"), "$1\r\na\r\n", bulks("a", "b", "c"), "$1\r\na\r\n", bulks("a", "b", "c")
@@ -192,7 +176,7 @@ describe("moving between lists", () => {
   })
 
   it("LMPOP: the first non-empty list, a count, and its argument errors", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("RPUSH", "b", "1", "2", "3")
     expect(await replies(client, ["LMPOP", "2", "a", "b", "LEFT"], ["LMPOP", "2", "a", "b", "RIGHT", "COUNT", "5"], ["EXISTS", "b"], ["LMPOP", "1", "a", "LEFT"])).toEqual([
       "*2\r\n$1\r\nb\r\n*1\r\n$1\r\n1\r\n", "*2\r\n$1\r\nb\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n", ":0\r\n", "*-1\r\n"
@@ -212,7 +196,7 @@ describe("moving between lists", () => {
 
 describe("blocking commands", () => {
   it("answer at once when an element is there, and with nil inside MULTI when none is", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("RPUSH", "l", "a", "b", "c", "d")
     expect(await replies(client, ["BLPOP", "missing", "l", "0"], ["BRPOP", "l", "0"], ["BLMOVE", "l", "m", "LEFT", "RIGHT", "0"], ["BRPOPLPUSH", "l", "m", "0"], ["LRANGE", "m", "0", "-1"], ["EXISTS", "l"], ["BLMPOP", "0", "2", "l", "m", "LEFT", "COUNT", "5"])).toEqual([
       bulks("l", "a"), bulks("l", "d"), "$1\r\nb\r\n", "$1\r\nc\r\n", bulks("c", "b"), ":0\r\n", "*2\r\n$1\r\nm\r\n*2\r\n$1\r\nc\r\n$1\r\nb\r\n"
@@ -226,7 +210,7 @@ describe("blocking commands", () => {
   })
 
   it("check the timeout before the log, with redis-server's texts (and its rounding up to whole ms)", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     expect(await replies(client, ["BLPOP", "l", "x"], ["BLPOP", "l", "-1"], ["BLPOP", "l", "inf"], ["BLPOP", "l", "1e16"], ["BLPOP", "l", "1e5000"], ["BLPOP", "l", ""], ["BRPOPLPUSH", "l", "m", "-0.5"], ["BLMOVE", "l", "m", "UP", "LEFT", "-1"], ["BLMOVE", "l", "m", "LEFT", "LEFT", "-1"], ["BLMPOP", "x", "0", "l", "LEFT"], ["BLMPOP", "-1", "1", "l", "MIDDLE"], ["BLMPOP", "-1", "1", "l", "LEFT"])).toEqual([
       "-ERR timeout is not a float or out of range\r\n", "-ERR timeout is negative\r\n", "-ERR timeout is negative\r\n", "-ERR timeout is negative\r\n",
       "-ERR timeout is not a float or out of range\r\n", "-ERR timeout is not a float or out of range\r\n", "-ERR timeout is negative\r\n", "-ERR syntax error\r\n",
@@ -246,7 +230,7 @@ describe("blocking commands", () => {
   })
 
   it("wait for a push from another client, and are served from the key that received it", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     const pusher = runner.client()
     const waiting = client.send("BLPOP", "a", "b", "0")
     await runner.settled()
@@ -259,7 +243,7 @@ describe("blocking commands", () => {
   })
 
   it("time out with a null array: RESP2 *-1, RESP3 _", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("HELLO", "3")
     const resp2 = runner.client()
     const three = client.send("BLPOP", "k", "1.5")
@@ -276,7 +260,7 @@ describe("blocking commands", () => {
   })
 
   it("serve the clients blocked on a key in the order they blocked, one element each", async () => {
-    const { runner } = await setup()
+    const { runner } = await newSession()
     const [first, second, third, pusher] = [runner.client(), runner.client(), runner.client(), runner.client()]
     const answers: Array<string> = []
     const wait = (client: TestClient, name: string) => client.send("BRPOP", "q", "0").then((reply) => answers.push(`${name} ${wire(reply)}`))
@@ -291,7 +275,7 @@ describe("blocking commands", () => {
   })
 
   it("BLMOVE's push wakes a client blocked on its destination; BLMPOP takes its count", async () => {
-    const { runner } = await setup()
+    const { runner } = await newSession()
     const [mover, popper, pusher] = [runner.client(), runner.client(), runner.client()]
     const moved = mover.send("BLMOVE", "in", "out", "RIGHT", "LEFT", "0")
     const popped = popper.send("BLMPOP", "0", "1", "out", "LEFT", "COUNT", "3")
@@ -303,7 +287,7 @@ describe("blocking commands", () => {
   })
 
   it("keep waiting when a key gets another type, and serve a list renamed onto the key", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     const other = runner.client()
     const waiting = client.send("BLPOP", "k", "0")
     await runner.settled()
@@ -312,7 +296,7 @@ describe("blocking commands", () => {
   })
 
   it("a client that goes away stops waiting, and the element goes to the next one", async () => {
-    const { runner } = await setup()
+    const { runner } = await newSession()
     const [gone, next, pusher] = [runner.client(), runner.client(), runner.client()]
     let goneReply: Reply | undefined
     void gone.send("BLPOP", "k", "0").then((reply) => (goneReply = reply))
@@ -394,7 +378,7 @@ describe("the encoding: what a command costs the engine", () => {
 
 describe("the command table", () => {
   it("declares the list commands as redis-server 7.0 does", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await client.wire("COMMAND", "INFO", "blpop")).toContain("$5\r\nblpop\r\n:-3\r\n*3\r\n+write\r\n+noscript\r\n+blocking\r\n:1\r\n:-2\r\n:1\r\n")
     expect(await client.wire("COMMAND", "INFO", "lmpop")).toContain("$5\r\nlmpop\r\n:-4\r\n*2\r\n+write\r\n+movablekeys\r\n:0\r\n:0\r\n:0\r\n")
     expect(await client.wire("COMMAND", "INFO", "lpush")).toContain("$5\r\nlpush\r\n:-3\r\n*3\r\n+write\r\n+denyoom\r\n+fast\r\n:1\r\n:1\r\n:1\r\n")

@@ -10,22 +10,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { LevelEngine } from "../../src/engine/LevelEngine.js"
-import { CommandRunner, engineOf, type TestClient } from "../support/commandRunner.js"
+import { CommandRunner, engineOf, type TestClient, newSession, replies } from "../support/commandRunner.js"
+import { WRONGTYPE } from "../support/wire.js"
 import { countingEngine } from "../support/countingEngine.js"
 import { plain, scanPage, strings } from "../support/replyValues.js"
-
-const setup = async () => {
-  const runner = await CommandRunner.make()
-  return { runner, client: runner.client() }
-}
-
-const replies = async (client: TestClient, ...commands: Array<Array<string>>) => {
-  const out: Array<string> = []
-  for (const command of commands) out.push(await client.wire(...command))
-  return out
-}
-
-const WRONGTYPE = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 
 /** SADD `count` members `${prefix}0..` in commands of 500 members. */
 const fill = async (client: TestClient, key: string, count: number, prefix = "m", from = 0) => {
@@ -39,7 +27,7 @@ const range = (prefix: string, from: number, to: number) => Array.from({ length:
 
 describe("set writes and reads", () => {
   it("SADD, SREM, SCARD, SISMEMBER, SMISMEMBER, SMEMBERS; an emptied set disappears", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["SADD", "s", "a"], ["SADD", "s", "a", "b", "b", "c"], ["SREM", "s", "zz"], ["SREM", "s", "a", "a"], ["SCARD", "s"], ["SCARD", "nokey"], ["SISMEMBER", "s", "b"], ["SISMEMBER", "s", "a"], ["SISMEMBER", "nokey", "a"], ["SMISMEMBER", "s", "a", "b", "c"], ["SMISMEMBER", "nokey", "a"], ["SMEMBERS", "nokey"], ["SREM", "nokey", "a"], ["TYPE", "s"], ["SREM", "s", "b", "c"], ["EXISTS", "s"], ["DBSIZE"])).toEqual([
       ":1\r\n", ":2\r\n", ":0\r\n", ":1\r\n", ":2\r\n", ":0\r\n", ":1\r\n", ":0\r\n", ":0\r\n", "*3\r\n:0\r\n:1\r\n:1\r\n", "*1\r\n:0\r\n", "*0\r\n", ":0\r\n", "+set\r\n", ":2\r\n", ":0\r\n", ":0\r\n"
     ])
@@ -52,7 +40,7 @@ describe("set writes and reads", () => {
   })
 
   it("refuses bad arguments before anything reaches the log, with redis-server's texts", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("SADD", "s", "a", "b")
     const before = runner.replies.length
     expect(await replies(client, ["SADD", "s"], ["SREM", "s"], ["SMISMEMBER", "s"], ["SPOP", "s", "x"], ["SPOP", "s", "-1"], ["SPOP", "s", "1", "2"], ["SRANDMEMBER", "s", "x"], ["SRANDMEMBER", "s", "1", "2"], ["SRANDMEMBER", "s", "-9223372036854775808"], ["SRANDMEMBER", "s", "-1048577"], ["SINTERCARD", "0", "s"], ["SINTERCARD", "x", "s"], ["SINTERCARD", "2", "s"], ["SINTERCARD", "1", "s", "LIMIT", "-1"], ["SINTERCARD", "1", "s", "LIMIT", "x"], ["SINTERCARD", "1", "s", "foo"], ["SINTERCARD", "1", "s", "LIMIT"], ["SSCAN", "s", "x"], ["SMOVE", "a", "b"])).toEqual([
@@ -69,7 +57,7 @@ describe("set writes and reads", () => {
   })
 
   it("WRONGTYPE from every set command on another type; a STORE destination of any type is replaced", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("SET", "str", "v")
     await client.call("HSET", "h", "f", "v")
     await client.call("SADD", "s", "a")
@@ -83,7 +71,7 @@ describe("set writes and reads", () => {
 
 describe("set algebra", () => {
   it("SINTER, SUNION, SDIFF and their STORE forms; missing keys are empty sets", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("SADD", "s1", "a", "b", "c", "d")
     await client.call("SADD", "s2", "c", "d", "e")
     await client.call("SADD", "s3", "d", "e", "f")
@@ -129,7 +117,7 @@ describe("set algebra", () => {
 
 describe("SMOVE", () => {
   it("moves a member, creates the destination, removes an emptied source, and answers redis-server's corner cases", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("SADD", "s1", "a", "b", "c")
     await client.call("SADD", "s2", "c")
     expect(await replies(client, ["SMOVE", "s1", "s2", "a"], ["SMOVE", "s1", "s2", "zz"], ["SMOVE", "nokey", "s2", "a"], ["SMOVE", "s1", "s1", "b"], ["SMOVE", "s1", "s1", "zz"], ["SMOVE", "s1", "s2", "c"], ["SCARD", "s1"], ["SCARD", "s2"], ["SMOVE", "s1", "fresh", "b"], ["EXISTS", "s1"], ["SMEMBERS", "fresh"])).toEqual([
@@ -142,7 +130,7 @@ describe("SMOVE", () => {
 describe("SPOP and SRANDMEMBER", () => {
   for (const size of [8, 3000]) {
     it(`return members of a set of ${size}: distinct for a positive count, repeating for a negative one`, async () => {
-      const { client } = await setup()
+      const { client } = await newSession()
       await fill(client, "s", size)
       const all = new Set(range("m", 0, size))
       expect(all.has(plain(await client.call("SRANDMEMBER", "s")) as string)).toBe(true)
@@ -201,7 +189,7 @@ describe("SPOP and SRANDMEMBER", () => {
   })
 
   it("a small set's picks are uniform", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await fill(client, "s", 10)
     const counts = new Map<string, number>()
     for (const member of strings(await client.call("SRANDMEMBER", "s", "-20000"))) counts.set(member, (counts.get(member) ?? 0) + 1)
@@ -212,7 +200,7 @@ describe("SPOP and SRANDMEMBER", () => {
 
 describe("SSCAN", () => {
   it("a small set comes whole; a large one is paged by hash position, every member once", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("SADD", "small", "a", "b", "c")
     await client.call("SET", "str", "v")
     expect(await replies(client, ["SSCAN", "nokey", "0", "COUNT", "0"], ["SSCAN", "str", "0"], ["SSCAN", "small", "0", "COUNT", "0"], ["SSCAN", "small", "0", "NOVALUES"], ["SSCAN", "small", "0", "TYPE", "set"])).toEqual([
@@ -238,7 +226,7 @@ describe("SSCAN", () => {
 
 describe("sets and the keyspace", () => {
   it("WATCH: SADD of a new member, SREM, SPOP and a STORE mark the key; no-op commands do not", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     const other = runner.client()
     await client.call("SADD", "s", "a", "b", "c")
     await client.call("SADD", "src", "x", "y")
@@ -264,7 +252,7 @@ describe("sets and the keyspace", () => {
   })
 
   it("EXPIRE, RENAME, COPY, MOVE, SCAN TYPE and MULTI/EXEC treat a set as one key", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await fill(client, "s", 300)
     expect(await replies(client, ["PEXPIRE", "s", "500"], ["RENAME", "s", "t"], ["COPY", "t", "u"], ["PERSIST", "u"], ["SREM", "u", "m0"], ["SCARD", "t"], ["SCARD", "u"], ["MOVE", "u", "3"], ["SCAN", "0", "TYPE", "set"], ["MULTI"], ["SADD", "t", "new"], ["SCARD", "t"], ["SPOP", "t", "0"], ["EXEC"])).toEqual([
       ":1\r\n", "+OK\r\n", ":1\r\n", ":1\r\n", ":1\r\n", ":300\r\n", ":299\r\n", ":1\r\n", "*2\r\n$1\r\n0\r\n*1\r\n$1\r\nt\r\n", "+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*3\r\n:1\r\n:301\r\n*0\r\n"
@@ -274,7 +262,7 @@ describe("sets and the keyspace", () => {
   })
 
   it("members of an overwritten or expired set become garbage the reaper counts down to zero", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await fill(client, "a", 700)
     await fill(client, "b", 300)
     await client.call("SET", "a", "overwritten")

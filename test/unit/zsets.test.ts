@@ -11,25 +11,8 @@ import type { KvEngineService } from "../../src/engine/KvEngine.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { decodeScore, parseScorePart, scoreFromSortable, sortableScore } from "../../src/commands/sortedSets/encoding.js"
 import { Family } from "../../src/commands/keyspace/layout.js"
-import { CommandRunner, engineOf, type TestClient } from "../support/commandRunner.js"
-
-const setup = async () => {
-  const runner = await CommandRunner.make()
-  return { runner, client: runner.client() }
-}
-
-const replies = async (client: TestClient, ...commands: Array<Array<string>>) => {
-  const out: Array<string> = []
-  for (const command of commands) out.push(await client.wire(...command))
-  return out
-}
-
-const bulk = (value: string) => `$${Buffer.byteLength(value, "latin1")}\r\n${value}\r\n`
-const bulks = (...values: Array<string>) => `*${values.length}\r\n${values.map(bulk).join("")}`
-const SYNTAX = "-ERR syntax error\r\n"
-const WRONGTYPE = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-const NOT_FLOAT = "-ERR value is not a valid float\r\n"
-const NOT_INTEGER = "-ERR value is not an integer or out of range\r\n"
+import { CommandRunner, engineOf, newSession, replies } from "../support/commandRunner.js"
+import { bulk, bulks, SYNTAX, WRONGTYPE, NOT_FLOAT, NOT_INTEGER } from "../support/wire.js"
 
 /** The elements of an aggregate reply, and a bulk reply's text. */
 const items = (reply: Reply): Array<Reply> => (reply._tag === "Array" || reply._tag === "Pairs" ? [...(reply.value ?? [])] : [])
@@ -72,7 +55,7 @@ describe("the score encoding", () => {
 
 describe("ZADD and its options", () => {
   it("answers as redis-server 7.0, including the option errors in Redis's order", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(
       await replies(client,
         ["ZADD", "z", "1", "a", "2", "b"], ["ZADD", "z", "NX", "10", "a", "3", "c"], ["ZADD", "z", "XX", "CH", "11", "a", "4", "d"],
@@ -96,7 +79,7 @@ describe("ZADD and its options", () => {
   })
 
   it("prints scores with 17 significant digits, inf and -inf, and stores -0 as 0", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("ZADD", "z", "1.1", "a", "1e30", "b", "inf", "c", "-inf", "d", "123456789012345678", "e", "-0", "f", "0x10", "g", "5e-324", "h")
     expect(await replies(client, ["ZSCORE", "z", "a"], ["ZSCORE", "z", "b"], ["ZSCORE", "z", "c"], ["ZSCORE", "z", "d"], ["ZSCORE", "z", "e"], ["ZSCORE", "z", "f"], ["ZSCORE", "z", "g"], ["ZSCORE", "z", "h"])).toEqual(
       ["1.1000000000000001", "1e+30", "inf", "-inf", "1.2345678901234568e+17", "0", "16", "4.9406564584124654e-324"].map(bulk)
@@ -110,7 +93,7 @@ describe("ZADD and its options", () => {
   })
 
   it("ZINCRBY refuses a NaN result and leaves the member as it was", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["ZINCRBY", "z", "inf", "a"], ["ZINCRBY", "z", "-inf", "a"], ["ZADD", "z", "INCR", "-inf", "a"], ["ZSCORE", "z", "a"], ["ZINCRBY", "z", "x", "a"], ["ZINCRBY", "z", "nan", "a"])).toEqual([
       bulk("inf"), "-ERR resulting score is not a number (NaN)\r\n", "-ERR resulting score is not a number (NaN)\r\n", bulk("inf"), NOT_FLOAT, NOT_FLOAT
     ])
@@ -119,7 +102,7 @@ describe("ZADD and its options", () => {
 
 describe("ranges", () => {
   const five = async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e")
     return { runner, client }
   }
@@ -151,7 +134,7 @@ describe("ranges", () => {
   })
 
   it("by lex: bounds, LIMIT, REV, and Redis's small-set walk when scores differ", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("ZADD", "l", "0", "alpha", "0", "bar", "0", "cool", "0", "down", "0", "elephant")
     await client.call("ZADD", "mixed", "1", "d", "2", "a", "3", "c", "4", "b", "5", "e")
     expect(
@@ -185,7 +168,7 @@ describe("ranges", () => {
   })
 
   it("ZRANK and ZREVRANK from either end", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const argv = ["ZADD", "z"]
     for (let i = 0; i < 101; i++) argv.push(String(i), `m${i}`)
     await client.call(...argv)
@@ -235,7 +218,7 @@ describe("reads touch only what they return", () => {
 
 describe("pops, removals and empty sets", () => {
   it("ZPOPMIN/ZPOPMAX/ZMPOP replies in RESP2 and RESP3", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d")
     expect(await replies(client, ["ZPOPMIN", "z"], ["ZPOPMAX", "z", "1"], ["ZPOPMIN", "z", "0"], ["ZPOPMIN", "z", "-1"], ["ZPOPMIN", "z", "1", "2"], ["ZMPOP", "2", "nope", "z", "MAX", "COUNT", "5"], ["ZMPOP", "1", "z", "MIN"], ["ZPOPMIN", "z"])).toEqual([
       bulks("a", "1"), bulks("d", "4"), "*0\r\n", "-ERR value is out of range, must be positive\r\n", SYNTAX,
@@ -249,7 +232,7 @@ describe("pops, removals and empty sets", () => {
   })
 
   it("a set emptied by ZREM, a pop or a range removal disappears and leaves no engine key behind", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     const before = await allEngineKeys(runner.engine)
     for (const empty of [["ZREM", "z", "a", "b", "c"], ["ZPOPMAX", "z", "3"], ["ZREMRANGEBYSCORE", "z", "-inf", "+inf"], ["ZREMRANGEBYRANK", "z", "0", "-1"], ["ZREMRANGEBYLEX", "z", "-", "+"], ["ZMPOP", "1", "z", "MIN", "COUNT", "9"]]) {
       await client.call("ZADD", "z", "0", "a", "0", "b", "0", "c")
@@ -263,7 +246,7 @@ describe("pops, removals and empty sets", () => {
   })
 
   it("keeps one member and one score key per member, and DEL leaves the members to the reaper", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("ZADD", "z", "1", "a", "2", "b")
     await client.call("ZADD", "z", "5", "a")
     const members = (await allEngineKeys(runner.engine)).filter((key) => key[0] === 0x73)
@@ -279,7 +262,7 @@ describe("pops, removals and empty sets", () => {
 
 describe("argument errors are refused before the log", () => {
   it("leaves the applied index unchanged for every malformed write", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("ZADD", "z", "1", "a")
     const applied = await Effect.runPromise(runner.engine.appliedIndex)
     const bad = [
@@ -294,7 +277,7 @@ describe("argument errors are refused before the log", () => {
   })
 
   it("checks a queued command's arguments again when EXEC applies it", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     expect(await replies(client, ["MULTI"], ["ZADD", "z", "1", "a"], ["ZADD", "z", "nan", "b"], ["ZRANGEBYSCORE", "z", "x", "1"], ["ZCARD", "z"], ["EXEC"])).toEqual([
       "+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", `*4\r\n:1\r\n${NOT_FLOAT}-ERR min or max is not a float\r\n:1\r\n`
     ])
@@ -303,7 +286,7 @@ describe("argument errors are refused before the log", () => {
 
 describe("set operations", () => {
   it("ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE with WEIGHTS and AGGREGATE, an empty result deleting the destination", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("ZADD", "z", "1", "a", "2", "b", "3", "c")
     await client.call("ZADD", "y", "10", "a", "20", "x")
     expect(
@@ -322,7 +305,7 @@ describe("set operations", () => {
   })
 
   it("combines inputs from the smallest to the largest, NaN weights and sums counting 0, as Redis", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("ZADD", "z1", "inf", "a")
     await client.call("ZADD", "z2", "-inf", "a", "1", "b")
     await client.call("ZADD", "z3", "5", "a", "1", "c", "1", "d")
@@ -333,7 +316,7 @@ describe("set operations", () => {
   })
 
   it("reads answer WRONGTYPE before option errors; writes refuse the options first", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("SET", "s", "x")
     expect(await replies(client, ["ZUNION", "1", "s", "WEIGHTS", "x"], ["ZUNIONSTORE", "d", "1", "s", "WEIGHTS", "x"], ["ZUNIONSTORE", "d", "1", "s"], ["ZINTERCARD", "0", "s"])).toEqual([
       WRONGTYPE, "-ERR weight value is not a float\r\n", WRONGTYPE, "-ERR at least 1 input key is needed for 'zintercard' command\r\n"
@@ -343,7 +326,7 @@ describe("set operations", () => {
 
 describe("ZRANDMEMBER", () => {
   it("picks members of the set: distinct for a positive count, repeated for a negative one", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const argv = ["ZADD", "z"]
     for (let i = 0; i < 50; i++) argv.push(String(i), `m${i}`)
     await client.call(...argv)
@@ -368,7 +351,7 @@ describe("ZRANDMEMBER", () => {
 
 describe("ZSCAN", () => {
   it("iterates every member once by hash cursor, with scores as a small set's listpack shows them", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     const argv = ["ZADD", "z"]
     for (let i = 0; i < 300; i++) argv.push(String(i / 4), `m${i}`)
     await client.call(...argv)
@@ -402,7 +385,7 @@ describe("ZSCAN", () => {
 
 describe("sorted sets and the keyspace", () => {
   it("WRONGTYPE across types, TYPE, expiry kept by ZADD, an expired set gone", async () => {
-    const { runner, client } = await setup()
+    const { runner, client } = await newSession()
     await client.call("SET", "s", "x")
     for (const argv of [["ZADD", "s", "1", "a"], ["ZSCORE", "s", "a"], ["ZRANGE", "s", "0", "-1"], ["ZPOPMIN", "s"], ["ZRANDMEMBER", "s"], ["ZSCAN", "s", "0"], ["ZMPOP", "1", "s", "MAX"], ["ZCARD", "s"]]) {
       expect(await client.wire(...argv)).toBe(WRONGTYPE)
@@ -433,7 +416,7 @@ describe("sorted sets and the keyspace", () => {
   })
 
   it("RENAME moves, COPY duplicates both indexes", async () => {
-    const { client } = await setup()
+    const { client } = await newSession()
     await client.call("ZADD", "z", "1", "a", "2", "b")
     expect(await replies(client, ["RENAME", "z", "y"], ["COPY", "y", "x"], ["ZADD", "x", "0", "c"], ["ZRANGE", "y", "0", "-1", "WITHSCORES"], ["ZRANGE", "x", "0", "-1", "WITHSCORES"], ["ZRANK", "x", "b"], ["ZSCORE", "x", "a"])).toEqual([
       "+OK\r\n", ":1\r\n", ":1\r\n", bulks("a", "1", "b", "2"), bulks("c", "0", "a", "1", "b", "2"), ":2\r\n", bulk("1")

@@ -20,6 +20,7 @@ import {
   metaPrefix,
   parseMetaKey
 } from "./layout.js"
+import { hashPage } from "./hashCursor.js"
 import type { MachineState } from "./MachineState.js"
 import { type CollectionMeta, type CollectionType, decodeMeta, encodeMeta, isCollection, isExpired, KeyType, type Meta } from "./meta.js"
 import { NOT_LOADED, type Txn } from "./Txn.js"
@@ -262,24 +263,11 @@ export class Keyspace {
   scan(db: number, cursor: number, count: number): Effect.Effect<ScanPage, EngineError> {
     const physical = this.physical(db)
     const prefix = metaPrefix(physical)
-    let examined = 0
-    let lastHash = -1
+    const page = hashPage(count, (key) => parseMetaKey(key).hash)
     return Effect.map(
-      this.txn.range({ gte: metaKeyAtHash(physical, cursor), lt: keyAfterPrefix(prefix)! }, ([key]) => {
-        const { hash } = parseMetaKey(key)
-        if (examined >= count && hash !== lastHash) return false
-        examined++
-        lastHash = hash
-        return true
-      }),
+      this.txn.range({ gte: metaKeyAtHash(physical, cursor), lt: keyAfterPrefix(prefix)! }, ([key]) => page.visit(key)),
       (pairs) => {
-        let next = 0
-        if (examined >= count && pairs.length > examined) {
-          // The read stopped at the first key of the next hash: that is where the scan resumes.
-          next = parseMetaKey(pairs[pairs.length - 1][0]).hash
-          pairs.pop()
-          // A cursor of 0 means "done": a scan resuming at hash 0 can only be the start anyway.
-        }
+        const next = page.nextCursor(pairs)
         const keys: Array<KeyEntry> = []
         for (const [stored, value] of pairs) {
           const meta = decodeMeta(value) ?? corrupt(stored)

@@ -11,6 +11,7 @@
  */
 import { Effect } from "effect"
 import type { EngineError } from "../../engine/KvEngine.js"
+import { hashPage } from "../keyspace/hashCursor.js"
 import type { Keyspace } from "../keyspace/Keyspace.js"
 import { memberKey } from "../keyspace/layout.js"
 import {
@@ -213,27 +214,11 @@ export class SortedSet {
 
   /** ZSCAN: about `count` members from hash `cursor` on, never splitting the members of one hash. */
   scan(cursor: number, count: number): Effectful<ScanPage> {
-    let examined = 0
-    let lastHash = -1
+    const page = hashPage(count, (part) => parseMemberPart(part).hash)
     return Effect.map(
-      this.ks.members(this.version, {
-        from: memberPartAtHash(cursor),
-        to: MEMBER_INDEX_END,
-        visit: (part) => {
-          const { hash } = parseMemberPart(part)
-          if (examined >= count && hash !== lastHash) return false
-          examined++
-          lastHash = hash
-          return true
-        }
-      }),
+      this.ks.members(this.version, { from: memberPartAtHash(cursor), to: MEMBER_INDEX_END, visit: page.visit }),
       (pairs) => {
-        let next = 0
-        if (examined >= count && pairs.length > examined) {
-          // The read stopped at the first member of the next hash: the scan resumes there.
-          next = parseMemberPart(pairs[pairs.length - 1][0]).hash
-          pairs.pop()
-        }
+        const next = page.nextCursor(pairs)
         return { entries: pairs.map(([part, value]) => ({ member: parseMemberPart(part).member, score: decodeScore(value) })), cursor: next }
       }
     )
