@@ -423,7 +423,7 @@ const throughputPhase = async () => {
   console.log(`\n| row | requests/s, rounds | median | p50 ms, rounds | median p50 |`)
   console.log(`| --- | --- | ---: | --- | ---: |`)
   for (const [name, list] of rows) {
-    console.log(`| ${name} | ${list.map((x) => Math.round(x.rps)).join(", ")} | ${Math.round(median(list.map((x) => x.rps)))} | ${list.map((x) => x.p50.toFixed(3)).join(", ")} | ${median(list.map((x) => x.p50)).toFixed(3)} |`)
+    console.log(`| ${name.replace(" | ", ": ")} | ${list.map((x) => Math.round(x.rps)).join(", ")} | ${Math.round(median(list.map((x) => x.rps)))} | ${list.map((x) => x.p50.toFixed(3)).join(", ")} | ${median(list.map((x) => x.p50)).toFixed(3)} |`)
   }
 
   /** A ratio per round (`of(round)`), its median, and whether the median meets `met`. */
