@@ -9,7 +9,8 @@
  *                       [--tests set,get] [--set-requests 20000] [--get-requests 50000] [--node-args "--read-mode lease"]
  *
  * A test with spaces in it is a custom command, run with -r 100000 and --set-requests requests:
- * --tests "SET k:__rand_int__ xxx;SET k:__rand_int__ xxx EX 100" (tests separated by ';' then).
+ * --tests "SET k:__rand_int__ xxx;SET k:__rand_int__ xxx EX 100" (tests separated by ';' then;
+ * each test once: results are keyed by the test). Tests run in the order given, on one cluster.
  *
  * A variant is an environment (comma-separated VAR=value) and/or a main.js (e.g. a build of
  * another commit). Host: $RAFT_KV_TEST_HOST or 127.0.0.1. Every process it starts is stopped by
