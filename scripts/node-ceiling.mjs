@@ -5,7 +5,7 @@
  * (redis-benchmark's requests are arrays, one '*' each, and its keys and values hold no '*')
  * and answers each with +OK for SET and a nil bulk for anything else.
  *
- *   node scripts/node-ceiling.mjs --port P [--fsync FILE]
+ *   node scripts/node-ceiling.mjs --port P [--host H] [--fsync FILE]
  *
  * With --fsync it is the durable ceiling: every request's bytes are appended to FILE with one
  * writeSync and one fsyncSync per event-loop turn (group commit, as redis-server's appendfsync
@@ -21,6 +21,7 @@ const flag = (name) => {
 }
 const port = Number(flag("port"))
 const logPath = flag("fsync")
+const host = flag("host") ?? "127.0.0.1"
 
 const OK = Buffer.from("+OK\r\n")
 const NIL = Buffer.from("$-1\r\n")
@@ -55,4 +56,4 @@ net
       waiting.push([socket, chunk])
     })
   })
-  .listen(port, "127.0.0.1")
+  .listen(port, host)
