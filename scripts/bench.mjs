@@ -31,6 +31,13 @@
  *
  *   npm run bench -- --memory [--keys 1000000] [--settle 60]
  *
+ * With --types it runs issue 13's collection rows instead, on one cluster of --engine: each of
+ * redis-benchmark's collection tests right after a SET run on the same leader (so the two share
+ * the machine's load of that minute), its rate over SET's per pair, the median of --rounds; and
+ * HSET/ZADD into 100,000-member collections against 10-member ones.
+ *
+ *   npm run bench -- --types [--engine memory|level] [--rounds 3] [--requests 20000]
+ *
  * Everything it starts (nodes, redis-servers, redis-cli/redis-benchmark, temp dirs) is stopped
  * by PID and removed on exit, also on failure or Ctrl-C.
  */
@@ -48,6 +55,7 @@ const flag = (name, fallback) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback
 }
 const memoryMode = args.includes("--memory")
+const typesMode = args.includes("--types")
 const tlsMode = args.includes("--tls")
 const ceilingsMode = args.includes("--ceilings")
 const engine = flag("engine", "memory")
@@ -535,6 +543,47 @@ const memoryPhase = async () => {
   console.log(`target: settled RSS per node <= 2.5x redis-server's; worst node ${worst.toFixed(2)}x: ${worst <= 2.5 ? "met" : "not met"}`)
 }
 
+// --- the collection-types phase (issue 13) ---
+
+const TYPE_TESTS = ["lpush", "rpush", "lpop", "rpop", "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100"]
+
+const typesPhase = async () => {
+  const loadBefore = loadAverage()
+  const cluster = await startCluster(engine, "types")
+  const port = clientPort(cluster.leader)
+  const n = String(requests)
+  const pairs = new Map(TYPE_TESTS.map((test) => [test, []]))
+  const sizes = { hset: [], zadd: [] }
+  for (let round = 0; round < rounds; round++) {
+    for (const test of TYPE_TESTS) {
+      const set = only(await benchmark(port, ["-n", n, "-t", "set"]))
+      const row = Object.values(await benchmark(port, ["-n", n, "-t", test])).at(-1)
+      pairs.get(test).push({ set: set.rps, rps: row.rps })
+    }
+    for (const [type, big, small] of [
+      ["hset", ["-r", "100000", "HSET", "bighash", "f:__rand_int__", "w"], ["-r", "10", "HSET", "smallhash", "f:__rand_int__", "w"]],
+      ["zadd", ["-r", "100000", "ZADD", "bigzset", "__rand_int__", "m:__rand_int__"], ["-r", "10", "ZADD", "smallzset", "__rand_int__", "m:__rand_int__"]]
+    ]) {
+      const large = only(await benchmark(port, ["-n", n, ...big]))
+      const tiny = only(await benchmark(port, ["-n", n, ...small]))
+      sizes[type].push(tiny.rps / large.rps)
+    }
+  }
+  const fmt = (x) => x.toFixed(2)
+  console.log(`\n## npm run bench -- --types --engine ${engine} --rounds ${rounds} --requests ${requests}`)
+  console.log(`${machine()}; load average before ${loadBefore}, after ${loadAverage()}; redis-benchmark -c ${clients} -n ${requests}, the raft-kv leader`)
+  console.log(`| test | its rate / SET's rate just before it, rounds | median | at least as fast as SET? |`)
+  console.log(`| --- | --- | ---: | --- |`)
+  for (const [test, list] of pairs) {
+    const ratios = list.map((x) => x.rps / x.set)
+    console.log(`| ${test} | ${ratios.map(fmt).join(", ")} | ${fmt(median(ratios))}x | ${median(ratios) >= 1 ? "yes" : "no"} |`)
+  }
+  for (const [type, ratios] of Object.entries(sizes)) {
+    console.log(`| ${type.toUpperCase()} cost, 100,000 members / 10 | ${ratios.map(fmt).join(", ")} | ${fmt(median(ratios))}x | ${median(ratios) <= 2 ? "within 2x" : "beyond 2x"} |`)
+  }
+}
+
 if (memoryMode) await memoryPhase()
+else if (typesMode) await typesPhase()
 else await throughputPhase()
 process.exit(0)
