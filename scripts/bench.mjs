@@ -38,6 +38,11 @@
  *
  *   npm run bench -- --types [--engine memory|level] [--rounds 3] [--requests 20000]
  *
+ * With --tls-cost it measures only what TLS and AUTH cost (issue 15): a plain cluster and one with
+ * TLS on both ports and a password, SET and GET on each leader, alternated, for --rounds.
+ *
+ *   npm run bench -- --tls-cost [--rounds 3] [--requests 20000]
+ *
  * Everything it starts (nodes, redis-servers, redis-cli/redis-benchmark, temp dirs) is stopped
  * by PID and removed on exit, also on failure or Ctrl-C.
  */
@@ -56,6 +61,7 @@ const flag = (name, fallback) => {
 }
 const memoryMode = args.includes("--memory")
 const typesMode = args.includes("--types")
+const tlsOnlyMode = args.includes("--tls-cost")
 const tlsMode = args.includes("--tls")
 const ceilingsMode = args.includes("--ceilings")
 const engine = flag("engine", "memory")
@@ -583,7 +589,31 @@ const typesPhase = async () => {
   }
 }
 
+// --- what TLS and AUTH cost (issue 15) ---
+
+const tlsCostPhase = async () => {
+  const loadBefore = loadAverage()
+  const secure = tlsSetup()
+  const plain = await startCluster(engine, "plain")
+  const tls = await startCluster(engine, "tls", TLS_OFFSET, [], secure)
+  const ratios = { SET: [], GET: [] }
+  for (let round = 0; round < rounds; round++) {
+    const open = await benchmark(clientPort(plain.leader), ["-n", String(requests), "-t", "set,get"])
+    const locked = await benchmark(secure.tlsPort(tls.leader), ["-n", String(requests), "-t", "set,get"], secure.benchArgs)
+    for (const test of ["SET", "GET"]) ratios[test].push(locked[test].rps / open[test].rps)
+  }
+  console.log(`\n## npm run bench -- --tls-cost --engine ${engine} --rounds ${rounds} --requests ${requests}`)
+  console.log(`${machine()}; load average before ${loadBefore}, after ${loadAverage()}; redis-benchmark -c ${clients}, each leader`)
+  console.log(`| test | TLS + AUTH rate / plain rate, rounds | median | cost (1 - median) |`)
+  console.log(`| --- | --- | ---: | ---: |`)
+  for (const [test, list] of Object.entries(ratios)) {
+    const m = median(list)
+    console.log(`| ${test} | ${list.map((x) => x.toFixed(2)).join(", ")} | ${m.toFixed(2)}x | ${((1 - m) * 100).toFixed(0)}% |`)
+  }
+}
+
 if (memoryMode) await memoryPhase()
 else if (typesMode) await typesPhase()
+else if (tlsOnlyMode) await tlsCostPhase()
 else await throughputPhase()
 process.exit(0)
