@@ -32,11 +32,11 @@ describe("deterministic simulation", () => {
     expect(result.stats.acknowledged).toBeGreaterThan(0)
   })
 
-  it.each([101, 102, 103, 104, 105])("seed %i (5 nodes): safe, live and linearizable under random faults", (seed) => {
+  it.each([101, 102, 103])("seed %i (5 nodes): safe, live and linearizable under random faults", (seed) => {
     expect(report(runSimulation({ seed, nodes: 5 }))).toBe("ok")
   })
 
-  it.each([201, 202, 203, 204, 205])("seed %i (3 nodes, elections profile: leader crashes, short outages, slow links)", (seed) => {
+  it.each([201, 202, 203])("seed %i (3 nodes, elections profile: leader crashes, short outages, slow links)", (seed) => {
     expect(report(runSimulation({ seed, profile: "elections" }))).toBe("ok")
   })
 
@@ -60,7 +60,7 @@ describe("deterministic simulation", () => {
     expect(membership.snapshotsInstalled).toBeGreaterThan(0)
   })
 
-  it.each([301, 302, 303, 304])("seed %i, lease reads, clocks drifting ±8%% (within the lease margin): safe, live and linearizable", (seed) => {
+  it.each([301, 302, 303])("seed %i, lease reads, clocks drifting ±8%% (within the lease margin): safe, live and linearizable", (seed) => {
     expect(report(runSimulation({ seed, readMode: "lease", drift: 0.08 }))).toBe("ok")
   })
 
