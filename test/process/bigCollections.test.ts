@@ -21,7 +21,7 @@ import { waitFor } from "../support/waitFor.js"
 const MEMBERS = Number(process.env.BIG_COLLECTIONS_MEMBERS ?? 1_000_000)
 /** Members (or fields) per SADD (HSET), and commands per pipelined write. */
 const PER_COMMAND = 1000
-const PER_PIPELINE = 20
+const PER_PIPELINE = 5
 /** No PING may take longer: a node whose event loop is held this long is stalled. */
 const STALL_MS = 1000
 const RECLAIM_TIMEOUT_MS = 300_000
