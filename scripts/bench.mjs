@@ -43,6 +43,11 @@
  *
  *   npm run bench -- --tls-cost [--rounds 3] [--requests 20000]
  *
+ * With --multi-cost it measures only issue 12's transaction row: MULTI; SET; INCR; EXEC against a
+ * plain SET through the script's own client on one leader, alternated, for --rounds.
+ *
+ *   npm run bench -- --multi-cost [--rounds 3] [--requests 20000]
+ *
  * Everything it starts (nodes, redis-servers, redis-cli/redis-benchmark, temp dirs) is stopped
  * by PID and removed on exit, also on failure or Ctrl-C.
  */
@@ -62,6 +67,7 @@ const flag = (name, fallback) => {
 const memoryMode = args.includes("--memory")
 const typesMode = args.includes("--types")
 const tlsOnlyMode = args.includes("--tls-cost")
+const multiMode = args.includes("--multi-cost")
 const tlsMode = args.includes("--tls")
 const ceilingsMode = args.includes("--ceilings")
 const engine = flag("engine", "memory")
@@ -612,7 +618,23 @@ const tlsCostPhase = async () => {
   }
 }
 
+const multiCostPhase = async () => {
+  const loadBefore = loadAverage()
+  const cluster = await startCluster(engine, "multi")
+  const port = clientPort(cluster.leader)
+  const costs = []
+  for (let round = 0; round < rounds; round++) {
+    const set = await pipelinedClient(port, "set", requests)
+    const multi = await pipelinedClient(port, "multi", requests)
+    costs.push(set.rps / multi.rps)
+  }
+  console.log(`\n## npm run bench -- --multi-cost --engine ${engine} --rounds ${rounds} --requests ${requests}`)
+  console.log(`${machine()}; load average before ${loadBefore}, after ${loadAverage()}; ${clients} connections, the leader`)
+  console.log(`MULTI;SET;INCR;EXEC cost / SET cost, rounds ${costs.map((x) => x.toFixed(2)).join(", ")}: median ${median(costs).toFixed(2)}x (target <= 1.5x)`)
+}
+
 if (memoryMode) await memoryPhase()
+else if (multiMode) await multiCostPhase()
 else if (typesMode) await typesPhase()
 else if (tlsOnlyMode) await tlsCostPhase()
 else await throughputPhase()

@@ -126,8 +126,11 @@ export interface ServerView {
 export interface ClientSession {
   readonly client: ClientState
   readonly server: ServerView
-  /** A reply slot, answered later but written in request order. */
-  readonly reserve: () => ReplyTo
+  /**
+   * A reply slot, answered later but written in request order. `holdEarlier`: the ready replies
+   * before it wait and go out with it (EXEC: its queued commands' QUEUED replies).
+   */
+  readonly reserve: (options?: { readonly holdEarlier?: boolean }) => ReplyTo
   /** Hand a request to consensus, in the connection's command order. */
   readonly submit: (request: StateRequest, replyTo: ReplyTo) => void
   /** Close the connection once this command's reply is written (QUIT). */

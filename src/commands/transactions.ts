@@ -61,7 +61,8 @@ const exec: LocalHandler = (session) => {
     return array(transaction.queue.map((queued) => (queued.spec.route?.kind === "state" ? stateReplies[next++] : runQueuedLocal(session, queued))))
   }
   if (stateCommands.length === 0 && watchSession === 0) return assemble([])
-  const replyTo = session.reserve()
+  // MULTI's +OK and the QUEUED replies still unwritten go out with EXEC's array, in one write.
+  const replyTo = session.reserve({ holdEarlier: true })
   const commands = stateCommands.map((queued) => ({ db: queued.db, argv: queued.argv }))
   const readOnly = watchSession === 0 && stateCommands.every((queued) => !isWrite(queued.spec))
   const request: StateRequest = readOnly

@@ -23,7 +23,7 @@ const NOT_IN_MULTI = error("ERR Command not allowed inside a transaction")
 /** What a session needs from its connection. */
 export interface SessionIo {
   /** A reply slot in request order, encoded in `protocol`; `timing` observes the time until it is filled. */
-  readonly reserve: (protocol: Protocol, timing?: CommandTiming) => ReplyTo
+  readonly reserve: (protocol: Protocol, timing?: CommandTiming, holdEarlier?: boolean) => ReplyTo
   /** The duration histogram of a command, by name (metrics); absent: commands are not timed. */
   readonly timing?: (name: string) => CommandTiming
   /** Hand a request to consensus in the connection's command order. */
@@ -44,10 +44,10 @@ export class CommandSession implements ClientSession {
   /** The running command's duration histogram, taken by the first reply slot the command reserves. */
   private timing: CommandTiming | undefined = undefined
 
-  reserve = (): ReplyTo => {
+  reserve = (options?: { readonly holdEarlier?: boolean }): ReplyTo => {
     const timing = this.timing
     this.timing = undefined
-    return this.io.reserve(this.client.protocol, timing)
+    return this.io.reserve(this.client.protocol, timing, options?.holdEarlier === true)
   }
 
   submit = (request: StateRequest, replyTo: ReplyTo): void => this.io.submit(request, replyTo)

@@ -116,7 +116,7 @@ export class Connection {
       (defect) => this.fail(defect)
     )
     this.session = new CommandSession(this.client, deps.server, {
-      reserve: (protocol, timing) => this.replies.reserve(protocol, timing),
+      reserve: (protocol, timing, holdEarlier) => this.replies.reserve(protocol, timing, holdEarlier),
       ...(deps.commandTiming !== undefined ? { timing: deps.commandTiming } : {}),
       submit: (request, replyTo) => this.submit(request, replyTo),
       closeAfterReply: () => this.closeAfterReply(),

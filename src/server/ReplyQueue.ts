@@ -19,6 +19,12 @@ export class ReplyQueue {
   /** Absolute position of the next reply to write. */
   private head = 0
   private flushScheduled = false
+  /**
+   * Positions of pending replies that hold the ready ones before them (EXEC after its queued
+   * commands): those go out with it, in one write, as redis-server answers a pipelined
+   * transaction. Such a reply comes after one consensus round, never after a blocking wait.
+   */
+  private readonly holding = new Set<number>()
 
   constructor(
     /** Called with the encoding of every reply ready at a flush, in order (one buffer, or more for large replies). */
@@ -39,15 +45,17 @@ export class ReplyQueue {
    * Reserve the next position; returns the function that fills it. With `timing`, the time from
    * now until it is filled is observed there (captured by the closure made anyway: no allocation).
    */
-  reserve(protocol: Protocol, timing?: Histogram): (reply: Reply) => void {
+  reserve(protocol: Protocol, timing?: Histogram, holdEarlier = false): (reply: Reply) => void {
     const position = this.base + this.slots.length
     this.slots.push(undefined)
     this.protocols.push(protocol)
+    if (holdEarlier) this.holding.add(position)
     const started = timing === undefined ? 0 : performance.now()
     return (reply) => {
       if (timing !== undefined) timing.observe((performance.now() - started) / 1000)
       this.slots[position - this.base] = reply
-      if (position === this.head) this.scheduleFlush()
+      const held = holdEarlier && this.holding.delete(position)
+      if (position === this.head || held) this.scheduleFlush()
     }
   }
 
@@ -61,6 +69,7 @@ export class ReplyQueue {
   /** Write every completed reply at the head now. */
   flush(): void {
     this.flushScheduled = false
+    if (this.holding.size > 0 && this.heldBack()) return
     const ready: Array<Reply> = []
     const protocols: Array<Protocol> = []
     let resp3 = false
@@ -84,6 +93,13 @@ export class ReplyQueue {
       this.write(encodeReplyChunks(ready, resp3 ? protocols : 2))
       this.onDrained()
     }
+  }
+
+  /** Whether the ready replies at the head wait for a pending reply that holds them. */
+  private heldBack(): boolean {
+    let position = this.head
+    while (position - this.base < this.slots.length && this.slots[position - this.base] !== undefined) position++
+    return position > this.head && position - this.base < this.slots.length && this.holding.has(position)
   }
 
   /** Coalesce replies completed in the same tick (e.g. one applier batch) into one write. */

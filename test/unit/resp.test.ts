@@ -230,3 +230,28 @@ describe("reply ordering", () => {
     expect(written.join("")).toBe(Array.from({ length: count }, (_, i) => `:${i}\r\n`).join(""))
   })
 })
+
+describe("replies held for a transaction", () => {
+  it("MULTI's +OK and the QUEUED replies wait for EXEC's reply and go out with it in one write; other pending replies hold nothing", async () => {
+    const written: Array<string> = []
+    const queue = new ReplyQueue((chunks) => written.push(Buffer.concat(chunks).toString()), () => {})
+    queue.reserve(2)(OK)
+    queue.reserve(2)(simple("QUEUED"))
+    const exec = queue.reserve(2, undefined, true)
+    await Promise.resolve()
+    expect(written).toEqual([])
+    exec(array([integer(1)]))
+    await Promise.resolve()
+    expect(written).toEqual(["+OK\r\n+QUEUED\r\n*1\r\n:1\r\n"])
+    expect(queue.pending).toBe(0)
+
+    // A pending reply that does not hold: the ready ones before it are written at once.
+    queue.reserve(2)(OK)
+    const later = queue.reserve(2)
+    await Promise.resolve()
+    expect(written).toEqual(["+OK\r\n+QUEUED\r\n*1\r\n:1\r\n", "+OK\r\n"])
+    later(integer(2))
+    await Promise.resolve()
+    expect(written.at(-1)).toBe(":2\r\n")
+  })
+})
