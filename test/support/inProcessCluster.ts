@@ -24,6 +24,7 @@ import { SupervisionLive } from "../../src/node/Supervision.js"
 import { WalLive } from "../../src/node/Wal.js"
 import type { Reply } from "../../src/resp/Reply.js"
 import { MemoryNetwork } from "./memoryNetwork.js"
+import { waitFor } from "./waitFor.js"
 import { StatsLive } from "../../src/node/Stats.js"
 
 export interface InProcessNode {
@@ -111,6 +112,13 @@ export class InProcessCluster {
   leader(): InProcessNode | undefined {
     const leaders = [...this.nodes.values()].filter((node) => node.status.raft.role === "leader")
     return leaders.length === 1 ? leaders[0] : undefined
+  }
+
+  /** Wait (up to 10 s) until exactly one node leads, and return it. */
+  async waitForLeader(): Promise<InProcessNode> {
+    let leader: InProcessNode | undefined
+    await waitFor(() => (leader = this.leader()) !== undefined, { timeoutMs: 10_000, description: "a single leader" })
+    return leader!
   }
 
   async shutdown(): Promise<void> {

@@ -17,12 +17,6 @@ afterEach(async () => {
   cluster = undefined
 })
 
-const waitForLeader = async (c: InProcessCluster): Promise<InProcessNode> => {
-  let leader: InProcessNode | undefined
-  await waitFor(() => (leader = c.leader()) !== undefined, { timeoutMs: 10_000, description: "a single leader" })
-  return leader!
-}
-
 /** A client of `node` running a blocking command; `reply` is set once it is answered. */
 interface Blocked {
   readonly name: string
@@ -67,7 +61,7 @@ describe("blocking commands on a 3-node cluster", () => {
   it("a push through another node wakes the clients of a follower in the order they blocked", async () => {
     cluster = new InProcessCluster(3)
     await cluster.startAll()
-    const leader = await waitForLeader(cluster)
+    const leader = await cluster.waitForLeader()
     const follower = [...cluster.nodes.values()].find((node) => node.id !== leader.id)!
     const clients = ["first", "second", "third"].map((name) => block(follower, name, "BLPOP", "q", "0"))
     await blockedOn(follower, 3)
@@ -86,7 +80,7 @@ describe("blocking commands on a 3-node cluster", () => {
   it("two clients on two nodes and one push: exactly one gets the element, the other keeps waiting", async () => {
     cluster = new InProcessCluster(3)
     await cluster.startAll()
-    const leader = await waitForLeader(cluster)
+    const leader = await cluster.waitForLeader()
     const [one, two] = [...cluster.nodes.values()].filter((node) => node.id !== leader.id)
     const clients = [block(one, "on one", "BRPOP", "k", "0"), block(two, "on two", "BRPOP", "k", "0")]
     await blockedOn(one, 1)
@@ -105,7 +99,7 @@ describe("blocking commands on a 3-node cluster", () => {
   it("a client's own timeout ends its wait with a null array, and no request timeout does", async () => {
     cluster = new InProcessCluster(3, { requestTimeoutMs: 300 })
     await cluster.startAll()
-    const leader = await waitForLeader(cluster)
+    const leader = await cluster.waitForLeader()
     const forever = block(leader, "forever", "BLPOP", "k", "0")
     const short = block(leader, "short", "BLPOP", "k", "0.6")
     await blockedOn(leader, 2)
@@ -126,14 +120,14 @@ describe("blocking commands on a 3-node cluster", () => {
   it("the leader dies while clients wait and while their pops are in flight: no element is lost or handed out twice", async () => {
     cluster = new InProcessCluster(3)
     await cluster.startAll()
-    const leader = await waitForLeader(cluster)
+    const leader = await cluster.waitForLeader()
     const followers = [...cluster.nodes.values()].filter((node) => node.id !== leader.id)
     const clients = followers.flatMap((node) => [1, 2, 3].map((i) => block(node, `node ${node.id} client ${i}`, "BLPOP", "q", "0")))
     for (const node of followers) await blockedOn(node, 3)
     // Two elements, and the leader goes at once: the woken clients' pops are in flight.
     await call(leader, "write", "RPUSH", "q", "e1", "e2")
     await cluster.stop(leader.id)
-    const next = await waitForLeader(cluster)
+    const next = await cluster.waitForLeader()
     const elements = Array.from({ length: 10 }, (_, i) => `e${i + 3}`)
     await call(next, "write", "RPUSH", "q", ...elements)
     await waitFor(() => clients.every((client) => client.reply !== undefined), {

@@ -13,12 +13,6 @@ afterEach(async () => {
   cluster = undefined
 })
 
-const waitForLeader = async (c: InProcessCluster): Promise<InProcessNode> => {
-  let leader: InProcessNode | undefined
-  await waitFor(() => (leader = c.leader()) !== undefined, { timeoutMs: 10_000, description: "a single leader" })
-  return leader!
-}
-
 const followersOf = (c: InProcessCluster, leader: InProcessNode) =>
   [...c.nodes.values()].filter((node) => node.id !== leader.id)
 
@@ -28,7 +22,7 @@ describe("a 3-node cluster in one process", () => {
   it("elects one leader and answers a write sent to a follower once it is applied there", async () => {
     cluster = new InProcessCluster(3)
     await cluster.startAll()
-    const leader = await waitForLeader(cluster)
+    const leader = await cluster.waitForLeader()
     const [follower, other] = followersOf(cluster, leader)
 
     expect(await call(follower, "write", "SET", "k", "v1")).toEqual(OK)
@@ -44,7 +38,7 @@ describe("a 3-node cluster in one process", () => {
   it("keeps serving with a majority and answers CLUSTERDOWN on an isolated leader", async () => {
     cluster = new InProcessCluster(3, { requestTimeoutMs: 800 })
     await cluster.startAll()
-    const oldLeader = await waitForLeader(cluster)
+    const oldLeader = await cluster.waitForLeader()
     expect(await call(oldLeader, "write", "SET", "k", "before")).toEqual(OK)
 
     cluster.network.isolate(oldLeader.id, cluster.ids)
@@ -76,7 +70,7 @@ describe("a 3-node cluster in one process", () => {
   it("rebuilds a restarted node's memory engine from its WAL and the leader", async () => {
     cluster = new InProcessCluster(3)
     await cluster.startAll()
-    const leader = await waitForLeader(cluster)
+    const leader = await cluster.waitForLeader()
     for (let i = 1; i <= 50; i++) {
       const reply = await call(leader, "write", "INCR", "counter")
       expect(reply._tag === "Integer" && Number(reply.value)).toBe(i)
@@ -95,12 +89,12 @@ describe("a 3-node cluster in one process", () => {
   it("restarts a whole cluster from its WALs with every acknowledged write", async () => {
     cluster = new InProcessCluster(3)
     await cluster.startAll()
-    await waitForLeader(cluster)
+    await cluster.waitForLeader()
     const nodes = [...cluster.nodes.values()]
     for (let i = 0; i < 30; i++) expect(await call(nodes[i % 3], "write", "SET", `key${i}`, `value${i}`)).toEqual(OK)
     for (const id of cluster.ids) await cluster.stop(id)
     await cluster.startAll()
-    await waitForLeader(cluster)
+    await cluster.waitForLeader()
     for (const node of cluster.nodes.values()) {
       for (let i = 0; i < 30; i++) expect(text(await call(node, "read", "GET", `key${i}`))).toBe(`value${i}`)
     }
@@ -109,7 +103,7 @@ describe("a 3-node cluster in one process", () => {
   it("re-sends a write forwarded to a leader that was cut off, and applies it exactly once", async () => {
     cluster = new InProcessCluster(3)
     await cluster.startAll()
-    const oldLeader = await waitForLeader(cluster)
+    const oldLeader = await cluster.waitForLeader()
     const [follower, other] = followersOf(cluster, oldLeader)
     cluster.network.isolate(oldLeader.id, cluster.ids)
     // The follower still believes in the old leader, so this INCR is forwarded into the void.

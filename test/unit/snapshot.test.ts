@@ -19,12 +19,6 @@ afterEach(async () => {
 
 const text = (reply: Reply) => (reply._tag === "Bulk" && reply.value !== null ? Buffer.from(reply.value).toString() : reply)
 
-const waitForLeader = async (c: InProcessCluster): Promise<InProcessNode> => {
-  let leader: InProcessNode | undefined
-  await waitFor(() => (leader = c.leader()) !== undefined, { timeoutMs: 10_000, description: "a single leader" })
-  return leader!
-}
-
 const snapshotFiles = (c: InProcessCluster, id: number) =>
   fs.readdirSync(path.join(c.root, `node${id}`, "snap")).filter((name) => name.endsWith(".snap"))
 
@@ -49,7 +43,7 @@ describe("snapshots", () => {
   it("takes a snapshot every N entries, compacts the WAL, and restarts from snapshot + WAL", async () => {
     cluster = new InProcessCluster(3, { snapshotEntries: 40, snapshotKeepEntries: 10 })
     await cluster.startAll()
-    const leader = await waitForLeader(cluster)
+    const leader = await cluster.waitForLeader()
     await writeKeys(leader, 0, 400)
     await waitFor(() => [...cluster!.nodes.values()].every((node) => node.status.raft.snapshotIndex >= 300), {
       timeoutMs: 10_000,
@@ -64,7 +58,7 @@ describe("snapshots", () => {
     }
     for (const id of cluster.ids) await cluster.stop(id)
     await cluster.startAll()
-    const restarted = await waitForLeader(cluster)
+    const restarted = await cluster.waitForLeader()
     for (const node of cluster.nodes.values()) {
       for (const k of [0, 5, 36]) expect(text(await call(node, "read", "GET", `key:${k}`))).toBe(expectedValue(k, 400))
     }
@@ -74,7 +68,7 @@ describe("snapshots", () => {
   it("catches up a node that was down while the log was compacted, by streaming it a snapshot", async () => {
     cluster = new InProcessCluster(3, { snapshotEntries: 40, snapshotKeepEntries: 10 })
     await cluster.startAll()
-    const leader = await waitForLeader(cluster)
+    const leader = await cluster.waitForLeader()
     await writeKeys(leader, 0, 20)
     const down = [...cluster.nodes.values()].find((node) => node.id !== leader.id)!
     const downLast = down.status.raft.lastIndex
@@ -104,7 +98,7 @@ describe("snapshots", () => {
   it("SAVE takes a snapshot on demand and answers once it is durable", async () => {
     cluster = new InProcessCluster(1)
     await cluster.startAll()
-    const node = await waitForLeader(cluster)
+    const node = await cluster.waitForLeader()
     await writeKeys(node, 0, 5)
     expect(snapshotFiles(cluster, 1)).toEqual([])
     const saved = await new Promise<Reply>((resolve) => node.kv.requestSnapshot(resolve))
@@ -124,14 +118,14 @@ describe("snapshots", () => {
     const plan = new FaultPlan()
     plan.arm(operation, "writing.tmp")
     const node = await cluster.start(1, faultyFileSystem(plan))
-    await waitForLeader(cluster)
+    await cluster.waitForLeader()
     await writeKeys(node, 0, 60)
     await plan.waitReached(10_000)
     await cluster.stop(1) // the crash, with the snapshot half done
     expect(snapshotFiles(cluster, 1)).toEqual([])
 
     const restarted = await cluster.start(1)
-    await waitForLeader(cluster)
+    await cluster.waitForLeader()
     for (let k = 0; k < 37; k++) expect(text(await call(restarted, "read", "GET", `key:${k}`))).toBe(expectedValue(k, 60))
     // The half-written file was discarded at start (the restarted node may have taken a new one).
     expect(fs.readdirSync(path.join(cluster.root, "node1", "snap")).filter((name) => name.endsWith(".tmp"))).toEqual([])
@@ -143,7 +137,7 @@ describe("snapshots", () => {
   ])("a crash while installing a snapshot ($what) loses nothing", async ({ operation }) => {
     cluster = new InProcessCluster(3, { snapshotEntries: 40, snapshotKeepEntries: 10 })
     await cluster.startAll()
-    const leader = await waitForLeader(cluster)
+    const leader = await cluster.waitForLeader()
     const down = [...cluster.nodes.values()].find((node) => node.id !== leader.id)!
     await cluster.stop(down.id)
     await writeKeys(leader, 0, 300)
@@ -166,7 +160,7 @@ describe("snapshots", () => {
   it("falls back to the older snapshot when the newest is corrupt", async () => {
     cluster = new InProcessCluster(1)
     let node = await cluster.start(1)
-    await waitForLeader(cluster)
+    await cluster.waitForLeader()
     const save = () => new Promise<Reply>((resolve) => node.kv.requestSnapshot(resolve))
     await writeKeys(node, 0, 20)
     expect(await save()).toEqual(OK)
@@ -181,7 +175,7 @@ describe("snapshots", () => {
     fs.writeFileSync(file, bytes)
 
     node = await cluster.start(1)
-    await waitForLeader(cluster)
+    await cluster.waitForLeader()
     for (let k = 0; k < 37; k++) expect(text(await call(node, "read", "GET", `key:${k}`))).toBe(expectedValue(k, 60))
     // The corrupt file is kept aside for the operator, never trusted again.
     expect(fs.readdirSync(path.join(cluster.root, "node1", "snap"))).toContain(`${newest}.corrupt`)
@@ -190,7 +184,7 @@ describe("snapshots", () => {
   it("stops with a clear error when the only snapshot is corrupt and the log no longer reaches back", async () => {
     cluster = new InProcessCluster(1)
     const node = await cluster.start(1)
-    await waitForLeader(cluster)
+    await cluster.waitForLeader()
     await writeKeys(node, 0, 20)
     expect(await new Promise<Reply>((resolve) => node.kv.requestSnapshot(resolve))).toEqual(OK)
     await writeKeys(node, 20, 30)
