@@ -6,7 +6,7 @@
  * it spreads annotations over several lines).
  */
 import { Cause, FiberId, HashMap, List, Logger } from "effect"
-import type { LogFormat } from "./Config.js"
+import type { LogFormat } from "./observabilityFlags.js"
 
 const messageText = (message: unknown): string =>
   Array.isArray(message) ? message.map((part) => (typeof part === "string" ? part : JSON.stringify(part))).join(" ") : typeof message === "string" ? message : JSON.stringify(message)

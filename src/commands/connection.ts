@@ -5,7 +5,7 @@
 import { array, bulk, error, integer, map, OK, PONG, simple, text, verbatim, type Reply } from "../resp/Reply.js"
 import { DB_OUT_OF_RANGE, INT32_OUT_OF_RANGE, latin1, NOT_AN_INTEGER, SYNTAX_ERROR, wrongArity } from "./errors.js"
 import { parseInt32, parseInt64 } from "./integers.js"
-import { READ_MODES, type ReadMode } from "../cli/Config.js"
+import { READ_MODES, type ReadMode } from "../cli/readFlags.js"
 import type { CommandSpec, LocalHandler } from "./registry.js"
 import { authenticate, resetAuthentication } from "./access.js"
 import { describeClient } from "./clientInfo.js"

@@ -3,7 +3,7 @@
  * state, a read-only view of its node, and the connection's ways of answering. The server
  * (src/server) implements these interfaces; the commands only see them.
  */
-import type { ReadMode } from "../cli/Config.js"
+import type { ReadMode } from "../cli/readFlags.js"
 import type { AclLog, DenialReason } from "../acl/AclLog.js"
 import type { AclUser } from "../acl/AclUser.js"
 import type { Users } from "../acl/Users.js"

@@ -4,7 +4,7 @@
  * synchronous and allocation-light because every client command passes through it.
  */
 import { Context, Effect, Layer, Queue } from "effect"
-import type { ReadMode } from "../cli/Config.js"
+import type { ReadMode } from "../cli/readFlags.js"
 import type { BlockingCall } from "../commands/blocking.js"
 import type { Payload } from "../commands/CommandCodec.js"
 import type { ReadRequest } from "../commands/StateMachine.js"

@@ -16,7 +16,7 @@
  */
 import type * as net from "node:net"
 import { Duration, Effect, Fiber, Layer, Queue, Schedule } from "effect"
-import { CLUSTER_SECRET_ENV } from "../cli/Config.js"
+import { CLUSTER_SECRET_ENV } from "../cli/peerSecurityFlags.js"
 import type { Member } from "../raft/Configuration.js"
 import type { NodeId } from "../raft/types.js"
 import { Metrics } from "../metrics/NodeMetrics.js"

@@ -5,7 +5,7 @@
 import type { Scope } from "effect"
 import type { Payload } from "../commands/CommandCodec.js"
 import type { ReadRequest } from "../commands/StateMachine.js"
-import type { ReadMode } from "../cli/Config.js"
+import type { ReadMode } from "../cli/readFlags.js"
 import type { EngineSnapshot } from "../engine/KvEngine.js"
 import type { Reply } from "../resp/Reply.js"
 import type { SnapshotPoint } from "../raft/api.js"

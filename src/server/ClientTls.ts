@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import type * as net from "node:net"
 import * as tls from "node:tls"
 import { Duration, Effect, Queue } from "effect"
-import type { ClientTlsConfig } from "../cli/Config.js"
+import type { ClientTlsConfig } from "../cli/clientAccessFlags.js"
 
 /** A TLS handshake not finished by then is dropped (Node's default is 120 s). */
 export const TLS_HANDSHAKE_TIMEOUT = Duration.seconds(10)

@@ -1,5 +1,5 @@
 /**
- * The peer-security flags (src/cli/Config.ts) and reading what they point to at start
+ * The peer-security flags (src/cli/peerSecurityFlags.ts) and reading what they point to at start
  * (src/node/PeerCredentials.ts): where the secret comes from, the TLS trio, every refusal.
  */
 import { execFileSync } from "node:child_process"
