@@ -1,18 +1,12 @@
 /**
- * Sorted-set commands (redis-server 7.0's t_zset.c semantics, error texts and RESP3 reply shapes
- * included) over the layout of ./sortedSets/encoding.ts. A write touches only the members it
- * changes (O(log n) each); range reads read what they return, plus the O(rank) walk that a
- * position costs on an ordered store (docs/architecture.md).
+ * The sorted-set commands (redis-server 7.0's t_zset.c semantics, error texts and RESP3 reply
+ * shapes included) as the command table declares them; they run in ./sortedSets/ (readCommands,
+ * rangeCommands, randomMembers, writeCommands, setOperationCommands) over the layout of
+ * ./sortedSets/encoding.ts.
  */
-import { Effect } from "effect"
-import type { EngineError } from "../engine/KvEngine.js"
-import { formatDouble } from "../resp/formatDouble.js"
-import { array, bulk, double, error, integer, NIL, NIL_ARRAY, pairs, text, ZERO, EMPTY_ARRAY, type Reply } from "../resp/Reply.js"
-import { INVALID_CURSOR, WRONGTYPE } from "./errors.js"
-import { globMatch } from "./glob.js"
-import { parseCursor, parseScanOptions } from "./keys.js"
-import type { Keyspace } from "./keyspace/Keyspace.js"
-import { KeyType, type CollectionMeta, type Meta } from "./keyspace/meta.js"
+import type { Reply } from "../resp/Reply.js"
+import { INVALID_CURSOR } from "./errors.js"
+import { parseCursor } from "./keys.js"
 import type { Argv, CommandSpec, Execute } from "./registry.js"
 import {
   isReply,
@@ -23,213 +17,34 @@ import {
   parseRandomMember,
   parseRange,
   parseSetOperationKeys,
-  parseSetOperationOptions,
   parseZadd,
   parseZincrby,
   setOperationKeyPositions,
   validateSetOperation,
-  type RangeArguments,
   type RangeCommand,
-  type SetOperationCommand,
-  type ZaddArguments
+  type SetOperationCommand
 } from "./sortedSets/arguments.js"
-import { parseLexRange, parseScoreRange, rankRange, NOT_A_FLOAT_RANGE, NOT_A_LEX_RANGE } from "./sortedSets/ranges.js"
-import { byScoreThenMember, combine, type Input } from "./sortedSets/setOperations.js"
-import { SortedSet, type Scored } from "./sortedSets/SortedSet.js"
-
-type Effectful<A> = Effect.Effect<A, EngineError>
+import { zrandmember } from "./sortedSets/randomMembers.js"
+import { zrange, zremrangebylex, zremrangebyrank, zremrangebyscore } from "./sortedSets/rangeCommands.js"
+import { parseLexRange, parseScoreRange, NOT_A_FLOAT_RANGE, NOT_A_LEX_RANGE } from "./sortedSets/ranges.js"
+import { zcard, zcount, zlexcount, zmscore, zrank, zscan, zscore } from "./sortedSets/readCommands.js"
+import { setOperation } from "./sortedSets/setOperationCommands.js"
+import { zaddWith, zmpop, zpop, zrem } from "./sortedSets/writeCommands.js"
 
 const oneKey = { first: 1, last: 1, step: 1 }
-const NAN_SCORE: Reply = error("ERR resulting score is not a number (NaN)")
 
-/** The key's sorted set: undefined when absent, WRONGTYPE for another type. */
-const zsetOf = (meta: Meta | undefined): CollectionMeta | undefined | Reply => {
-  if (meta === undefined) return undefined
-  return meta.type === KeyType.ZSet ? meta : WRONGTYPE
-}
-
-const readZset = (ks: Keyspace, db: number, key: Uint8Array): Effectful<CollectionMeta | undefined | Reply> => Effect.map(ks.meta(db, key), zsetOf)
-
-/**
- * Record a sorted set's new size after its members changed: a set that became empty is removed
- * (its members are already gone), a changed one rewritten, one whose size held only marked for WATCH.
- */
-const commit = (ks: Keyspace, db: number, key: Uint8Array, meta: CollectionMeta, previous: Meta | undefined, size: number): void => {
-  if (size === 0) {
-    if (previous !== undefined) ks.remove(db, key, previous, { keepMembers: true })
-  } else if (previous === undefined || size !== meta.size) ks.write(db, key, { ...meta, size }, previous)
-  else ks.touch(db, key)
-}
-
-/** Replace `key` by a new sorted set of `members` (the …STORE commands); an empty result deletes it. */
-const store = (ks: Keyspace, db: number, key: Uint8Array, members: ReadonlyArray<Scored>): Effectful<Reply> =>
-  Effect.map(ks.meta(db, key), (previous) => {
-    if (members.length === 0) {
-      if (previous !== undefined) ks.remove(db, key, previous)
-      return ZERO
-    }
-    const meta = { ...ks.newCollection(KeyType.ZSet), size: members.length }
-    const zset = new SortedSet(ks, meta.version)
-    for (const { member, score } of members) zset.put(member, score, undefined)
-    ks.write(db, key, meta, previous)
-    ks.signalReady(db, key)
-    return integer(members.length)
-  })
-
-const withScoresReply = (entries: ReadonlyArray<Scored>, withScores: boolean): Reply => {
-  if (!withScores) return array(entries.map(({ member }) => bulk(member)))
-  const out: Array<Reply> = []
-  for (const { member, score } of entries) out.push(bulk(member), double(score))
-  return pairs(out)
-}
+// ---------------------------------------------------------------- argument checks, run before the log
 
 const validateWith = (parse: (argv: Argv) => unknown) => (argv: Argv): Reply | undefined => {
   const parsed = parse(argv)
   return isReply(parsed) ? parsed : undefined
 }
 
-// ---------------------------------------------------------------- ZADD, ZINCRBY, ZREM
+const validateRankArguments = (argv: Argv): Reply | undefined => validateWith((a) => parseRange([a[0], a[1], a[2], a[3]], { keyIndex: 1, store: false, kind: "rank" }))(argv)
+const validateScoreArguments = (argv: Argv): Reply | undefined => (parseScoreRange(argv[2], argv[3]) === undefined ? NOT_A_FLOAT_RANGE : undefined)
+const validateLexArguments = (argv: Argv): Reply | undefined => (parseLexRange(argv[2], argv[3]) === undefined ? NOT_A_LEX_RANGE : undefined)
 
-const zaddWith = (parse: (argv: Argv) => ZaddArguments | Reply): Execute => ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const options = parse(argv)
-    if (isReply(options)) return options
-    const previous = yield* ks.meta(db, argv[1])
-    const existing = zsetOf(previous)
-    if (isReply(existing)) return existing
-    // XX on a missing key: nothing to do.
-    if (existing === undefined && options.xx) return options.incr ? NIL : ZERO
-    const meta = existing ?? ks.newCollection(KeyType.ZSet)
-    const zset = new SortedSet(ks, meta.version)
-    if (existing !== undefined) yield* zset.prefetch(options.elements.map(({ member }) => member))
-    let size = meta.size
-    let added = 0
-    let updated = 0
-    let result: number | undefined
-    for (const { score: given, member } of options.elements) {
-      const current = yield* zset.score(member)
-      if (current !== undefined) {
-        if (options.nx) continue
-        const score = options.incr ? given + current : given
-        if (Number.isNaN(score)) return NAN_SCORE // only INCR (one element) gets here, before any change
-        if ((options.lt && score >= current) || (options.gt && score <= current)) continue
-        result = score
-        if (score !== current) {
-          zset.put(member, score, current)
-          updated++
-        }
-      } else {
-        if (options.xx) continue
-        result = given
-        zset.put(member, given, undefined)
-        size++
-        added++
-      }
-    }
-    if (added > 0 || updated > 0) commit(ks, db, argv[1], meta, existing, size)
-    if (added > 0) ks.signalReady(db, argv[1])
-    if (options.incr) return result === undefined ? NIL : double(result)
-    return integer(options.ch ? added + updated : added)
-  })
-
-const zrem: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const meta = yield* readZset(ks, db, argv[1])
-    if (meta === undefined || isReply(meta)) return meta ?? ZERO
-    const zset = new SortedSet(ks, meta.version)
-    yield* zset.prefetch(argv.slice(2))
-    let removed = 0
-    for (let i = 2; i < argv.length; i++) {
-      const score = yield* zset.score(argv[i])
-      if (score === undefined) continue
-      zset.delete(argv[i], score)
-      removed++
-    }
-    if (removed > 0) commit(ks, db, argv[1], meta, meta, meta.size - removed)
-    return integer(removed)
-  })
-
-// ---------------------------------------------------------------- point reads
-
-const zscore: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const meta = yield* readZset(ks, db, argv[1])
-    if (meta === undefined || isReply(meta)) return meta ?? NIL
-    const score = yield* new SortedSet(ks, meta.version).score(argv[2])
-    return score === undefined ? NIL : double(score)
-  })
-
-const zmscore: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const meta = yield* readZset(ks, db, argv[1])
-    if (isReply(meta)) return meta
-    const zset = meta === undefined ? undefined : new SortedSet(ks, meta.version)
-    if (zset !== undefined) yield* zset.prefetch(argv.slice(2))
-    const scores: Array<Reply> = []
-    for (let i = 2; i < argv.length; i++) {
-      const score = zset === undefined ? undefined : yield* zset.score(argv[i])
-      scores.push(score === undefined ? NIL : double(score))
-    }
-    return array(scores)
-  })
-
-const zcard: Execute = ({ ks, db, argv }) =>
-  Effect.map(readZset(ks, db, argv[1]), (meta) => (meta === undefined ? ZERO : isReply(meta) ? meta : integer(meta.size)))
-
-const zrank = (reverse: boolean): Execute => ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const meta = yield* readZset(ks, db, argv[1])
-    if (meta === undefined || isReply(meta)) return meta ?? NIL
-    const zset = new SortedSet(ks, meta.version)
-    const score = yield* zset.score(argv[2])
-    if (score === undefined) return NIL
-    return integer(yield* zset.rankOf(argv[2], score, meta.size, reverse))
-  })
-
-const zcount: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const range = parseScoreRange(argv[2], argv[3])
-    if (range === undefined) return NOT_A_FLOAT_RANGE
-    const meta = yield* readZset(ks, db, argv[1])
-    if (meta === undefined || isReply(meta)) return meta ?? ZERO
-    return integer(yield* new SortedSet(ks, meta.version).countByScore(range))
-  })
-
-const zlexcount: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const range = parseLexRange(argv[2], argv[3])
-    if (range === undefined) return NOT_A_LEX_RANGE
-    const meta = yield* readZset(ks, db, argv[1])
-    if (meta === undefined || isReply(meta)) return meta ?? ZERO
-    return integer((yield* new SortedSet(ks, meta.version).byLex(range, false)).length)
-  })
-
-// ---------------------------------------------------------------- ranges
-
-/** The members a ZRANGE-family request selects, in reply order. */
-const selectRange = (zset: SortedSet, size: number, request: RangeArguments): Effectful<Array<Scored>> => {
-  switch (request.kind) {
-    case "rank": {
-      const span = rankRange(request.start, request.end, size)
-      return span === undefined ? Effect.succeed([]) : zset.byRank(span.start, span.end, size, request.reverse)
-    }
-    case "score":
-      return zset.byScore(request.range, request.reverse, request.window)
-    case "lex":
-      return zset.byLex(request.range, request.reverse, request.window)
-  }
-}
-
-const zrange = (command: RangeCommand): Execute => ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const request = parseRange(argv, command)
-    if (isReply(request)) return request
-    const meta = yield* readZset(ks, db, argv[command.keyIndex])
-    if (isReply(meta)) return meta
-    const selected = meta === undefined ? [] : yield* selectRange(new SortedSet(ks, meta.version), meta.size, request)
-    if (command.store) return yield* store(ks, db, argv[1], selected)
-    return withScoresReply(selected, request.withScores)
-  })
+// ---------------------------------------------------------------- declarations shared by a family
 
 const rangeSpec = (name: string, command: RangeCommand, rest: Omit<CommandSpec, "name" | "route" | "validate" | "group" | "keys">): CommandSpec => ({
   name,
@@ -239,177 +54,6 @@ const rangeSpec = (name: string, command: RangeCommand, rest: Omit<CommandSpec, 
   route: { kind: "state", execute: zrange(command) },
   ...rest
 })
-
-// ---------------------------------------------------------------- removing ranges
-
-/** ZREMRANGEBY…: the arguments were validated (the command's `validate` runs first). */
-const zremrange = (select: (argv: Argv, zset: SortedSet, size: number) => Effectful<Array<Scored>>): Execute => ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const meta = yield* readZset(ks, db, argv[1])
-    if (meta === undefined || isReply(meta)) return meta ?? ZERO
-    const zset = new SortedSet(ks, meta.version)
-    const removed = yield* select(argv, zset, meta.size)
-    for (const { member, score } of removed) zset.delete(member, score)
-    if (removed.length > 0) commit(ks, db, argv[1], meta, meta, meta.size - removed.length)
-    return integer(removed.length)
-  })
-
-const validateRankArguments = (argv: Argv): Reply | undefined => validateWith((a) => parseRange([a[0], a[1], a[2], a[3]], { keyIndex: 1, store: false, kind: "rank" }))(argv)
-const validateScoreArguments = (argv: Argv): Reply | undefined => (parseScoreRange(argv[2], argv[3]) === undefined ? NOT_A_FLOAT_RANGE : undefined)
-const validateLexArguments = (argv: Argv): Reply | undefined => (parseLexRange(argv[2], argv[3]) === undefined ? NOT_A_LEX_RANGE : undefined)
-
-const zremrangebyrank = zremrange((argv, zset, size) => {
-  const request = parseRange(argv, { keyIndex: 1, store: false, kind: "rank" })
-  if (isReply(request) || request.kind !== "rank") return Effect.succeed([])
-  const span = rankRange(request.start, request.end, size)
-  return span === undefined ? Effect.succeed([]) : zset.byRank(span.start, span.end, size, false)
-})
-
-const zremrangebyscore = zremrange((argv, zset) => zset.byScore(parseScoreRange(argv[2], argv[3])!, false))
-const zremrangebylex = zremrange((argv, zset) => zset.byLex(parseLexRange(argv[2], argv[3])!, false))
-
-// ---------------------------------------------------------------- popping
-
-/** Remove and return the `count` lowest (or highest) members of a sorted set. */
-const popFrom = (ks: Keyspace, db: number, key: Uint8Array, meta: CollectionMeta, count: number, max: boolean): Effectful<Array<Scored>> => {
-  const zset = new SortedSet(ks, meta.version)
-  return Effect.map(zset.ends(Math.min(count, meta.size), max), (popped) => {
-    for (const { member, score } of popped) zset.delete(member, score)
-    if (popped.length > 0) commit(ks, db, key, meta, meta, meta.size - popped.length)
-    return popped
-  })
-}
-
-const zpop = (max: boolean): Execute => ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const count = parsePopCount(argv)
-    if (isReply(count)) return count
-    const meta = yield* readZset(ks, db, argv[1])
-    if (isReply(meta)) return meta
-    if (meta === undefined || count === 0) return EMPTY_ARRAY
-    const popped = yield* popFrom(ks, db, argv[1], meta, count ?? 1, max)
-    // Without a count the reply is one flat [member, score]; with one, pairs (nested in RESP3).
-    return count === undefined ? array(popped.flatMap(({ member, score }) => [bulk(member), double(score)])) : withScoresReply(popped, true)
-  })
-
-const zmpop: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const request = parseMpop(argv)
-    if (isReply(request)) return request
-    for (const key of request.keys) {
-      const meta = yield* readZset(ks, db, key)
-      if (meta === undefined) continue
-      if (isReply(meta)) return meta
-      const popped = yield* popFrom(ks, db, key, meta, request.count, request.max)
-      return array([bulk(key), array(popped.map(({ member, score }) => array([bulk(member), double(score)])))])
-    }
-    return NIL_ARRAY
-  })
-
-// ---------------------------------------------------------------- random members
-
-/** `count` distinct members, by repeated random seeks (for counts well below the set's size). */
-const distinctRandom = (ks: Keyspace, zset: SortedSet, count: number): Effectful<Array<Scored> | undefined> =>
-  Effect.gen(function* () {
-    const chosen = new Map<string, Scored>()
-    // Seeks land near random hashes; give up on this way after a bounded number of tries.
-    for (let attempt = 0; attempt < 4 * count + 64 && chosen.size < count; attempt++) {
-      const found = yield* zset.randomMember(ks.random())
-      if (found !== undefined) chosen.set(found.member.toString("latin1"), found)
-    }
-    return chosen.size === count ? [...chosen.values()] : undefined
-  })
-
-/** `count` members of `all` without repetition, in random order (a partial Fisher-Yates shuffle). */
-const sample = (all: Array<Scored>, count: number, random: () => number): Array<Scored> => {
-  for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(random() * (all.length - i))
-    ;[all[i], all[j]] = [all[j], all[i]]
-  }
-  return all.slice(0, count)
-}
-
-const zrandmember: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const request = parseRandomMember(argv)
-    if (isReply(request)) return request
-    const meta = yield* readZset(ks, db, argv[1])
-    if (isReply(meta)) return meta
-    if (request.count === undefined) {
-      if (meta === undefined) return NIL
-      const found = yield* new SortedSet(ks, meta.version).randomMember(ks.random())
-      return found === undefined ? NIL : bulk(found.member)
-    }
-    if (meta === undefined || request.count === 0) return EMPTY_ARRAY
-    const zset = new SortedSet(ks, meta.version)
-    const count = Math.abs(request.count)
-    let chosen: Array<Scored>
-    if (request.count < 0) {
-      // Repetition allowed: pick from the whole set when it is no larger than the reply, else seek.
-      chosen = []
-      if (meta.size <= count) {
-        const all = yield* zset.all()
-        for (let i = 0; i < count; i++) chosen.push(all[Math.floor(ks.random() * all.length)])
-      } else {
-        for (let i = 0; i < count; i++) {
-          const found = yield* zset.randomMember(ks.random())
-          if (found !== undefined) chosen.push(found)
-        }
-      }
-    } else if (count >= meta.size) chosen = yield* zset.all()
-    else {
-      const sought = count * 3 <= meta.size ? yield* distinctRandom(ks, zset, count) : undefined
-      chosen = sought ?? sample(yield* zset.all(), count, ks.random)
-    }
-    return withScoresReply(chosen, request.withScores)
-  })
-
-// ---------------------------------------------------------------- ZUNION, ZINTER, ZDIFF, ZINTERCARD
-
-/**
- * The members of a plain set (ZUNIONSTORE and friends accept sets, every member scoring 1). Sets
- * keep their members as layout.hashedPart (u32 hash · member) under their version.
- */
-const setMembers = (ks: Keyspace, version: number): Effectful<Array<Scored>> =>
-  Effect.map(ks.members(version), (found) => found.map(([part]) => ({ member: part.subarray(4), score: 1 })))
-
-/** Each input's meta record: WRONGTYPE for anything but a sorted set or a set. */
-const inputsOf = (ks: Keyspace, db: number, keys: ReadonlyArray<Uint8Array>): Effectful<Array<CollectionMeta | undefined> | Reply> =>
-  Effect.gen(function* () {
-    const metas: Array<CollectionMeta | undefined> = []
-    for (const key of keys) {
-      const meta = yield* ks.meta(db, key)
-      if (meta !== undefined && meta.type !== KeyType.ZSet && meta.type !== KeyType.Set) return WRONGTYPE
-      metas.push(meta as CollectionMeta | undefined)
-    }
-    return metas
-  })
-
-const membersOf = (ks: Keyspace, meta: CollectionMeta | undefined): Effectful<Array<Scored>> => {
-  if (meta === undefined) return Effect.succeed([])
-  return meta.type === KeyType.ZSet ? new SortedSet(ks, meta.version).all() : setMembers(ks, meta.version)
-}
-
-const setOperation = (command: SetOperationCommand): Execute => ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const keys = parseSetOperationKeys(argv, command)
-    if (isReply(keys)) return keys
-    // As Redis: the inputs' types are checked before the options are read.
-    const metas = yield* inputsOf(ks, db, keys)
-    if (isReply(metas)) return metas
-    const options = parseSetOperationOptions(argv, command, keys.length)
-    if (isReply(options)) return options
-    // ZDIFF needs only the first input's members and the others' membership; a missing first input is empty.
-    const inputs: Array<Input> = []
-    for (let i = 0; i < metas.length; i++) {
-      const skip = command.operation === "diff" && metas[0] === undefined
-      inputs.push({ members: skip ? [] : yield* membersOf(ks, metas[i]), weight: options.weights[i] })
-    }
-    const result = combine(command.operation, inputs, options.aggregate, options.limit)
-    if (command.cardinality === true) return integer(result.length)
-    if (command.store) return yield* store(ks, db, argv[1], result)
-    return withScoresReply(result.sort(byScoreThenMember), options.withScores)
-  })
 
 const setOperationSpec = (command: SetOperationCommand, rest: Omit<CommandSpec, "name" | "route" | "validate" | "group" | "keysOf" | "keys">): CommandSpec => ({
   name: command.name,
@@ -421,43 +65,6 @@ const setOperationSpec = (command: SetOperationCommand, rest: Omit<CommandSpec, 
   route: { kind: "state", execute: setOperation(command) },
   ...rest
 })
-
-// ---------------------------------------------------------------- ZSCAN
-
-/**
- * A score as ZSCAN shows it (a bulk string on both protocols): redis-server 7.0 reads a small
- * set's scores back from its listpack, where integral ones (up to 2^62) are kept as integers.
- */
-const scanScore = (score: number): string => (Number.isInteger(score) && Math.abs(score) <= 2 ** 62 ? BigInt(score).toString() : formatDouble(score))
-
-/** redis-server keeps a sorted set of up to 128 members in a listpack (zset-max-listpack-entries). */
-const SMALL_ZSET = 128
-
-const zscan: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const cursor = parseCursor(argv[2])
-    if (cursor === undefined) return INVALID_CURSOR
-    const meta = yield* readZset(ks, db, argv[1])
-    if (meta === undefined) return array([text("0"), array([])])
-    if (isReply(meta)) return meta
-    const options = parseScanOptions(argv, 3, false)
-    if (isReply(options)) return options
-    const zset = new SortedSet(ks, meta.version)
-    // A small set comes back whole, in score order, with cursor 0, as redis-server returns a
-    // listpack-encoded one whatever the cursor and COUNT say. Larger ones page by member hash.
-    const page =
-      meta.size <= SMALL_ZSET
-        ? { entries: yield* zset.all(), cursor: 0 }
-        : cursor >= 2n ** 32n // cursors are member hashes (32 bits): one beyond them is past the end
-          ? { entries: [], cursor: 0 }
-          : yield* zset.scan(Number(cursor), options.count)
-    const found: Array<Reply> = []
-    for (const { member, score } of page.entries) {
-      if (options.pattern !== undefined && !globMatch(options.pattern, member)) continue
-      found.push(bulk(member), text(scanScore(score)))
-    }
-    return array([text(String(page.cursor)), array(found)])
-  })
 
 // ---------------------------------------------------------------- the table
 

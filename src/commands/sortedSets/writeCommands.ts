@@ -1,0 +1,109 @@
+/**
+ * The sorted-set writes of the members they name (ZADD, ZINCRBY, ZREM) or of the lowest or highest
+ * ones (ZPOPMIN, ZPOPMAX, ZMPOP). A write touches only the members it changes (O(log n) each).
+ */
+import { Effect } from "effect"
+import { array, bulk, double, error, integer, NIL, NIL_ARRAY, ZERO, EMPTY_ARRAY, type Reply } from "../../resp/Reply.js"
+import type { Keyspace } from "../keyspace/Keyspace.js"
+import { KeyType, type CollectionMeta } from "../keyspace/meta.js"
+import type { Argv, Execute } from "../registry.js"
+import { isReply, parseMpop, parsePopCount, type ZaddArguments } from "./arguments.js"
+import { SortedSet, type Scored } from "./SortedSet.js"
+import { commit, readZset, withScoresReply, zsetOf, type Effectful } from "./zsetKey.js"
+
+const NAN_SCORE: Reply = error("ERR resulting score is not a number (NaN)")
+
+export const zaddWith = (parse: (argv: Argv) => ZaddArguments | Reply): Execute => ({ ks, db, argv }) =>
+  Effect.gen(function* () {
+    const options = parse(argv)
+    if (isReply(options)) return options
+    const previous = yield* ks.meta(db, argv[1])
+    const existing = zsetOf(previous)
+    if (isReply(existing)) return existing
+    // XX on a missing key: nothing to do.
+    if (existing === undefined && options.xx) return options.incr ? NIL : ZERO
+    const meta = existing ?? ks.newCollection(KeyType.ZSet)
+    const zset = new SortedSet(ks, meta.version)
+    if (existing !== undefined) yield* zset.prefetch(options.elements.map(({ member }) => member))
+    let size = meta.size
+    let added = 0
+    let updated = 0
+    let result: number | undefined
+    for (const { score: given, member } of options.elements) {
+      const current = yield* zset.score(member)
+      if (current !== undefined) {
+        if (options.nx) continue
+        const score = options.incr ? given + current : given
+        if (Number.isNaN(score)) return NAN_SCORE // only INCR (one element) gets here, before any change
+        if ((options.lt && score >= current) || (options.gt && score <= current)) continue
+        result = score
+        if (score !== current) {
+          zset.put(member, score, current)
+          updated++
+        }
+      } else {
+        if (options.xx) continue
+        result = given
+        zset.put(member, given, undefined)
+        size++
+        added++
+      }
+    }
+    if (added > 0 || updated > 0) commit(ks, db, argv[1], meta, existing, size)
+    if (added > 0) ks.signalReady(db, argv[1])
+    if (options.incr) return result === undefined ? NIL : double(result)
+    return integer(options.ch ? added + updated : added)
+  })
+
+export const zrem: Execute = ({ ks, db, argv }) =>
+  Effect.gen(function* () {
+    const meta = yield* readZset(ks, db, argv[1])
+    if (meta === undefined || isReply(meta)) return meta ?? ZERO
+    const zset = new SortedSet(ks, meta.version)
+    yield* zset.prefetch(argv.slice(2))
+    let removed = 0
+    for (let i = 2; i < argv.length; i++) {
+      const score = yield* zset.score(argv[i])
+      if (score === undefined) continue
+      zset.delete(argv[i], score)
+      removed++
+    }
+    if (removed > 0) commit(ks, db, argv[1], meta, meta, meta.size - removed)
+    return integer(removed)
+  })
+
+/** Remove and return the `count` lowest (or highest) members of a sorted set. */
+const popFrom = (ks: Keyspace, db: number, key: Uint8Array, meta: CollectionMeta, count: number, max: boolean): Effectful<Array<Scored>> => {
+  const zset = new SortedSet(ks, meta.version)
+  return Effect.map(zset.ends(Math.min(count, meta.size), max), (popped) => {
+    for (const { member, score } of popped) zset.delete(member, score)
+    if (popped.length > 0) commit(ks, db, key, meta, meta, meta.size - popped.length)
+    return popped
+  })
+}
+
+export const zpop = (max: boolean): Execute => ({ ks, db, argv }) =>
+  Effect.gen(function* () {
+    const count = parsePopCount(argv)
+    if (isReply(count)) return count
+    const meta = yield* readZset(ks, db, argv[1])
+    if (isReply(meta)) return meta
+    if (meta === undefined || count === 0) return EMPTY_ARRAY
+    const popped = yield* popFrom(ks, db, argv[1], meta, count ?? 1, max)
+    // Without a count the reply is one flat [member, score]; with one, pairs (nested in RESP3).
+    return count === undefined ? array(popped.flatMap(({ member, score }) => [bulk(member), double(score)])) : withScoresReply(popped, true)
+  })
+
+export const zmpop: Execute = ({ ks, db, argv }) =>
+  Effect.gen(function* () {
+    const request = parseMpop(argv)
+    if (isReply(request)) return request
+    for (const key of request.keys) {
+      const meta = yield* readZset(ks, db, key)
+      if (meta === undefined) continue
+      if (isReply(meta)) return meta
+      const popped = yield* popFrom(ks, db, key, meta, request.count, request.max)
+      return array([bulk(key), array(popped.map(({ member, score }) => array([bulk(member), double(score)])))])
+    }
+    return NIL_ARRAY
+  })
