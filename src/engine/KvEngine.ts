@@ -42,9 +42,10 @@ export interface KvEngineService {
   readonly name: string
   readonly get: (key: Uint8Array) => Effect.Effect<Uint8Array | undefined, EngineError>
   /**
-   * Optional: the same read, answered synchronously. An engine that holds its state in memory
-   * provides it, and the node then serves a turn's reads without an Effect per read (the read
-   * hot path). Must agree with `get` at every moment.
+   * Optional: the same read, answered synchronously. An engine that can answer a point read in
+   * microseconds provides it (the memory engine; LevelDB through its memtable and caches), and
+   * the node then applies and serves a turn's commands without an Effect per read (the hot
+   * path). Must agree with `get` at every moment; a failure is thrown as an EngineError.
    */
   readonly getNow?: (key: Uint8Array) => Uint8Array | undefined
   /**

@@ -84,6 +84,15 @@ export const makeLevelEngine = (directory: string) =>
       yield* attempt("write", () => db.batch([{ type: "del", key: RESTORING_KEY }, { type: "put", key: APPLIED_KEY, value: encodeIndex(0) }], { sync: true }))
     }
 
+    /** classic-level's getSync; an error (a corrupt table, a closed database) stops the node like any engine failure. */
+    const syncGet = (key: Buffer): Uint8Array | undefined => {
+      try {
+        return db.getSync(key)
+      } catch (cause) {
+        throw new EngineError({ operation: "get", message: `LevelDB get failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
+      }
+    }
+
     const readApplied = (snapshot?: Snapshot) =>
       attempt("read applied index", () => db.get(APPLIED_KEY, snapshot !== undefined ? { snapshot } : {})).pipe(
         Effect.map((value) => (value === undefined ? 0 : Buffer.from(value).readDoubleBE(0)))
@@ -92,9 +101,13 @@ export const makeLevelEngine = (directory: string) =>
     return KvEngine.of({
       name: "level",
       durable: true,
-      // Gets are asynchronous (libuv's thread pool): overlap the reads of one applier turn.
+      // Range reads are asynchronous (libuv's thread pool): overlap those of one applier turn.
       readConcurrency: 64,
       get: (key) => attempt("get", () => db.get(dataKey(key))),
+      // A point read from LevelDB's memtable and caches takes ~4 µs synchronously against ~40 µs
+      // through the thread pool; the state machine's read-modify-writes (LPOP reads the element
+      // it removes) wait for each read in turn, so the synchronous one is what they need.
+      getNow: (key) => syncGet(dataKey(key)),
       // One thread-pool round trip for every key of an applier turn's reads.
       getMany: (keys) => attempt("get", () => db.getMany(keys.map(dataKey))),
       iterate: (range) => pairs(range),
