@@ -33,8 +33,9 @@
  *
  * With --types it runs issue 13's collection rows instead, on one cluster of --engine: each of
  * redis-benchmark's collection tests right after a SET run on the same leader (so the two share
- * the machine's load of that minute), its rate over SET's per pair, the median of --rounds; and
- * HSET/ZADD into 100,000-member collections against 10-member ones.
+ * the machine's load of that minute), its rate over SET's per pair, the median of --rounds, and
+ * the three nodes' CPU per request over SET's (from /proc: far less disturbed by other load);
+ * and HSET/ZADD into 100,000-member collections against 10-member ones.
  *
  *   npm run bench -- --types [--engine memory|level] [--rounds 3] [--requests 20000]
  *
@@ -134,6 +135,11 @@ const procStatusKiB = (pid, field = "VmRSS") => {
   const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`))
   if (line === undefined) throw new Error(`no ${field} for pid ${pid}`)
   return Number(line.split(/\s+/)[1])
+}
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+const cpuSeconds = (pid) => {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 const mib = (bytes) => (bytes / 1024 / 1024).toFixed(1)
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
@@ -566,11 +572,18 @@ const typesPhase = async () => {
   const n = String(requests)
   const pairs = new Map(TYPE_TESTS.map((test) => [test, []]))
   const sizes = { hset: [], zadd: [] }
+  // The three nodes' CPU per request: the machine's other load disturbs it far less than the rate.
+  const clusterCpu = () => cluster.nodes.reduce((sum, node) => sum + cpuSeconds(node.pid), 0)
+  const measured = async (argv) => {
+    const before = clusterCpu()
+    const row = Object.values(await benchmark(port, ["-n", n, ...argv])).at(-1)
+    return { ...row, cpu: (clusterCpu() - before) / requests }
+  }
   for (let round = 0; round < rounds; round++) {
     for (const test of TYPE_TESTS) {
-      const set = only(await benchmark(port, ["-n", n, "-t", "set"]))
-      const row = Object.values(await benchmark(port, ["-n", n, "-t", test])).at(-1)
-      pairs.get(test).push({ set: set.rps, rps: row.rps })
+      const set = await measured(["-t", "set"])
+      const row = await measured(["-t", test])
+      pairs.get(test).push({ set: set.rps, rps: row.rps, setCpu: set.cpu, cpu: row.cpu })
     }
     for (const [type, big, small] of [
       ["hset", ["-r", "100000", "HSET", "bighash", "f:__rand_int__", "w"], ["-r", "10", "HSET", "smallhash", "f:__rand_int__", "w"]],
@@ -584,11 +597,12 @@ const typesPhase = async () => {
   const fmt = (x) => x.toFixed(2)
   console.log(`\n## npm run bench -- --types --engine ${engine} --rounds ${rounds} --requests ${requests}`)
   console.log(`${machine()}; load average before ${loadBefore}, after ${loadAverage()}; redis-benchmark -c ${clients} -n ${requests}, the raft-kv leader`)
-  console.log(`| test | its rate / SET's rate just before it, rounds | median | at least as fast as SET? |`)
-  console.log(`| --- | --- | ---: | --- |`)
+  console.log(`| test | its rate / SET's rate just before it, rounds | median | at least as fast as SET? | cluster CPU per request / SET's, rounds | median |`)
+  console.log(`| --- | --- | ---: | --- | --- | ---: |`)
   for (const [test, list] of pairs) {
     const ratios = list.map((x) => x.rps / x.set)
-    console.log(`| ${test} | ${ratios.map(fmt).join(", ")} | ${fmt(median(ratios))}x | ${median(ratios) >= 1 ? "yes" : "no"} |`)
+    const costs = list.map((x) => x.cpu / x.setCpu)
+    console.log(`| ${test} | ${ratios.map(fmt).join(", ")} | ${fmt(median(ratios))}x | ${median(ratios) >= 1 ? "yes" : "no"} | ${costs.map(fmt).join(", ")} | ${fmt(median(costs))}x |`)
   }
   for (const [type, ratios] of Object.entries(sizes)) {
     console.log(`| ${type.toUpperCase()} cost, 100,000 members / 10 | ${ratios.map(fmt).join(", ")} | ${fmt(median(ratios))}x | ${median(ratios) <= 2 ? "within 2x" : "beyond 2x"} |`)
