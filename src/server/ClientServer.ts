@@ -98,10 +98,18 @@ export const startClientServer = Effect.gen(function* () {
     Queue.unsafeOffer(accepted, { socket })
   }
   const listeners: Array<net.Server> = []
-  const track = (listener: net.Server) => {
+  /** `handshakes`: a connection holds a --maxclients slot from its first byte, before its TLS handshake. */
+  const track = (listener: net.Server, handshakes = false) => {
     listeners.push(listener)
     listener.on("connection", (raw: net.Socket) => {
       raw.on("error", () => raw.destroy())
+      // Every open socket on the client ports is a client or one on its way to being one: over
+      // the limit, a TLS one is closed before it costs a handshake (it cannot read a plain error).
+      if (handshakes && rawSockets.size >= config.maxClients) {
+        stats.rejectedConnections++
+        raw.destroy()
+        return
+      }
       rawSockets.add(raw)
       raw.on("close", () => rawSockets.delete(raw))
     })
@@ -122,7 +130,7 @@ export const startClientServer = Effect.gen(function* () {
   if (config.clientTls !== undefined && tlsMaterial !== undefined) {
     const tlsConfig = config.clientTls
     const secure = clientTlsServer(tlsConfig, tlsMaterial, handOver, (refused, reason) => Queue.unsafeOffer(accepted, { refused, reason }))
-    track(secure)
+    track(secure, true)
     yield* listenTcp(secure, rawSockets, config.host, tlsConfig.port, "TLS clients")
     reportErrors(secure)
     yield* supervision.restarting("client TLS certificate reloader", reloadClientTls(tlsConfig, secure))

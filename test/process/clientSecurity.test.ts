@@ -387,4 +387,20 @@ describe("--maxclients, and TLS with optional client certificates", () => {
     expect(await redisCli(tlsPort, "--tls", "--cacert", file("ca.crt"), "--cert", file("client.crt"), "--key", file("client.key"), "PING")).toBe("PONG")
     expect(await cliFails(tlsPort, "--tls", "--cacert", file("ca.crt"), "--cert", file("intruder.crt"), "--key", file("intruder.key"), "PING")).toBe(true)
   }, 60_000)
+
+  it("counts TLS connections from their first byte: handshakes never finished hold the slots, the next TLS client is closed at once", async () => {
+    await waitFor(async () => Number((await info(cluster.clientPort(1), "clients")).connected_clients) <= 1, { timeoutMs: 10_000, description: "the earlier clients gone" })
+    const rejected = async () => Number((await info(cluster.clientPort(1), "stats")).rejected_connections)
+    const before = await rejected()
+    // Three sockets that never start their handshake (the node would time them out after 10 s).
+    const silent = [await connectRaw(tlsPort), await connectRaw(tlsPort), await connectRaw(tlsPort)]
+    expect(await cliFails(tlsPort, "--tls", "--cacert", file("ca.crt"), "PING")).toBe(true)
+    expect(await rejected()).toBeGreaterThan(before)
+    for (const socket of silent) socket.destroy()
+    // Their slots are freed as the node sees them close.
+    await waitFor(async () => (await redisCli(tlsPort, "--tls", "--cacert", file("ca.crt"), "PING").catch(() => "")) === "PONG", {
+      timeoutMs: 10_000,
+      description: "a TLS client admitted again"
+    })
+  }, 60_000)
 })
