@@ -66,7 +66,12 @@ export const startMetricsServer = (connectedClients: () => number) =>
     }
 
     const requests = yield* Queue.unbounded<Request>()
-    const server = http.createServer((request, response) => Queue.unsafeOffer(requests, { request, response }))
+    /** False once the serving fiber is interrupted (the node stops): the listener, closed after it, answers inline until then. */
+    let serving = true
+    const server = http.createServer((request, response) => {
+      if (serving) Queue.unsafeOffer(requests, { request, response })
+      else answerInline(request, response)
+    })
     const sockets = new Set<net.Socket>()
     server.on("connection", (socket: net.Socket) => {
       socket.on("error", () => socket.destroy())
@@ -76,21 +81,39 @@ export const startMetricsServer = (connectedClients: () => number) =>
     yield* listenTcp(server, sockets, host, config.metricsPort, "metrics")
     server.on("error", (error) => Queue.unsafeOffer(requests, { listenerError: error.message }))
 
+    const failed = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+      if (!response.headersSent) send(response, 500, "text/plain; charset=utf-8", "internal error\n")
+      else response.destroy()
+    }
+    /** While the node stops: a /health probe then still gets its 503 "stopping", not silence. */
+    const answerInline = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+      try {
+        answer(request, response)
+      } catch {
+        failed(request, response)
+      }
+    }
     const serveRequests = Effect.forever(
       Effect.flatMap(Queue.take(requests), (item) => {
         if ("listenerError" in item) return Effect.logWarning(`the metrics listener failed: ${item.listenerError}`)
         return Effect.try(() => answer(item.request, item.response)).pipe(
           Effect.catchAll((error) =>
             Effect.zipRight(
-              Effect.sync(() => {
-                if (!item.response.headersSent) send(item.response, 500, "text/plain; charset=utf-8", "internal error\n")
-                else item.response.destroy()
-              }),
+              Effect.sync(() => failed(item.request, item.response)),
               Effect.logWarning(`the metrics server failed to answer ${item.request.method} ${item.request.url}: ${String(error.error)}`)
             )
           )
         )
       })
+    ).pipe(
+      Effect.onInterrupt(() =>
+        Effect.flatMap(
+          Effect.sync(() => (serving = false)),
+          () => Effect.map(Queue.takeAll(requests), (queued) => {
+            for (const item of queued) if (!("listenerError" in item)) answerInline(item.request, item.response)
+          })
+        )
+      )
     )
     yield* supervision.restarting("metrics server", serveRequests)
     yield* Effect.logInfo(`node ${config.id} serving metrics on http://${host}:${config.metricsPort}/metrics and health on /health`)
