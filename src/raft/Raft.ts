@@ -4,37 +4,12 @@
  * It performs no I/O and owns no clock or randomness (both are inputs), so it can be tested
  * exhaustively and run inside a simulation.
  *
- * Membership changes are single-server changes (Raft dissertation §4.1), not joint consensus
- * (etcd-io/raft's confchange/). Every change this project needs (add a voter, add a learner,
- * promote a learner, remove a member) changes the voters by at most one, and for such changes any
- * majority of the old voters overlaps any majority of the new ones, so no intermediate joint
- * configuration is needed. The rules that make it safe:
- *
- * - A configuration takes effect as soon as its entry is in a node's log, committed or not (the
- *   leader on append, followers on receipt), and a node whose configuration entry is truncated
- *   by a new leader falls back to the previous one (the one before it in the log, or the
- *   snapshot's). This is the dissertation's rule, so its safety argument (and the fix below)
- *   applies as written; etcd switches when the entry is applied instead.
- * - One change at a time: the leader refuses a change while a configuration entry in its log is
- *   uncommitted, and before it has committed an entry of its own term (the fix to the bug
- *   Ongaro described on raft-dev in 2015: without it, changes proposed by leaders of successive
- *   terms can yield disjoint majorities and two leaders in one term; the no-op a new leader
- *   appends commits soon, so this costs one round trip after an election).
- * - Quorums (commit, votes, check-quorum, ReadIndex) count the voters of the configuration in
- *   effect only. Learners receive appends and snapshots but never campaign and never count;
- *   any node still answers vote requests (a candidate may know of a promotion it has not yet
- *   received, and only the candidate's own configuration decides whose vote counts).
- * - A leader that removes itself keeps leading, not counting itself, until the change commits;
- *   then it steps down (telling the most caught-up voter to campaign at once when that voter
- *   holds its whole log). A node that is not a voter of its latest configuration still campaigns
- *   while an earlier one that makes it a voter may be in force (see mayCampaign); once its removal
- *   is committed it never does. A removed node that does not know it (the leader stops
- *   replicating to it at once) is kept from disrupting the cluster by pre-vote and the
- *   check-quorum lease.
- *
- * Joint consensus would allow arbitrary changes in one step (e.g. replacing a voter atomically),
- * at the price of a second configuration entry per change and two-majority quorums everywhere;
- * one-at-a-time changes keep every quorum computation a single majority.
+ * This class keeps the role, term, vote and leader, handles each message as its role requires,
+ * and decides what commits. The parts with state of their own are modules: RaftLog (the log),
+ * Membership (the configurations, their quorums, and why single-server changes are safe),
+ * Election (timer, votes, the rules for granting one), Replication (the leader's progress of
+ * each follower, the Appends and Heartbeats), Reads (read-index rounds, the lease, forwarded
+ * reads), LeaderTransfer (TimeoutNow), Proposals (held for the leader) and Outbox (a turn's outputs).
  */
 import type {
   ConfigChangeResult,
@@ -44,131 +19,55 @@ import type {
   RaftCore,
   RaftStatus,
   Ready,
-  ReadState,
   RecoveredState,
   Role,
   SnapshotPoint,
-  SnapshotToSend,
   TransferResult
 } from "./api.js"
-import {
-  applyChange,
-  decodeConfiguration,
-  encodeConfiguration,
-  memberOf,
-  type ConfigChange,
-  type Configuration
-} from "./Configuration.js"
-import { Progress } from "./Progress.js"
+import { encodeConfiguration, type ConfigChange, type Configuration } from "./Configuration.js"
+import { Election } from "./Election.js"
+import { LeaderTransfer, refuseTransfer } from "./LeaderTransfer.js"
+import { Membership } from "./Membership.js"
+import { Outbox } from "./Outbox.js"
+import { PendingProposals } from "./Proposals.js"
 import { RaftLog } from "./RaftLog.js"
-import { ReadOnly, type ReadRequester } from "./ReadOnly.js"
-import { EntryKind, type Entry, type HardState, type Message, type NodeId } from "./types.js"
+import { ForwardedReads, LeaderReads } from "./Reads.js"
+import { Replication } from "./Replication.js"
+import { EntryKind, type Entry, type Message, type NodeId } from "./types.js"
 
 const EMPTY = new Uint8Array(0)
 const DEFAULT_MAX_PROMOTION_LAG = 1000
-
-/** A configuration and the log position that set it. */
-interface ConfigRecord {
-  readonly index: number
-  readonly term: number
-  readonly configuration: Configuration
-}
-
-const decodeConfigEntry = (entry: Entry): Configuration => {
-  const config = decodeConfiguration(entry.data)
-  if (config === undefined) throw new Error(`raft: configuration entry ${entry.index} (term ${entry.term}) is malformed`)
-  return config
-}
-
-/** Consecutive runs of `items` of at most `maxBytes` each (a larger item alone in its run). */
-export const splitByBytes = (items: ReadonlyArray<Uint8Array>, maxBytes: number): Array<Array<Uint8Array>> => {
-  const runs: Array<Array<Uint8Array>> = []
-  let run: Array<Uint8Array> = []
-  let bytes = 0
-  for (const item of items) {
-    if (run.length > 0 && bytes + item.length > maxBytes) {
-      runs.push(run)
-      run = []
-      bytes = 0
-    }
-    run.push(item)
-    bytes += item.length
-  }
-  if (run.length > 0) runs.push(run)
-  return runs
-}
 
 export const makeRaft = (config: RaftConfig, recovered: RecoveredState): RaftCore => new Raft(config, recovered)
 
 class Raft implements RaftCore {
   private readonly id: NodeId
   private readonly log: RaftLog
-
-  /**
-   * The configurations known from the log: [0] is the base (the snapshot's, or the initial one),
-   * then one record per configuration entry in the log after it, ascending. The last is in effect.
-   */
-  private configs: Array<ConfigRecord>
-  // Derived from the configuration in effect (see configurationChanged).
-  private voters: ReadonlySet<NodeId> = new Set()
-  /** Every member but this node, voters and learners: who gets appends and heartbeats. */
-  private others: ReadonlyArray<NodeId> = []
-  /** Every voter but this node: who gets vote requests. */
-  private otherVoters: ReadonlyArray<NodeId> = []
-  /** The configuration changed since the last Ready (true at first: the first Ready announces it). */
-  private configurationAnnounced = false
-
-  /** Leader: the voter leadership is being handed to (0: none), and ticks since the transfer began. */
-  private transferee: NodeId = 0
-  /**
-   * Leader: the tick at which the newest heartbeat a quorum acknowledged was sent. Until
-   * `leaseTicks` after it, no other leader can exist (every acknowledging voter refuses
-   * candidates for an election timeout), so reads may be served without a round (§6.4.1).
-   */
-  private leaseFrom = Number.NEGATIVE_INFINITY
-  /** Leader: a TimeoutNow went out this term (its candidate ignores leases): no lease reads any more. */
-  private leaseForfeited = false
-  private transferElapsed = 0
+  private readonly membership: Membership
+  private readonly election: Election
+  /** Leader: whom it replicates to, and how far each one is. */
+  private readonly replication: Replication
+  /** Leader: the voter leadership is being handed to, if any. */
+  private readonly transfer: LeaderTransfer
+  /** Leader: reads confirmed by heartbeat rounds, and the read lease. */
+  private readonly reads: LeaderReads
+  /** Not the leader: reads sent to the leader, and proposals held for it. */
+  private readonly forwarded: ForwardedReads
+  private readonly proposals: PendingProposals
+  /** This turn's outputs, until ready() takes them. */
+  private readonly outbox: Outbox
 
   private term: number
   private vote: NodeId
   private leader: NodeId = 0
   private role: Role = "follower"
-  private electionElapsed = 0
   private heartbeatElapsed = 0
-  private randomizedTimeout = 0
-  private votes = new Map<NodeId, boolean>()
-  /** Leader: the replication progress of every other member. */
-  private replication = new Map<NodeId, Progress>()
+  private ticks = 0
 
-  // Outputs collected until the next ready().
-  private messages: Array<Message> = []
-  private messagesAfterPersist: Array<Message> = []
-  private readStates: Array<ReadState> = []
-  private readFailures: Array<number> = []
-  private droppedProposals = 0
-  private snapshotsToSend: Array<SnapshotToSend> = []
   /** A received snapshot the engine must be restored from (announced in the next Ready). */
   private restoredSnapshot: SnapshotPoint | undefined
   /** The newest durable snapshot, the one sent to followers behind the compacted log. */
   private latestSnapshot: SnapshotPoint
-  private lastHardState: HardState
-  /** Followers that should get an Append at the end of this turn. */
-  private appendTo = new Set<NodeId>()
-
-  // Proposals and reads waiting for a leader / for this turn's batch.
-  private pendingProposals: Array<Uint8Array> = []
-  private readonly readOnly = new ReadOnly()
-  /** Leader: reads that arrived before the leader committed an entry of its term. */
-  private readsAwaitingCommit: Array<ReadRequester> = []
-  /** Follower: this turn's lease reads, sent to the leader in one ReadIndex message marked `lease`. */
-  private followerLeaseReads: Array<number> = []
-  /** Follower: this turn's reads, sent to the leader in one ReadIndex message. */
-  private followerReads: Array<number> = []
-  /** Follower: batches sent to the leader, by batch id, with the tick they were sent at. */
-  private forwardedReads = new Map<number, { ids: Array<number>; sentAt: number }>()
-  private nextReadBatch = 1
-  private ticks = 0
 
   constructor(
     private readonly config: RaftConfig,
@@ -179,26 +78,33 @@ class Raft implements RaftCore {
     this.log = new RaftLog(recovered.entries, recovered.hardState.commit, recovered.applied, this.latestSnapshot)
     this.term = recovered.hardState.term
     this.vote = recovered.hardState.vote
-    this.lastHardState = { term: this.term, vote: this.vote, commit: this.log.committed }
+    this.outbox = new Outbox({ term: this.term, vote: this.vote, commit: this.log.committed })
     // The configuration: the snapshot's (or the initial one), then every configuration entry after it.
-    this.configs = [{ ...this.latestSnapshot, configuration: recovered.snapshotConfiguration ?? config.configuration }]
-    for (const entry of recovered.entries) {
-      if (entry.kind === EntryKind.Config) this.configs.push({ index: entry.index, term: entry.term, configuration: decodeConfigEntry(entry) })
+    this.membership = new Membership(this.id, this.latestSnapshot, recovered.snapshotConfiguration ?? config.configuration, recovered.entries)
+    this.replication = new Replication(this.id, config, this.log, this.outbox)
+    const node = {
+      id: this.id,
+      term: () => this.term,
+      committed: () => this.log.committed,
+      committedInTerm: () => this.committedInTerm(),
+      isQuorum: (ids: Iterable<NodeId>) => this.membership.isQuorum(ids)
     }
-    this.configurationChanged()
-    this.resetElectionTimer()
+    this.reads = new LeaderReads(node, this.outbox)
+    this.forwarded = new ForwardedReads(this.outbox)
+    this.proposals = new PendingProposals(config, this.outbox)
+    this.transfer = new LeaderTransfer(this.id, this.log, this.replication, this.reads.lease, this.outbox)
+    this.election = new Election(this.id, config, this.membership)
+    this.election.restartTimer()
   }
 
   // ---------------------------------------------------------------- inputs
 
   tick(): void {
     this.ticks++
-    this.expireForwardedReads()
+    // A forwarded read batch unanswered for an election timeout was probably lost: retry it.
+    this.forwarded.expire(this.ticks, this.config.electionTicks)
     if (this.role === "leader") this.tickLeader()
-    else {
-      this.electionElapsed++
-      if (this.electionElapsed >= this.randomizedTimeout) this.campaign("pre-candidate")
-    }
+    else if (this.election.timedOut()) this.campaign("pre-candidate")
   }
 
   step(m: Message): void {
@@ -206,7 +112,7 @@ class Raft implements RaftCore {
     if (m.term > this.term) {
       if (m.type === "PreVote" || (m.type === "PreVoteResp" && !m.reject)) {
         // Pre-votes never change terms: that is what makes them harmless.
-      } else if (m.type === "Vote" && m.transfer !== true && this.inLease()) {
+      } else if (m.type === "Vote" && m.transfer !== true && this.election.refusesCandidates(this.leader, this.ticks)) {
         // A live leader exists: ignore a disruptive candidate (check-quorum lease), unless that
         // leader handed leadership to it (leader transfer).
         return
@@ -217,7 +123,7 @@ class Raft implements RaftCore {
     } else if (m.term < this.term) {
       if (m.type === "Append" || m.type === "Heartbeat") {
         // Tell a stale leader about the newer term so it steps down.
-        this.send({ type: "AppendResp", from: this.id, to: m.from, term: this.term, index: 0, reject: true, hint: 0 })
+        this.send(this.appendResp(m.from, 0, true, 0))
       } else if (m.type === "PreVote") {
         this.send({ type: "PreVoteResp", from: this.id, to: m.from, term: this.term, reject: true })
       }
@@ -250,64 +156,43 @@ class Raft implements RaftCore {
   }
 
   proposeConfigChange(change: ConfigChange): ConfigChangeResult {
-    if (this.role !== "leader") {
-      return { ok: false, reason: "not-leader", message: this.leader !== 0 ? `not the leader; node ${this.leader} is` : "not the leader; no leader is known" }
+    if (this.role !== "leader") return this.notLeader()
+    if (this.transfer.target !== 0) {
+      return { ok: false, reason: "transferring", message: `leadership is being transferred to node ${this.transfer.target}` }
     }
-    if (this.transferee !== 0) {
-      return { ok: false, reason: "transferring", message: `leadership is being transferred to node ${this.transferee}` }
-    }
-    const current = this.configs[this.configs.length - 1]
-    if (current.index > this.log.committed) {
-      return { ok: false, reason: "change-pending", message: `the configuration change at index ${current.index} is not committed yet` }
-    }
-    if (!this.committedInTerm() && this.config.injectedBugs?.configChangeBeforeCommitInTerm !== true) {
-      return { ok: false, reason: "not-ready", message: "a new leader must commit an entry of its term before changing the configuration" }
-    }
-    const outcome = applyChange(current.configuration, change)
+    const outcome = this.membership.admit(change, {
+      committed: this.log.committed,
+      // (The injected bug lets a new leader change the configuration before it commits in its term.)
+      committedInTerm: this.committedInTerm() || this.config.injectedBugs?.configChangeBeforeCommitInTerm === true,
+      lastIndex: this.log.lastIndex(),
+      matchOf: (id) => this.replication.get(id)?.match ?? 0,
+      maxPromotionLag: this.config.maxPromotionLag ?? DEFAULT_MAX_PROMOTION_LAG
+    })
     if (!outcome.ok) return outcome
-    if (change.type === "promote") {
-      const lag = this.log.lastIndex() - (this.replication.get(change.id)?.match ?? 0)
-      const maxLag = this.config.maxPromotionLag ?? DEFAULT_MAX_PROMOTION_LAG
-      if (lag > maxLag) {
-        return { ok: false, reason: "learner-behind", message: `learner ${change.id} is ${lag} entries behind the leader (at most ${maxLag} allowed)` }
-      }
-    }
     const entry: Entry = { index: this.log.lastIndex() + 1, term: this.term, kind: EntryKind.Config, data: encodeConfiguration(outcome.configuration) }
     this.log.append([entry])
-    this.configs.push({ index: entry.index, term: entry.term, configuration: outcome.configuration })
+    this.membership.appended(entry.index, entry.term, outcome.configuration)
     this.configurationChanged()
-    for (const id of this.others) this.appendTo.add(id)
+    this.replication.queueAll(this.membership.others)
     return { ok: true, index: entry.index, term: entry.term, configuration: outcome.configuration }
   }
 
   transferLeader(target?: NodeId): TransferResult {
-    if (this.role !== "leader") {
-      return { ok: false, reason: "not-leader", message: this.leader !== 0 ? `not the leader; node ${this.leader} is` : "not the leader; no leader is known" }
-    }
-    const to = target ?? this.mostCaughtUpVoter()
-    if (to === 0) return { ok: false, reason: "no-voter", message: "there is no other voter to transfer leadership to" }
-    if (to === this.id) return { ok: false, reason: "self", message: `node ${to} is already the leader` }
-    const member = memberOf(this.configuration(), to)
-    if (member === undefined) return { ok: false, reason: "unknown-id", message: `node ${to} is not a member` }
-    if (member.role !== "voter") return { ok: false, reason: "learner", message: `node ${to} is a learner; only voters can lead` }
-    if (this.transferee === to) return { ok: true, target: to }
-    this.transferee = to
-    this.transferElapsed = 0
-    // Bring its log up to ours first (the append's answer sends TimeoutNow), or tell it now.
-    if (!this.maybeSendTimeoutNow()) this.appendTo.add(to)
+    if (this.role !== "leader") return this.notLeader()
+    const to = target ?? this.replication.mostCaughtUp(this.membership.otherVoters)
+    const refusal = refuseTransfer(this.id, this.membership.current(), to)
+    if (refusal !== undefined) return refusal
+    if (this.transfer.target !== to) this.transfer.start(to, this.term)
     return { ok: true, target: to }
   }
 
   readIndex(requestId: number, lease = false): void {
-    if (this.role === "leader") {
-      if (lease && this.holdsLease()) return this.releaseRead({ local: true, requestId }, this.log.committed)
-      return this.leaderRead({ local: true, requestId })
-    }
+    if (this.role === "leader") return this.reads.serve({ local: true, requestId }, lease && this.holdsLease())
     if (this.leader === 0) {
-      this.readFailures.push(requestId)
+      this.outbox.readFailed(requestId)
       return
     }
-    ;(lease ? this.followerLeaseReads : this.followerReads).push(requestId)
+    this.forwarded.queue(requestId, lease)
   }
 
   persisted(index: number, term: number): void {
@@ -319,8 +204,7 @@ class Raft implements RaftCore {
     if (index <= this.latestSnapshot.index) return
     this.latestSnapshot = { index, term }
     // The snapshot carries the configuration as of its index: it becomes the base.
-    const configuration = this.configurationAt(index)!
-    this.configs = [{ index, term, configuration }, ...this.configs.filter((record) => record.index > index)]
+    this.membership.compact(index, term)
     this.log.compact(index - keepEntries)
   }
 
@@ -334,78 +218,51 @@ class Raft implements RaftCore {
     if (this.log.term(index) === term) {
       // The log already holds the snapshot's last entry: it only learns that it is committed.
       this.log.commitTo(index)
-      this.messagesAfterPersist.push(this.appendResp(from, index, false, 0))
+      this.outbox.sendAfterPersist(this.appendResp(from, index, false, 0))
       return false
     }
     this.log.restore(index, term)
     this.latestSnapshot = { index, term }
     this.restoredSnapshot = { index, term }
-    this.configs = [{ index, term, configuration }]
+    this.membership.restore(index, term, configuration)
     this.configurationChanged()
     // Acknowledged once the WAL has recorded that the log now starts after the snapshot.
-    this.messagesAfterPersist.push(this.appendResp(from, index, false, 0))
+    this.outbox.sendAfterPersist(this.appendResp(from, index, false, 0))
     return true
   }
 
   snapshotSent(to: NodeId, ok: boolean): void {
-    const pr = this.replication.get(to)
-    if (this.role !== "leader" || pr === undefined || pr.state !== "snapshot") return
-    if (ok) pr.snapshotDoneTick = this.ticks
-    else pr.becomeProbe()
+    if (this.role === "leader") this.replication.snapshotSent(to, ok, this.ticks)
   }
 
   ready(): Ready {
     if (this.role === "leader") {
-      for (const to of this.appendTo) this.sendAppend(to)
-      this.appendTo.clear()
-      const context = this.readOnly.takeOpenContext(this.ticks)
-      if (context !== undefined) this.broadcastHeartbeat(context)
+      this.replication.sendQueued(this.term, this.ticks, this.latestSnapshot)
+      const context = this.reads.takeOpenRound(this.ticks)
+      if (context !== undefined) this.replication.broadcastHeartbeat(this.term, context)
     } else if (this.leader !== 0) {
-      for (const lease of [false, true]) {
-        const ids = lease ? this.followerLeaseReads : this.followerReads
-        if (ids.length === 0) continue
-        const batch = this.nextReadBatch++
-        this.forwardedReads.set(batch, { ids, sentAt: this.ticks })
-        this.send({ type: "ReadIndex", from: this.id, to: this.leader, term: this.term, requestId: batch, ...(lease ? { lease: true } : {}) })
-      }
-      this.followerReads = []
-      this.followerLeaseReads = []
+      this.forwarded.forward(this.id, this.leader, this.term, this.ticks)
     }
-    if (this.leader !== 0 && this.role === "follower" && this.pendingProposals.length > 0) {
-      for (const entries of splitByBytes(this.pendingProposals, this.config.maxBytesPerMessage ?? Number.POSITIVE_INFINITY)) {
-        this.send({ type: "Propose", from: this.id, to: this.leader, term: this.term, entries })
-      }
-      this.pendingProposals = []
-    }
+    if (this.leader !== 0 && this.role === "follower") this.proposals.forward(this.id, this.leader, this.term)
 
-    const hardState: HardState = { term: this.term, vote: this.vote, commit: this.log.committed }
-    const previous = this.lastHardState
-    const termOrVoteChanged = hardState.term !== previous.term || hardState.vote !== previous.vote
-    const changed = termOrVoteChanged || hardState.commit !== previous.commit
-    this.lastHardState = hardState
+    const { hardState, termOrVoteChanged } = this.outbox.hardStateChange({ term: this.term, vote: this.vote, commit: this.log.committed })
     const entries = this.log.takeUnstable()
+    const outputs = this.outbox.take()
     const ready: Ready = {
-      hardState: changed ? hardState : undefined,
+      hardState,
       entries,
       mustSync: termOrVoteChanged || entries.length > 0 || this.restoredSnapshot !== undefined,
-      messages: this.messages,
-      messagesAfterPersist: this.messagesAfterPersist,
+      messages: outputs.messages,
+      messagesAfterPersist: outputs.messagesAfterPersist,
       committed: this.log.takeCommitted(),
-      readStates: this.readStates,
-      readFailures: this.readFailures,
-      droppedProposals: this.droppedProposals,
+      readStates: outputs.readStates,
+      readFailures: outputs.readFailures,
+      droppedProposals: outputs.droppedProposals,
       snapshot: this.restoredSnapshot,
-      snapshotsToSend: this.snapshotsToSend,
-      configuration: this.configurationAnnounced ? undefined : this.configuration()
+      snapshotsToSend: outputs.snapshotsToSend,
+      configuration: this.membership.announce()
     }
-    this.configurationAnnounced = true
     this.restoredSnapshot = undefined
-    this.snapshotsToSend = []
-    this.messages = []
-    this.messagesAfterPersist = []
-    this.readStates = []
-    this.readFailures = []
-    this.droppedProposals = 0
     return ready
   }
 
@@ -423,28 +280,20 @@ class Raft implements RaftCore {
       persisted: this.log.persisted,
       snapshotIndex: this.latestSnapshot.index,
       firstIndex: this.log.firstIndex(),
-      configuration: this.configuration(),
-      configurationIndex: this.configs[this.configs.length - 1].index,
-      transferee: this.transferee,
+      configuration: this.membership.current(),
+      configurationIndex: this.membership.currentIndex(),
+      transferee: this.transfer.target,
       lease: this.holdsLease()
     }
   }
 
   progress(): ReadonlyArray<MemberProgress> {
     if (this.role !== "leader") return []
-    return [...this.replication.entries()].map(([id, pr]) => ({
-      id,
-      role: this.voters.has(id) ? ("voter" as const) : ("learner" as const),
-      match: pr.match,
-      state: pr.state,
-      recentActive: pr.recentActive
-    }))
+    return this.replication.report(this.membership.voters)
   }
 
   configurationAt(index: number): Configuration | undefined {
-    if (index < this.configs[0].index) return undefined
-    for (let i = this.configs.length - 1; i > 0; i--) if (this.configs[i].index <= index) return this.configs[i].configuration
-    return this.configs[0].configuration
+    return this.membership.at(index)
   }
 
   entry(index: number): Entry | undefined {
@@ -460,47 +309,37 @@ class Raft implements RaftCore {
       this.vote = 0
     }
     this.role = "follower"
-    this.transferee = 0
-    this.leaseFrom = Number.NEGATIVE_INFINITY
-    this.electionElapsed = 0
-    this.resetElectionTimer()
-    if (wasLeader) this.failLeaderReads()
+    this.transfer.cancel()
+    this.reads.lease.end()
+    this.election.restartTimer()
+    if (wasLeader) this.reads.failAll()
     this.setLeader(leader)
   }
 
   private setLeader(leader: NodeId): void {
     if (leader !== this.leader) {
       // Reads forwarded to a previous leader will never be answered by it: let them retry.
-      this.failForwardedReads()
+      this.forwarded.failAll()
     }
     this.leader = leader
   }
 
   /** `transfer`: the leader handed leadership to us (skip pre-vote, break leases). */
   private campaign(role: "pre-candidate" | "candidate", transfer = false): void {
-    if (!this.mayCampaign()) return
-    this.electionElapsed = 0
-    this.resetElectionTimer()
-    this.failForwardedReads()
+    if (!this.membership.mayCampaign(this.log.committed)) return
+    this.election.restartTimer()
+    this.forwarded.failAll()
     this.leader = 0
     this.role = role
-    this.votes = new Map([[this.id, true]])
     if (role === "candidate") {
       this.term++
       this.vote = this.id
     }
-    if (this.isQuorum(this.votes.keys())) return this.winElection()
-    const request = {
-      type: role === "candidate" ? ("Vote" as const) : ("PreVote" as const),
-      from: this.id,
-      term: role === "candidate" ? this.term : this.term + 1,
-      lastLogIndex: this.log.lastIndex(),
-      lastLogTerm: this.log.lastTerm(),
-      ...(transfer ? { transfer: true } : {})
-    }
-    for (const to of this.otherVoters) {
+    const request = this.election.begin(role, this.term, this.log, transfer)
+    if (this.election.count() === "won") return this.winElection()
+    for (const to of this.membership.otherVoters) {
       // A vote request leaves only once our own vote for ourselves is durable.
-      if (role === "candidate") this.messagesAfterPersist.push({ ...request, to })
+      if (role === "candidate") this.outbox.sendAfterPersist({ ...request, to })
       else this.send({ ...request, to })
     }
   }
@@ -514,61 +353,30 @@ class Raft implements RaftCore {
     this.role = "leader"
     this.leader = this.id
     this.heartbeatElapsed = 0
-    this.electionElapsed = 0
-    this.transferee = 0
+    this.election.elapsed = 0
+    this.transfer.cancel()
     // A lease is earned with this term's heartbeats, never inherited.
-    this.leaseFrom = Number.NEGATIVE_INFINITY
-    this.leaseForfeited = false
-    this.replication = new Map(this.others.map((id) => [id, new Progress(this.log.lastIndex())]))
+    this.reads.lease.begin()
+    this.replication.restart(this.membership.others)
     // The no-op lets the leader commit entries of earlier terms (and serve reads) in its term.
     if (this.config.injectedBugs?.commitEarlierTermsByCounting !== true) this.appendEntries([EMPTY], EntryKind.Noop)
-    if (this.pendingProposals.length > 0) {
-      this.appendEntries(this.pendingProposals, EntryKind.Normal)
-      this.pendingProposals = []
-    }
+    const held = this.proposals.take()
+    if (held.length > 0) this.appendEntries(held, EntryKind.Normal)
     this.maybeCommit()
   }
 
   // ---------------------------------------------------------------- elections
 
-  /**
-   * A node that heard from a live leader within an election timeout ignores candidates. With
-   * `holdVotesAfterStart`, so does a node during its first election timeout after starting: it may
-   * have acknowledged a leader's heartbeat just before it restarted, and that leader's read lease
-   * counts on it not helping to elect another leader within the timeout.
-   */
-  private inLease(): boolean {
-    if (this.config.holdVotesAfterStart === true && this.ticks < this.config.electionTicks) return true
-    return this.leader !== 0 && this.electionElapsed < this.config.electionTicks
-  }
-
-  /** Whether this leader may serve a read at its commit index without a round (a lease read). */
-  private holdsLease(): boolean {
-    const leaseTicks = this.config.leaseTicks ?? 0
-    return (
-      this.role === "leader" &&
-      leaseTicks > 0 &&
-      !this.leaseForfeited &&
-      this.transferee === 0 &&
-      this.committedInTerm() &&
-      this.ticks - this.leaseFrom < leaseTicks
-    )
-  }
-
   private handleVoteRequest(m: Extract<Message, { type: "PreVote" | "Vote" }>): void {
     const pre = m.type === "PreVote"
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === 0 && this.leader === 0) ||
-      (pre && m.term > this.term && !this.inLease())
     const responseType = pre ? ("PreVoteResp" as const) : ("VoteResp" as const)
-    if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+    if (this.election.grants(m, this.vote, this.leader, this.term, this.ticks, this.log)) {
       if (pre) {
         this.send({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false })
       } else {
-        this.electionElapsed = 0
+        this.election.elapsed = 0
         this.vote = m.from
-        this.messagesAfterPersist.push({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false })
+        this.outbox.sendAfterPersist({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false })
       }
     } else {
       this.send({ type: responseType, from: this.id, to: m.from, term: this.term, reject: true })
@@ -587,13 +395,9 @@ class Raft implements RaftCore {
       case "VoteResp": {
         const expected = this.role === "pre-candidate" ? "PreVoteResp" : "VoteResp"
         if (m.type !== expected) return
-        this.votes.set(m.from, !m.reject)
-        const granted: Array<NodeId> = []
-        const rejected: Array<NodeId> = []
-        for (const [id, vote] of this.votes) (vote ? granted : rejected).push(id)
-        // Only the voters of our configuration count (isQuorum ignores anyone else).
-        if (this.isQuorum(granted)) this.winElection()
-        else if (this.isQuorum(rejected)) this.becomeFollower(this.term, 0)
+        const outcome = this.election.count(m.from, !m.reject)
+        if (outcome === "won") this.winElection()
+        else if (outcome === "lost") this.becomeFollower(this.term, 0)
         return
       }
     }
@@ -604,41 +408,34 @@ class Raft implements RaftCore {
   private stepFollower(m: Message): void {
     switch (m.type) {
       case "Append":
-        this.electionElapsed = 0
+        this.election.elapsed = 0
         this.setLeader(m.from)
         return this.handleAppend(m)
       case "Heartbeat":
-        this.electionElapsed = 0
+        this.election.elapsed = 0
         this.setLeader(m.from)
         return this.handleHeartbeat(m)
       case "TimeoutNow":
         // The leader hands leadership over: campaign at once, without pre-vote (a node that may
         // not campaign ignores it: campaign() checks).
         return this.campaign("candidate", true)
-      case "ReadIndexResp": {
-        const batch = this.forwardedReads.get(m.requestId)
-        if (batch === undefined) return
-        this.forwardedReads.delete(m.requestId)
-        for (const requestId of batch.ids) {
-          if (m.reject) this.readFailures.push(requestId)
-          else this.readStates.push({ requestId, index: m.index })
-        }
-        return
-      }
+      case "ReadIndexResp":
+        return this.forwarded.answered(m.requestId, m.reject ? undefined : m.index)
     }
   }
 
   private handleAppend(m: Extract<Message, { type: "Append" }>): void {
     if (m.prevIndex < this.log.committed) {
       // Already committed here: acknowledge what we have so the leader moves on.
-      this.messagesAfterPersist.push(this.appendResp(m.from, this.log.committed, false, 0))
+      this.outbox.sendAfterPersist(this.appendResp(m.from, this.log.committed, false, 0))
       return
     }
     const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries)
     if (lastNew !== undefined) {
-      this.reconcileConfigurations(m.entries)
+      // Configuration entries a new leader truncated no longer count; those appended take effect.
+      if (this.membership.reconcile((index) => this.log.term(index), m.entries)) this.configurationChanged()
       // The acknowledgement promises durability: it leaves after the fsync.
-      this.messagesAfterPersist.push(this.appendResp(m.from, lastNew, false, 0))
+      this.outbox.sendAfterPersist(this.appendResp(m.from, lastNew, false, 0))
     } else {
       this.send(this.appendResp(m.from, m.prevIndex, true, this.log.conflictHint(m.prevIndex)))
     }
@@ -659,31 +456,20 @@ class Raft implements RaftCore {
     switch (m.type) {
       case "AppendResp": {
         pr.recentActive = true
-        if (m.reject) {
-          if (pr.maybeDecrease(m.index, m.hint)) this.appendTo.add(m.from)
-          return
-        }
-        if (pr.maybeUpdate(m.index)) {
-          if (pr.state === "probe" || (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot)) pr.becomeReplicate()
-          if (m.from === this.transferee) this.maybeSendTimeoutNow()
+        if (m.reject) return this.replication.refused(m.from, pr, m.index, m.hint)
+        if (this.replication.accepted(pr, m.index)) {
+          if (m.from === this.transfer.target) this.transfer.maybeHandOver(this.term)
           if (this.maybeCommit()) return
         }
-        if (pr.match < this.log.lastIndex()) this.appendTo.add(m.from)
+        this.replication.queueIfBehind(m.from, pr)
         return
       }
       case "HeartbeatResp": {
-        pr.recentActive = true
-        pr.probeSent = false
-        // The follower is reachable; appends it never answered within an election timeout were lost.
-        pr.recoverLostAppends(this.ticks - this.config.electionTicks)
-        pr.recoverLostSnapshot(this.ticks - this.config.electionTicks)
-        if (pr.match < this.log.lastIndex()) this.appendTo.add(m.from)
+        this.replication.heartbeatAnswered(m.from, pr, this.ticks)
         // A TimeoutNow may have been lost: the follower answers heartbeats, so send it again.
-        if (m.from === this.transferee) this.maybeSendTimeoutNow()
-        for (const round of this.readOnly.ack(m.from, m.context, this.id, (acks) => this.isQuorum(acks))) {
-          if (round.sentTick > this.leaseFrom) this.leaseFrom = round.sentTick
-          for (const requester of round.requesters) this.releaseRead(requester, round.index)
-        }
+        if (m.from === this.transfer.target) this.transfer.maybeHandOver(this.term)
+        // Read rounds up to its context may now be confirmed (and the lease extended).
+        this.reads.acknowledged(m.from, m.context)
         return
       }
     }
@@ -693,16 +479,12 @@ class Raft implements RaftCore {
     if (data.length === 0) return "accepted"
     if (this.role === "leader") {
       // Leadership is being handed over: take nothing more (etcd drops proposals likewise).
-      if (this.transferee !== 0) return "transferring"
+      if (this.transfer.target !== 0) return "transferring"
       this.appendEntries(data, EntryKind.Normal)
       return "accepted"
     }
     // Not the leader: forward at the end of the turn, or hold (bounded) until a leader is known.
-    const room = this.config.maxPendingProposals - this.pendingProposals.length
-    for (let i = 0; i < data.length; i++) {
-      if (i < room) this.pendingProposals.push(data[i])
-      else this.droppedProposals++
-    }
+    this.proposals.hold(data)
     return "accepted"
   }
 
@@ -710,40 +492,7 @@ class Raft implements RaftCore {
     let index = this.log.lastIndex()
     const entries: Array<Entry> = data.map((bytes) => ({ index: ++index, term: this.term, kind, data: bytes }))
     this.log.append(entries)
-    for (const id of this.others) this.appendTo.add(id)
-  }
-
-  /** Build the Append(s) for one follower from its progress. */
-  private sendAppend(to: NodeId): void {
-    const pr = this.replication.get(to)
-    if (pr === undefined) return // removed from the configuration meanwhile
-    const last = this.log.lastIndex()
-    let first = true
-    while (!pr.isPaused(this.config.maxInflight) && (first || pr.next <= last)) {
-      first = false
-      const prevIndex = pr.next - 1
-      const prevTerm = this.log.term(prevIndex)
-      if (prevTerm === undefined) return this.sendSnapshot(to, pr)
-      const entries = this.log.slice(pr.next, last + 1, this.config.maxEntriesPerAppend, this.config.maxBytesPerMessage)
-      this.send({
-        type: "Append",
-        from: this.id,
-        to,
-        term: this.term,
-        prevIndex,
-        prevTerm,
-        entries,
-        commit: this.log.committed
-      })
-      pr.sent(prevIndex + entries.length, entries.length > 0, this.ticks)
-      if (entries.length === 0) return
-    }
-  }
-
-  /** The follower needs entries that were compacted away: it gets the latest snapshot instead. */
-  private sendSnapshot(to: NodeId, pr: Progress): void {
-    pr.becomeSnapshot(this.latestSnapshot.index)
-    this.snapshotsToSend.push({ to, ...this.latestSnapshot })
+    this.replication.queueAll(this.membership.others)
   }
 
   /**
@@ -751,25 +500,18 @@ class Raft implements RaftCore {
    * (this node counts only if it is one, and only for what its WAL has synced).
    */
   private maybeCommit(): boolean {
-    if (this.voters.size === 0) return false
-    const matches: Array<number> = []
-    for (const id of this.voters) matches.push(id === this.id ? this.log.persisted : (this.replication.get(id)?.match ?? 0))
-    matches.sort((a, b) => b - a)
-    const candidate = matches[Math.floor(this.voters.size / 2)]
+    if (this.membership.voters.size === 0) return false
+    const candidate = this.replication.quorumMatch(this.membership.voters, this.log.persisted)
     // Raft §5.4.2: never commit an earlier term's entry by counting replicas.
     const earlierTermAllowed = this.config.injectedBugs?.commitEarlierTermsByCounting === true
     if (candidate <= this.log.committed || (this.log.term(candidate) !== this.term && !earlierTermAllowed)) return false
     this.log.commitTo(candidate)
     // Tell followers the new commit index at the end of this turn.
-    for (const id of this.others) this.appendTo.add(id)
+    this.replication.queueAll(this.membership.others)
     // The first commit of this term unblocks the reads that waited for it.
-    if (this.readsAwaitingCommit.length > 0) {
-      const waiting = this.readsAwaitingCommit
-      this.readsAwaitingCommit = []
-      for (const requester of waiting) this.leaderRead(requester)
-    }
+    this.reads.commitAdvanced()
     // A leader that removed itself leads until that change commits, then steps down.
-    if (!this.voters.has(this.id) && this.log.committed >= this.configs[this.configs.length - 1].index) this.stepDownRemoved()
+    if (!this.membership.voters.has(this.id) && this.log.committed >= this.membership.currentIndex()) this.stepDownRemoved()
     return true
   }
 
@@ -780,31 +522,19 @@ class Raft implements RaftCore {
    * never campaigns again.
    */
   private stepDownRemoved(): void {
-    for (const id of this.others) this.sendAppend(id)
-    this.appendTo.clear()
-    const best = this.mostCaughtUpVoter()
-    if (best !== 0 && this.replication.get(best)!.match === this.log.lastIndex()) {
-      this.leaseForfeited = true
-      this.send({ type: "TimeoutNow", from: this.id, to: best, term: this.term })
-    }
+    this.replication.sendNow(this.membership.others, this.term, this.ticks, this.latestSnapshot)
+    const best = this.replication.mostCaughtUp(this.membership.otherVoters)
+    if (best !== 0 && this.replication.get(best)!.match === this.log.lastIndex()) this.transfer.handOver(best, this.term)
     this.becomeFollower(this.term, 0)
   }
 
   private tickLeader(): void {
     this.heartbeatElapsed++
-    this.electionElapsed++
-    if (this.transferee !== 0 && ++this.transferElapsed >= this.config.electionTicks) {
-      // The target did not take over within an election timeout: abandon the transfer.
-      this.transferee = 0
-    }
-    if (this.electionElapsed >= this.config.electionTicks) {
-      this.electionElapsed = 0
-      const active: Array<NodeId> = [this.id]
-      for (const [id, pr] of this.replication) {
-        if (pr.recentActive) active.push(id)
-        pr.recentActive = false
-      }
-      if (!this.isQuorum(active)) {
+    this.election.elapsed++
+    this.transfer.tick(this.config.electionTicks)
+    if (this.election.elapsed >= this.config.electionTicks) {
+      this.election.elapsed = 0
+      if (!this.membership.isQuorum(this.replication.takeRecentlyActive())) {
         // Check-quorum: we may be cut off; stop acting as leader.
         this.becomeFollower(this.term, 0)
         return
@@ -812,15 +542,7 @@ class Raft implements RaftCore {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0
-      this.broadcastHeartbeat(this.readOnly.heartbeatContext(this.ticks))
-    }
-  }
-
-  private broadcastHeartbeat(context: number): void {
-    for (const [to, pr] of this.replication) {
-      // Never tell a follower to commit beyond what it is known to hold.
-      const commit = Math.min(pr.match, this.log.committed)
-      this.send({ type: "Heartbeat", from: this.id, to, term: this.term, commit, context })
+      this.replication.broadcastHeartbeat(this.term, this.reads.heartbeatRound(this.ticks))
     }
   }
 
@@ -830,164 +552,34 @@ class Raft implements RaftCore {
     return this.log.term(this.log.committed) === this.term
   }
 
-  private leaderRead(requester: ReadRequester): void {
-    if (!this.committedInTerm()) {
-      this.readsAwaitingCommit.push(requester)
-      return
-    }
-    if (this.isQuorum([this.id])) return this.releaseRead(requester, this.log.committed)
-    this.readOnly.add(requester, this.log.committed)
+  /** Whether this leader may serve a read at its commit index without a round (a lease read). */
+  private holdsLease(): boolean {
+    return this.role === "leader" && this.transfer.target === 0 && this.committedInTerm() && this.reads.lease.holds(this.ticks, this.config.leaseTicks ?? 0)
   }
 
   private handleRemoteRead(from: NodeId, requestId: number, lease: boolean): void {
-    if (this.role !== "leader") return this.answerRemoteRead(from, requestId, undefined)
-    if (lease && this.holdsLease()) return this.answerRemoteRead(from, requestId, this.log.committed)
-    this.leaderRead({ local: false, from, requestId })
-  }
-
-  /** Confirmed at `index`: a local read becomes a ReadState, a follower's gets the index. */
-  private releaseRead(requester: ReadRequester, index: number): void {
-    if (requester.local) this.readStates.push({ requestId: requester.requestId, index })
-    else this.answerRemoteRead(requester.from, requester.requestId, index)
-  }
-
-  /** Answer a follower's ReadIndex request; `index` undefined rejects it. */
-  private answerRemoteRead(to: NodeId, requestId: number, index: number | undefined): void {
-    this.send({ type: "ReadIndexResp", from: this.id, to, term: this.term, requestId, index: index ?? 0, reject: index === undefined })
-  }
-
-  private failLeaderReads(): void {
-    const failed = [...this.readOnly.reset(), ...this.readsAwaitingCommit]
-    this.readsAwaitingCommit = []
-    for (const requester of failed) {
-      if (requester.local) this.readFailures.push(requester.requestId)
-      else this.answerRemoteRead(requester.from, requester.requestId, undefined)
-    }
-  }
-
-  private failForwardedReads(): void {
-    for (const batch of this.forwardedReads.values()) for (const id of batch.ids) this.readFailures.push(id)
-    this.forwardedReads.clear()
-    for (const id of this.followerReads) this.readFailures.push(id)
-    for (const id of this.followerLeaseReads) this.readFailures.push(id)
-    this.followerReads = []
-    this.followerLeaseReads = []
-  }
-
-  /** A forwarded read batch unanswered for an election timeout was probably lost: retry it. */
-  private expireForwardedReads(): void {
-    for (const [batch, { ids, sentAt }] of this.forwardedReads) {
-      if (this.ticks - sentAt < this.config.electionTicks) continue
-      this.forwardedReads.delete(batch)
-      for (const id of ids) this.readFailures.push(id)
-    }
+    if (this.role !== "leader") return this.reads.answerRemote(from, requestId, undefined)
+    this.reads.serve({ local: false, from, requestId }, lease && this.holdsLease())
   }
 
   // ---------------------------------------------------------------- membership
 
-  private configuration(): Configuration {
-    return this.configs[this.configs.length - 1].configuration
-  }
-
-  /**
-   * Whether this node may start an election: it is a voter of its latest configuration, or of an
-   * earlier one that may still be in force because the later ones are not known to be committed
-   * (dissertation §4.1: such a node "might still be needed until the Cnew entry is committed"; it
-   * campaigns under the latest configuration, its own vote not counting). Without the second case
-   * a cluster can wedge: a leader removes itself, only it holds the entry, it loses leadership, and
-   * the remaining voters, still under the old configuration, need its vote, which it refuses
-   * them for their shorter logs. Learners (and nodes removed by a committed change) never campaign.
-   */
-  private mayCampaign(): boolean {
-    for (let i = this.configs.length - 1; i >= 0; i--) {
-      const record = this.configs[i]
-      if (memberOf(record.configuration, this.id)?.role === "voter") return true
-      if (record.index <= this.log.committed) return false // in force at the commit index: no older one matters
-    }
-    return false
-  }
-
-  /** Whether `ids` hold a majority of the voters in effect (anyone else is ignored). */
-  private isQuorum(ids: Iterable<NodeId>): boolean {
-    let count = 0
-    for (const id of ids) if (this.voters.has(id)) count++
-    return this.voters.size > 0 && count > this.voters.size / 2
-  }
-
-  /**
-   * After a follower's append: configuration entries that a new leader truncated no longer
-   * count (the configuration reverts to the one before), and those just appended take effect.
-   */
-  private reconcileConfigurations(appended: ReadonlyArray<Entry>): void {
-    let changed = false
-    while (this.configs.length > 1) {
-      const last = this.configs[this.configs.length - 1]
-      if (this.log.term(last.index) === last.term) break
-      this.configs.pop()
-      changed = true
-    }
-    const after = this.configs[this.configs.length - 1].index
-    for (const entry of appended) {
-      if (entry.kind !== EntryKind.Config || entry.index <= after) continue
-      this.configs.push({ index: entry.index, term: entry.term, configuration: decodeConfigEntry(entry) })
-      changed = true
-    }
-    if (changed) this.configurationChanged()
-  }
-
-  /** The configuration in effect changed (appended, truncated away, or from a snapshot). */
+  /** The configuration in effect changed (appended, truncated away, or from a snapshot): a leader adjusts. */
   private configurationChanged(): void {
-    const config = this.configuration()
-    this.voters = new Set(config.members.filter((m) => m.role === "voter").map((m) => m.id))
-    this.others = config.members.filter((m) => m.id !== this.id).map((m) => m.id)
-    this.otherVoters = this.others.filter((id) => this.voters.has(id))
-    this.configurationAnnounced = false
     if (this.role !== "leader") return
-    // Members that joined get a progress (probing from our last index); those that left lose theirs.
-    for (const id of this.others) if (!this.replication.has(id)) this.replication.set(id, new Progress(this.log.lastIndex()))
-    for (const id of [...this.replication.keys()]) if (memberOf(config, id) === undefined) this.replication.delete(id)
-    if (this.transferee !== 0 && !this.voters.has(this.transferee)) this.transferee = 0
+    this.replication.track(this.membership.others, this.membership.current())
+    if (this.transfer.target !== 0 && !this.membership.voters.has(this.transfer.target)) this.transfer.cancel()
     // A removed voter no longer holds commits back.
     this.maybeCommit()
   }
 
-  /** The other voter with the highest match index (ties: recently active first, then lowest id); 0: none. */
-  private mostCaughtUpVoter(): NodeId {
-    let best: NodeId = 0
-    let bestPr: Progress | undefined
-    for (const id of this.otherVoters) {
-      const pr = this.replication.get(id)
-      if (pr === undefined) continue
-      const better =
-        bestPr === undefined ||
-        pr.match > bestPr.match ||
-        (pr.match === bestPr.match && pr.recentActive && !bestPr.recentActive)
-      if (better) {
-        best = id
-        bestPr = pr
-      }
-    }
-    return best
-  }
-
-  /** Leader transfer: once the target holds our whole log, tell it to campaign now. */
-  private maybeSendTimeoutNow(): boolean {
-    const pr = this.replication.get(this.transferee)
-    if (pr === undefined || pr.match !== this.log.lastIndex()) return false
-    // Its candidate will ignore leases, so this leader's own lease is void from now on.
-    this.leaseForfeited = true
-    this.send({ type: "TimeoutNow", from: this.id, to: this.transferee, term: this.term })
-    return true
-  }
-
   // ---------------------------------------------------------------- helpers
 
-  private send(message: Message): void {
-    this.messages.push(message)
+  private notLeader(): { ok: false; reason: "not-leader"; message: string } {
+    return { ok: false, reason: "not-leader", message: this.leader !== 0 ? `not the leader; node ${this.leader} is` : "not the leader; no leader is known" }
   }
 
-  private resetElectionTimer(): void {
-    const base = this.config.electionTicks
-    this.randomizedTimeout = base + Math.floor(this.config.random() * base)
+  private send(message: Message): void {
+    this.outbox.send(message)
   }
 }
