@@ -7,15 +7,13 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { liveChildren } from "./liveChildren.js"
 import { info } from "./redisCli.js"
 import { TEST_HOST } from "./testHost.js"
 import { waitFor } from "./waitFor.js"
 
 const MAIN = path.resolve("dist/src/main.js")
-const live = new Set<ChildProcess>()
-process.on("exit", () => {
-  for (const child of live) child.kill("SIGKILL")
-})
+const live = liveChildren()
 
 export interface ClusterOptions {
   readonly nodes?: number
