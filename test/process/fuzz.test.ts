@@ -227,7 +227,7 @@ const linearizableWorkload = async (cluster: ProcessCluster, seed: number, prefi
 }
 
 describe(`hostile input (seed ${SEED})`, () => {
-  const cluster = new ProcessCluster({ basePort: 28200, extraArgs: ["--cluster-secret-file", secretFile] })
+  const cluster = new ProcessCluster({ basePort: 32000, extraArgs: ["--cluster-secret-file", secretFile] })
   beforeAll(async () => {
     console.log(`fuzz seed ${SEED} (repeat with RAFT_KV_FUZZ_SEED=${SEED}); ${PHASE_MS / 1000}s per phase`)
     await cluster.startAll()

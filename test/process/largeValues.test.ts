@@ -15,7 +15,7 @@ const VALUE_BYTES = 8 * 1024 * 1024
 const VALUES = 9 // 72 MiB: more than one peer frame may carry (64 MiB)
 
 describe("large values", () => {
-  const cluster = new ProcessCluster({ basePort: 23600 })
+  const cluster = new ProcessCluster({ basePort: 32400 })
   beforeAll(() => cluster.startAll(), 60_000)
   afterAll(() => cluster.shutdown())
 

@@ -15,6 +15,7 @@ import { RespClient } from "../support/respClient.js"
 
 const KEYS = Number(process.env.RAFT_KV_LONG_KEYS ?? 1_000_000)
 const PER_MSET = 5000
+const MSETS_IN_FLIGHT = 8
 const MAX_PING_MS = 1000
 /** How long the FLUSHALL test watches the reaper (it may take minutes for a million keys on a slow disk). */
 const REAP_WATCH_MS = 30_000
@@ -39,22 +40,32 @@ const expectResponsive = ({ slowest, failure }: Watched<unknown>) => {
 }
 
 describe(`commands over ${KEYS.toLocaleString("en")} keys`, () => {
-  const cluster = new ProcessCluster({ basePort: 28400 })
+  const cluster = new ProcessCluster({ basePort: 31400 })
   beforeAll(async () => {
     await cluster.startAll()
     const leader = await cluster.waitForLeader()
     const loader = await RespClient.connect(cluster.clientPort(leader))
     const started = Date.now()
     try {
-      for (let batch = 0; batch * PER_MSET < KEYS; batch += 10) {
-        const commands: Array<Array<string>> = []
-        for (let b = batch; b < batch + 10 && b * PER_MSET < KEYS; b++) {
+      // MSETs of PER_MSET keys, MSETS_IN_FLIGHT of them on the connection at once (the next sent as
+      // soon as one is answered).
+      let next = 0
+      let failed = false
+      const send = async () => {
+        while (next < KEYS && !failed) {
+          const from = next
+          const to = Math.min(KEYS, from + PER_MSET)
+          next = to
           const mset = ["MSET"]
-          for (let i = b * PER_MSET; i < Math.min(KEYS, (b + 1) * PER_MSET); i++) mset.push(`key:${i}`, "v")
-          commands.push(mset)
+          for (let i = from; i < to; i++) mset.push(`key:${i}`, "v")
+          const reply = await loader.call(...mset)
+          if (reply !== "OK") {
+            failed = true
+            throw new Error(`MSET answered ${String(reply)}`)
+          }
         }
-        for (const reply of await loader.pipeline(commands)) if (reply !== "OK") throw new Error(`MSET answered ${String(reply)}`)
       }
+      await Promise.all(Array.from({ length: MSETS_IN_FLIGHT }, send))
     } finally {
       loader.close()
     }

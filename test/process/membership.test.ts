@@ -142,7 +142,7 @@ const waitForExit = (cluster: ProcessCluster, id: number, timeoutMs = 15_000) =>
 // ---------------------------------------------------------------------------------------------
 
 describe("growing a cluster from 3 to 5 nodes under write load", () => {
-  const cluster = new ProcessCluster({ basePort: 27000 })
+  const cluster = new ProcessCluster({ basePort: 30400 })
   beforeAll(() => cluster.startAll(), 60_000)
   afterAll(() => cluster.shutdown())
 
@@ -188,7 +188,7 @@ describe("growing a cluster from 3 to 5 nodes under write load", () => {
 })
 
 describe("replacing a node killed with kill -9 by a new node with an empty data directory", () => {
-  const cluster = new ProcessCluster({ basePort: 27200, extraArgs: ["--snapshot-entries", "200"] })
+  const cluster = new ProcessCluster({ basePort: 30600, extraArgs: ["--snapshot-entries", "200"] })
   beforeAll(() => cluster.startAll(), 60_000)
   afterAll(() => cluster.shutdown())
 
@@ -225,7 +225,7 @@ describe("replacing a node killed with kill -9 by a new node with an empty data 
 })
 
 describe("shrinking a cluster from 5 nodes to 3, its leader included", () => {
-  const cluster = new ProcessCluster({ nodes: 5, basePort: 27400 })
+  const cluster = new ProcessCluster({ nodes: 5, basePort: 30800 })
   // One at a time: five node processes starting at once on a busy machine can take long to answer.
   beforeAll(async () => {
     for (const id of cluster.ids) await cluster.start(id)
@@ -269,7 +269,7 @@ describe("a rolling restart with SIGTERM while clients write", () => {
   // A 3-second election timeout: the pause a stopping leader causes without handing over is at
   // least that long (clients wait for an election), with the handover it is far shorter.
   const ELECTION_MS = 3000
-  const cluster = new ProcessCluster({ basePort: 27600, extraArgs: ["--election-ticks", String(ELECTION_MS / 100)] })
+  const cluster = new ProcessCluster({ basePort: 31000, extraArgs: ["--election-ticks", String(ELECTION_MS / 100)] })
   beforeAll(() => cluster.startAll(), 60_000)
   afterAll(() => cluster.shutdown())
 
@@ -326,7 +326,7 @@ describe("a rolling restart with SIGTERM while clients write", () => {
 })
 
 describe("cluster clients when a node dies", () => {
-  const cluster = new ProcessCluster({ basePort: 27800 })
+  const cluster = new ProcessCluster({ basePort: 31200 })
   let scriptDir: string
   beforeAll(async () => {
     scriptDir = fs.mkdtempSync(path.join(os.tmpdir(), "raft-kv-cluster-clients-"))

@@ -47,8 +47,8 @@ const writeMany = async (port: number, from: number, count: number, keys: number
 }
 
 describe.each([
-  { engine: "memory" as const, basePort: 23200 },
-  { engine: "level" as const, basePort: 23400 }
+  { engine: "memory" as const, basePort: 31600 },
+  { engine: "level" as const, basePort: 31800 }
 ])("snapshots and compaction ($engine engine)", ({ engine, basePort }) => {
   const cluster = new ProcessCluster({ engine, basePort, extraArgs: ["--snapshot-entries", String(SNAPSHOT_ENTRIES)] })
   beforeAll(() => cluster.startAll(), 60_000)

@@ -11,8 +11,8 @@ import { redisCli, redisCliInput } from "../support/redisCli.js"
 import { waitFor } from "../support/waitFor.js"
 
 describe.each([
-  { engine: "memory" as const, basePort: 24200 },
-  { engine: "level" as const, basePort: 24400 }
+  { engine: "memory" as const, basePort: 32600 },
+  { engine: "level" as const, basePort: 30000 }
 ])("transactions and expiry through failures ($engine engine)", ({ engine, basePort }) => {
   const cluster = new ProcessCluster({ engine, basePort })
   beforeAll(() => cluster.startAll(), 60_000)

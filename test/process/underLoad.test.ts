@@ -8,7 +8,7 @@ import { RespClient } from "../support/respClient.js"
 import { waitFor } from "../support/waitFor.js"
 
 describe("writes under a leader crash", () => {
-  const cluster = new ProcessCluster({ basePort: 22600, extraArgs: ["--request-timeout-ms", "3000"] })
+  const cluster = new ProcessCluster({ basePort: 32200, extraArgs: ["--request-timeout-ms", "3000"] })
   beforeAll(() => cluster.startAll(), 60_000)
   afterAll(() => cluster.shutdown())
 

@@ -17,6 +17,13 @@ const report = (result: SimulationResult) =>
 // own messages to its main process wait for the whole file (and time out after 60 s).
 beforeEach(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
+/**
+ * A run is deterministic: the timeout only guards against a hang. `npm test` runs this file beside
+ * other files (vitest.config.ts), so on a busy machine a run can take several times its usual
+ * few seconds; the default 30 s would fail correct runs.
+ */
+const RUN_TIMEOUT = { timeout: 120_000 }
+
 /** The default runs of seeds 1..20, kept for the test that sums what they did. */
 const defaultRuns = new Map<number, SimulationResult>()
 const defaultRun = (seed: number): SimulationResult => {
@@ -25,7 +32,7 @@ const defaultRun = (seed: number): SimulationResult => {
   return result
 }
 
-describe("deterministic simulation", () => {
+describe("deterministic simulation", RUN_TIMEOUT, () => {
   it.each(Array.from({ length: 20 }, (_, i) => i + 1))("seed %i (3 nodes): safe, live and linearizable under random faults", (seed) => {
     const result = defaultRun(seed)
     expect(report(result)).toBe("ok")
@@ -160,7 +167,7 @@ describe("deterministic simulation", () => {
   })
 })
 
-describe("the simulation catches consensus bugs", () => {
+describe("the simulation catches consensus bugs", RUN_TIMEOUT, () => {
   // Seeds found with `npm run sim -- --bug <name> --profile elections --seeds N`; without the
   // bug the same seeds pass.
   it.each([

@@ -7,15 +7,13 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { liveChildren } from "./liveChildren.js"
 import { info } from "./redisCli.js"
 import { TEST_HOST } from "./testHost.js"
 import { waitFor } from "./waitFor.js"
 
 const MAIN = path.resolve("dist/src/main.js")
-const live = new Set<ChildProcess>()
-process.on("exit", () => {
-  for (const child of live) child.kill("SIGKILL")
-})
+const live = liveChildren()
 
 export interface ClusterOptions {
   readonly nodes?: number
@@ -32,7 +30,12 @@ export interface ClusterOptions {
   readonly envFor?: (id: number) => Readonly<Record<string, string>>
   /** The entry point to run (default dist/src/main.js), e.g. an example with its own engine. */
   readonly main?: string
-  /** How long a node may take to answer after it is spawned (default 30 s: a loaded machine may need long). */
+  /**
+   * How long a node may take to answer after it is spawned (default 45 s: a node answers in about
+   * a second, but on a machine busy with other files of the suite, which run side by side, and with
+   * other work, three nodes starting at once were seen to need more than 30 s; below the 60 s of
+   * the hooks that start clusters, so a slow start fails with its own message).
+   */
   readonly startTimeoutMs?: number
   /**
    * How the harness's redis-cli reaches node `id` (readiness, leader checks): its port (default
@@ -111,7 +114,7 @@ export class ProcessCluster {
     })
     await waitFor(async () => (await this.info(id)).raft_node_id === String(id), {
       // Generous: a node starts in about a second, but a machine busy with other tests can take far longer.
-      timeoutMs: this.options.startTimeoutMs ?? 30_000,
+      timeoutMs: this.options.startTimeoutMs ?? 45_000,
       description: () => `node ${id} to answer on port ${this.clientPort(id)} (exit: ${this.exits.get(id)})\n${this.output.get(id) ?? ""}`
     })
   }

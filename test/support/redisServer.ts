@@ -8,14 +8,12 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { liveChildren } from "./liveChildren.js"
 import { WireConnection } from "./respWire.js"
 import { TEST_HOST } from "./testHost.js"
 import { waitFor } from "./waitFor.js"
 
-const live = new Set<ChildProcess>()
-process.on("exit", () => {
-  for (const child of live) child.kill("SIGKILL")
-})
+const live = liveChildren()
 
 export interface RedisServerOptions {
   /** Below 32768 (no ephemeral port can hold it); give each test file its own. */
