@@ -64,6 +64,8 @@ export interface NodeConfig {
   readonly healthMaxApplyLag?: number
   /** How log lines are written: text (logfmt, the default) or json (one object per line). */
   readonly logFormat?: LogFormat
+  /** Whether a node whose heap grew runs a full garbage collection once it goes idle (node/IdleGc.ts; default true). */
+  readonly idleGc?: boolean
 }
 
 export type LogFormat = "text" | "json"
@@ -157,6 +159,9 @@ A Raft-replicated key-value server that speaks the Redis protocol.
   --health-max-apply-lag N /health is 503 once the applied index lags the commit index by more
                            than N entries (default 1000)
   --log-format text|json   log lines as logfmt text (default) or one JSON object per line
+  --idle-gc on|off         once the node has been idle for a few seconds after its heap grew
+                           (a bulk load), run a full garbage collection so the memory goes back
+                           to the system (default on; each is logged with event=idle_gc)
   -h, --help               show this help
 
 Securing the client port (docs/operations.md, "Security"), with redis-server's flags:
@@ -192,7 +197,7 @@ const FLAGS = new Set([
   "id", "cluster", "port", "host", "data-dir", "engine", "tick-ms", "election-ticks", "heartbeat-ticks", "request-timeout-ms", "snapshot-entries",
   "cluster-secret-file", "peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file", "read-mode", "lease-margin-ticks",
   "maxclients", "requirepass", "requirepass-file", "aclfile", "tls-port", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-auth-clients",
-  "join", "peer-address", "advertise-host", "advertise-port", "metrics-port", "metrics-host", "health-max-apply-lag", "log-format"
+  "join", "peer-address", "advertise-host", "advertise-port", "metrics-port", "metrics-host", "health-max-apply-lag", "log-format", "idle-gc"
 ])
 
 const PEER_TLS_FLAGS = ["peer-tls-cert-file", "peer-tls-key-file", "peer-tls-ca-cert-file"] as const
@@ -284,6 +289,9 @@ const Flags = Schema.Struct({
   "health-max-apply-lag": IntegerFromFlag("health-max-apply-lag", 0, 1_000_000_000),
   "log-format": Schema.Literal("text", "json").annotations({
     message: () => ({ message: "--log-format must be text or json", override: true })
+  }),
+  "idle-gc": Schema.Literal("on", "off").annotations({
+    message: () => ({ message: "--idle-gc must be on or off", override: true })
   }),
   "read-mode": Schema.Literal("linearizable", "lease", "stale").annotations({
     message: () => ({ message: "--read-mode must be linearizable, lease or stale", override: true })
@@ -382,6 +390,7 @@ export const parseArgs = (
     "metrics-port": flags.get("metrics-port") ?? "0",
     "health-max-apply-lag": flags.get("health-max-apply-lag") ?? "1000",
     "log-format": flags.get("log-format") ?? "text",
+    "idle-gc": flags.get("idle-gc") ?? "on",
     engine: flags.get("engine") ?? "memory"
   })
   if (Either.isLeft(decoded)) {
@@ -476,7 +485,8 @@ export const parseArgs = (
       ...clientAuth,
       ...metrics,
       healthMaxApplyLag: values["health-max-apply-lag"],
-      logFormat: values["log-format"]
+      logFormat: values["log-format"],
+      idleGc: values["idle-gc"] === "on"
     }
   })
 }
