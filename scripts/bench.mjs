@@ -27,9 +27,12 @@
  * With --memory it runs the memory phase instead: a fresh 3-node cluster on the memory engine and
  * a plain redis-server, each loaded with the same --keys distinct keys (default 1,000,000;
  * 12-byte keys and 12-byte values) by `redis-cli --pipe`, then every process's resident memory
- * (VmRSS) once settled (--settle seconds, default 60), each node against redis-server.
+ * (VmRSS) once settled (--settle seconds, default 60), each node against redis-server, with
+ * each node's V8 heap (used and committed), its memory outside the heap, and the idle GCs it
+ * logged (event=idle_gc, with their pauses). --node-flags "..." adds flags to every node (an A/B
+ * of a setting, e.g. --node-flags "--idle-gc off").
  *
- *   npm run bench -- --memory [--keys 1000000] [--settle 60]
+ *   npm run bench -- --memory [--keys 1000000] [--settle 60] [--node-flags "..."]
  *
  * With --types it runs issue 13's collection rows instead, on one cluster of --engine: each of
  * redis-benchmark's collection tests right after a SET run on the same leader (so the two share
@@ -76,6 +79,7 @@ const rounds = Number(flag("rounds", "3"))
 const requests = Number(flag("requests", "50000"))
 const keyCount = Number(flag("keys", "1000000"))
 const settleSeconds = Number(flag("settle", "60"))
+const nodeFlags = flag("node-flags", "").split(" ").filter((x) => x !== "")
 const host = flag("host", process.env.RAFT_KV_TEST_HOST ?? "127.0.0.1")
 const defaultListRequests = flag("default-requests", "20000") // issue 13 asks for -n 20000
 const clients = 50
@@ -96,10 +100,18 @@ const run = (command, argv, options) => {
   return promise
 }
 
+/** Log lines of idle GCs (event=idle_gc), by process name. */
+const idleGcLines = new Map()
+
 const startProcess = (command, argv, name) => {
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] })
   let log = ""
-  child.stdout.on("data", (d) => (log = (log + d).slice(-4000)))
+  child.stdout.on("data", (d) => {
+    log = (log + d).slice(-4000)
+    for (const line of String(d).split("\n")) {
+      if (line.includes("event=idle_gc")) idleGcLines.set(name, [...(idleGcLines.get(name) ?? []), line])
+    }
+  })
   child.stderr.on("data", (d) => (log = (log + d).slice(-4000)))
   child.on("exit", (code) => {
     if (code !== null && code !== 0) process.stderr.write(`${name} exited with ${code}:\n${log}\n`)
@@ -515,7 +527,7 @@ const memoryPhase = async () => {
   const loadBefore = loadAverage()
   const file = keysFile(keyCount)
   const redis = startRedis(36781, ["--appendonly", "no"])
-  const cluster = await startCluster("memory", "memory")
+  const cluster = await startCluster("memory", "memory", 0, nodeFlags)
   await waitForPong(redis.port)
   const pids = cluster.nodes.map((n) => n.pid)
   // Let the freshly started processes settle (JIT, first heartbeats) before the baseline.
@@ -548,17 +560,23 @@ const memoryPhase = async () => {
   const memory = await Promise.all(ids.map((i) => info(clientPort(i), "memory")))
   const redisSettled = settled[3]
 
-  console.log(`\n## npm run bench -- --memory --keys ${keyCount} --settle ${settleSeconds}`)
+  console.log(`\n## npm run bench -- --memory --keys ${keyCount} --settle ${settleSeconds}${nodeFlags.length > 0 ? ` --node-flags "${nodeFlags.join(" ")}"` : ""}`)
   console.log(`${machine()}; load average before ${loadBefore}, after ${loadAverage()}`)
   console.log(`${keyCount} keys (12-byte keys key:NNNNNNNN, 12-byte values) loaded with redis-cli --pipe into a plain redis-server and through raft-kv node${cluster.leader} (the leader) in ${loadSeconds.toFixed(1)} s; DBSIZE ${keyCount} everywhere, raft_applied_index ${applied} on every node, raft_term ${infos.map((x) => x.raft_term).join("/")}`)
-  console.log(`| process | role | RSS before MiB | RSS 2 s after load MiB | settled RSS (${settleSeconds} s idle) MiB | peak MiB | V8 heap used MiB | settled RSS / redis-server's |`)
-  console.log(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |`)
+  console.log(`| process | role | RSS before MiB | RSS 2 s after load MiB | settled RSS (${settleSeconds} s idle) MiB | peak MiB | V8 heap used / committed MiB | outside the heap MiB | settled RSS / redis-server's |`)
+  console.log(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`)
   for (const [k, i] of ids.entries()) {
-    console.log(`| node${i} | ${infos[k].raft_role} | ${mib(before[k])} | ${mib(afterLoad[k])} | ${mib(settled[k])} | ${mib(peak[k])} | ${mib(Number(memory[k].node_heap_used))} | ${(settled[k] / redisSettled).toFixed(2)}x |`)
+    const heap = `${mib(Number(memory[k].node_heap_used))} / ${mib(Number(memory[k].node_heap_total))}`
+    console.log(`| node${i} | ${infos[k].raft_role} | ${mib(before[k])} | ${mib(afterLoad[k])} | ${mib(settled[k])} | ${mib(peak[k])} | ${heap} | ${mib(Number(memory[k].node_external))} | ${(settled[k] / redisSettled).toFixed(2)}x |`)
   }
-  console.log(`| redis-server | (no persistence) | ${mib(before[3])} | ${mib(afterLoad[3])} | ${mib(settled[3])} | ${mib(peak[3])} | | 1.00x |`)
+  console.log(`| redis-server | (no persistence) | ${mib(before[3])} | ${mib(afterLoad[3])} | ${mib(settled[3])} | ${mib(peak[3])} | | | 1.00x |`)
   const worst = Math.max(...settled.slice(0, 3)) / redisSettled
   console.log(`target: settled RSS per node <= 2.5x redis-server's; worst node ${worst.toFixed(2)}x: ${worst <= 2.5 ? "met" : "not met"}`)
+  for (const i of ids) {
+    const lines = idleGcLines.get(`node${i}-memory`) ?? []
+    const pauses = lines.map((line) => /pauses ([\d.]+ \+ [\d.]+ ms)/.exec(line)?.[1] ?? "?")
+    console.log(`node${i}: ${lines.length === 0 ? "no idle GC" : `idle GC ${lines.length}x, pauses ${pauses.join(", ")}`}`)
+  }
 }
 
 // --- the collection-types phase (issue 13) ---

@@ -1,4 +1,4 @@
-/** --metrics-port, --metrics-host, --health-max-apply-lag and --log-format: what the node tells its operators. */
+/** --metrics-port, --metrics-host, --health-max-apply-lag and --log-format: what the node tells its operators; --idle-gc: what it gives back. */
 import type { HostPort } from "../node/Membership.js"
 import { ChoiceFromFlag, ConfigError, type DecodedFlag, type DecodedValues, type GivenFlags, IntegerFromFlag } from "./flags.js"
 
@@ -13,6 +13,8 @@ export interface ObservabilityConfig {
   readonly healthMaxApplyLag?: number
   /** How log lines are written: text (logfmt, the default) or json (one object per line). */
   readonly logFormat?: LogFormat
+  /** Whether a node whose heap grew runs a full garbage collection once it goes idle (node/IdleGc.ts; default true). */
+  readonly idleGc?: boolean
 }
 
 /** The group's flags read as text; the decoded ones are in OBSERVABILITY_DECODED. */
@@ -21,7 +23,8 @@ export const OBSERVABILITY_FLAGS = ["metrics-host"]
 export const OBSERVABILITY_DECODED = {
   "metrics-port": { schema: IntegerFromFlag("metrics-port", 0, 65535), absent: "0" },
   "health-max-apply-lag": { schema: IntegerFromFlag("health-max-apply-lag", 0, 1_000_000_000), absent: "1000" },
-  "log-format": { schema: ChoiceFromFlag("log-format", "text", "json"), absent: "text" }
+  "log-format": { schema: ChoiceFromFlag("log-format", "text", "json"), absent: "text" },
+  "idle-gc": { schema: ChoiceFromFlag("idle-gc", "on", "off"), absent: "on" }
 } satisfies Record<string, DecodedFlag>
 
 export const OBSERVABILITY_HELP = `  --metrics-port P         serve GET /metrics (Prometheus text format) and GET /health over
@@ -30,6 +33,9 @@ export const OBSERVABILITY_HELP = `  --metrics-port P         serve GET /metrics
   --health-max-apply-lag N /health is 503 once the applied index lags the commit index by more
                            than N entries (default 1000)
   --log-format text|json   log lines as logfmt text (default) or one JSON object per line
+  --idle-gc on|off         once the node has been idle for a few seconds after its heap grew
+                           (a bulk load), run a full garbage collection so the memory goes back
+                           to the system (default on; each is logged with event=idle_gc)
 `
 
 /** --metrics-port and --metrics-host: the HTTP listener, on a port no other listener of this node uses. */
@@ -65,5 +71,5 @@ export const parseObservability = (
 ): ObservabilityConfig | ConfigError => {
   const metrics = parseMetrics(flags, values["metrics-port"], host, peer, clientPorts)
   if (metrics instanceof ConfigError) return metrics
-  return { ...metrics, healthMaxApplyLag: values["health-max-apply-lag"], logFormat: values["log-format"] }
+  return { ...metrics, healthMaxApplyLag: values["health-max-apply-lag"], logFormat: values["log-format"], idleGc: values["idle-gc"] === "on" }
 }

@@ -15,6 +15,7 @@ import { startClientServer } from "../server/ClientServer.js"
 import { runAnnouncer } from "./Announcer.js"
 import { runApplier } from "./Applier.js"
 import { DataDirLockLive } from "./DataDirLock.js"
+import { runIdleGc } from "./IdleGc.js"
 import { IncarnationLive } from "./Incarnation.js"
 import { KvServiceLive } from "./KvService.js"
 import { Lifecycle, LifecycleLive } from "./Lifecycle.js"
@@ -142,8 +143,10 @@ export const serve = (config: Config) => {
   const io = Layer.mergeAll(transport, disk).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(base))
   // Recovery reconciles snapshot, WAL and the caller's engine before any actor starts.
   const services = Layer.mergeAll(KvServiceLive, RecoveredLive).pipe(Layer.provideMerge(io))
+  // Idle GC (IdleGc.ts) reads and collects the real process, so only a production node runs it.
+  const idleGc = config.idleGc === false ? Effect.void : Effect.flatMap(Supervision, (supervision) => supervision.restarting("idle GC", runIdleGc()))
   // The node's own metrics (a Context.Reference: without this, a default one is used).
-  return runActors.pipe(Effect.scoped, Effect.provide(services), Effect.provideService(Metrics, new NodeMetrics()))
+  return Effect.zipRight(idleGc, runActors).pipe(Effect.scoped, Effect.provide(services), Effect.provideService(Metrics, new NodeMetrics()))
 }
 
 export type { KvEngine }

@@ -18,6 +18,8 @@ export interface NodeStatusService {
   garbageMembers: () => number
   /** Unix seconds of the last durable snapshot (LASTSAVE); the start time until one is taken. */
   lastSave: number
+  /** Whether a snapshot is being written now (set by the Snapshotter; the idle GC waits for it). */
+  snapshotting: boolean
   /** Where a node serves clients, as the nodes announced it through the log (set by the Applier). */
   clientAddressOf: (id: number) => string | undefined
   /** Clients waiting in a blocking command (INFO blocked_clients; set by the Applier, which owns them). */
@@ -62,6 +64,7 @@ export const NodeStatusLive = (id: number) =>
       hasWritten: () => false,
       committedConfiguration: { index: 0, configuration: EMPTY_CONFIGURATION },
       lastHeard: new Map(),
-      lastSave: Math.floor(Date.now() / 1000)
+      lastSave: Math.floor(Date.now() / 1000),
+      snapshotting: false
     }))
   )

@@ -306,6 +306,17 @@ class Reader {
     this.o += length
     return v
   }
+  /**
+   * A view into the frame, not a copy: only for bytes nobody keeps beyond the message's turn
+   * (an Append's entries, which the Raft log copies into its own buffers, RaftLog.ts). A copy per
+   * entry was a small ArrayBuffer, and malloc, per replicated entry on every follower.
+   */
+  view(length: number): Uint8Array {
+    this.need(length)
+    const v = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.o, length)
+    this.o += length
+    return v
+  }
 }
 
 const readMessage = (r: Reader): Message => {
@@ -337,7 +348,7 @@ const readMessage = (r: Reader): Message => {
         const entryTerm = r.num()
         const kind = r.u8()
         if (index !== prevIndex + 1 + i) throw new PeerDecodeError({ message: "non-contiguous entries in append" })
-        const data = r.bytes(r.u32())
+        const data = r.view(r.u32())
         checkEntry(kind, data)
         entries.push({ index, term: entryTerm, kind: kind as Entry["kind"], data })
       }

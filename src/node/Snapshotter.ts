@@ -66,7 +66,10 @@ export const runSnapshotter = Effect.gen(function* () {
   const persist = (input: Extract<SnapshotterInput, { _tag: "Persist" }>) =>
     Effect.gen(function* () {
       const started = performance.now()
-      const stored = yield* store.write(input.meta, input.snapshot.chunks).pipe(Effect.ensuring(Scope.close(input.scope, Exit.void)))
+      status.snapshotting = true
+      const stored = yield* store
+        .write(input.meta, input.snapshot.chunks)
+        .pipe(Effect.ensuring(Effect.zipRight(Scope.close(input.scope, Exit.void), Effect.sync(() => (status.snapshotting = false)))))
       const seconds = (performance.now() - started) / 1000
       metrics.snapshotSave.observe(seconds)
       metrics.snapshotBytes = stored.bytes

@@ -4,12 +4,86 @@
  * has to be written to the WAL (`unstableFrom`). Entries up to `offset` were compacted into a
  * snapshot; `offset` itself keeps its term (`offsetTerm`) so appends after it can be checked.
  * A new log has offset 0, the sentinel of term 0.
+ *
+ * Memory: the log holds up to `--snapshot-entries` + 5,000 entries between snapshots (105,000 by
+ * default), so it is kept compact: terms and kinds in arrays of numbers and every entry's bytes
+ * copied into 1 MiB buffers (`EntryBytes`), instead of an object, a typed array and an
+ * ArrayBuffer per entry (~330 bytes and four heap objects for a 45-byte SET, all promoted to the
+ * old generation before the next snapshot frees them). An `Entry` is built when one is asked for;
+ * its `data` is a view of bytes that are never written again.
  */
-import type { Entry } from "./types.js"
+import type { Entry, EntryKind } from "./types.js"
+
+const CHUNK_SHIFT = 20
+const CHUNK_BYTES = 1 << CHUNK_SHIFT
+/** Entries this large get a buffer of their own. */
+const OWN_CHUNK_BYTES = CHUNK_BYTES / 4
+const EMPTY = new Uint8Array(0)
+
+/**
+ * Append-only storage for entry bytes: buffers numbered in append order, so every byte appended
+ * later has a higher address (chunk number · 2^20 + offset) and the chunks below the first kept
+ * entry can be released. Nothing is ever overwritten, so views handed out stay valid.
+ */
+class EntryBytes {
+  /** chunks[i] is chunk number base + i. */
+  private chunks: Array<Uint8Array> = []
+  private base = 0
+  /** Where the next append goes in the last chunk; CHUNK_BYTES when a new chunk is needed. */
+  private used = CHUNK_BYTES
+
+  /** Copy `data` in; returns its address. */
+  append(data: Uint8Array): number {
+    const length = data.length
+    if (length === 0) return 0
+    if (length >= OWN_CHUNK_BYTES) {
+      this.chunks.push(data.slice())
+      this.used = CHUNK_BYTES // the next small entry starts a new chunk, after this one
+      return (this.base + this.chunks.length - 1) * CHUNK_BYTES
+    }
+    if (this.used + length > CHUNK_BYTES) {
+      this.chunks.push(new Uint8Array(CHUNK_BYTES))
+      this.used = 0
+    }
+    const chunk = this.chunks[this.chunks.length - 1]
+    chunk.set(data, this.used)
+    const address = (this.base + this.chunks.length - 1) * CHUNK_BYTES + this.used
+    this.used += length
+    return address
+  }
+
+  view(address: number, length: number): Uint8Array {
+    if (length === 0) return EMPTY
+    const number = Math.floor(address / CHUNK_BYTES)
+    const start = address - number * CHUNK_BYTES
+    return this.chunks[number - this.base].subarray(start, start + length)
+  }
+
+  /** Release the chunks wholly below `address` (the first byte still needed). */
+  releaseBelow(address: number): void {
+    const number = Math.floor(address / CHUNK_BYTES)
+    const drop = Math.min(number - this.base, this.chunks.length - 1)
+    if (drop <= 0) return
+    this.chunks = this.chunks.slice(drop)
+    this.base += drop
+  }
+
+  /** Release everything. */
+  clear(): void {
+    this.base += this.chunks.length
+    this.chunks = []
+    this.used = CHUNK_BYTES
+  }
+}
 
 export class RaftLog {
-  private entries: Array<Entry>
-  /** Index of the last compacted entry (entries[0] is offset + 1). */
+  /** Per entry held (position i is index offset + 1 + i): term, kind, and where its bytes are. */
+  private terms: Array<number> = []
+  private kinds: Array<EntryKind> = []
+  private addresses: Array<number> = []
+  private lengths: Array<number> = []
+  private readonly bytes = new EntryBytes()
+  /** Index of the last compacted entry (the first held entry is offset + 1). */
   offset: number
   offsetTerm: number
   /** First index not yet handed to the WAL in a Ready. */
@@ -25,12 +99,12 @@ export class RaftLog {
     applied: number,
     snapshot: { readonly index: number; readonly term: number } = { index: 0, term: 0 }
   ) {
-    this.entries = [...entries]
     this.offset = snapshot.index
     this.offsetTerm = snapshot.term
     if (entries.length > 0 && entries[0].index !== snapshot.index + 1) {
       throw new Error(`raft: log starts at ${entries[0].index}, expected ${snapshot.index + 1}`)
     }
+    this.push(entries, 0)
     const last = this.lastIndex()
     this.unstableFrom = last + 1
     this.persisted = last
@@ -40,8 +114,31 @@ export class RaftLog {
     this.applied = Math.max(Math.min(applied, this.committed), snapshot.index)
   }
 
+  /** Hold `entries[from..]` after the last entry (their bytes copied). */
+  private push(entries: ReadonlyArray<Entry>, from: number): void {
+    for (let i = from; i < entries.length; i++) {
+      const entry = entries[i]
+      this.terms.push(entry.term)
+      this.kinds.push(entry.kind)
+      this.addresses.push(this.bytes.append(entry.data))
+      this.lengths.push(entry.data.length)
+    }
+  }
+
+  /** The entry at position `i` of the held entries, built now. */
+  private at(i: number): Entry {
+    return { index: this.offset + 1 + i, term: this.terms[i], kind: this.kinds[i], data: this.bytes.view(this.addresses[i], this.lengths[i]) }
+  }
+
+  /** The held entries at positions [from, to), built now. */
+  private range(from: number, to: number): Array<Entry> {
+    const out: Array<Entry> = new Array(Math.max(0, to - from))
+    for (let i = from; i < to; i++) out[i - from] = this.at(i)
+    return out
+  }
+
   lastIndex(): number {
-    return this.offset + this.entries.length
+    return this.offset + this.terms.length
   }
 
   /** The first index still held in memory (lastIndex() + 1 when there is none). */
@@ -57,12 +154,12 @@ export class RaftLog {
   term(index: number): number | undefined {
     if (index === this.offset) return this.offsetTerm
     if (index < this.offset || index > this.lastIndex()) return undefined
-    return this.entries[index - this.offset - 1].term
+    return this.terms[index - this.offset - 1]
   }
 
   /** The entry at `index`, undefined when compacted away or beyond the log. */
   entry(index: number): Entry | undefined {
-    return index > this.offset && index <= this.lastIndex() ? this.entries[index - this.offset - 1] : undefined
+    return index > this.offset && index <= this.lastIndex() ? this.at(index - this.offset - 1) : undefined
   }
 
   /** Entries in [from, to), at most `max` of them; `from` must not be compacted. */
@@ -72,14 +169,14 @@ export class RaftLog {
       // Stop before the entry that would pass maxBytes, but always take the first one.
       let bytes = 0
       for (let index = from; index < end; index++) {
-        bytes += this.entries[index - this.offset - 1].data.length
+        bytes += this.lengths[index - this.offset - 1]
         if (bytes > maxBytes && index > from) {
           end = index
           break
         }
       }
     }
-    return from >= end ? [] : this.entries.slice(from - this.offset - 1, end - this.offset - 1)
+    return from >= end ? [] : this.range(from - this.offset - 1, end - this.offset - 1)
   }
 
   /** Raft §5.4.1: is a candidate's log at least as up-to-date as ours? */
@@ -90,7 +187,7 @@ export class RaftLog {
 
   /** Leader append: entries continue the log. */
   append(entries: ReadonlyArray<Entry>): void {
-    for (const entry of entries) this.entries.push(entry)
+    this.push(entries, 0)
   }
 
   /**
@@ -107,14 +204,20 @@ export class RaftLog {
       const from = entries[i].index
       if (from <= this.committed) throw new Error(`raft: entry ${from} conflicts with the committed log`)
       this.truncateFrom(from)
-      for (; i < entries.length; i++) this.entries.push(entries[i])
+      this.push(entries, i)
     }
     this.commitTo(Math.min(leaderCommit, lastNew))
     return lastNew
   }
 
   private truncateFrom(index: number): void {
-    this.entries.length = index - this.offset - 1
+    // The removed entries' bytes stay where they are (views of them may still be in use); later
+    // appends go after them.
+    const held = index - this.offset - 1
+    this.terms.length = held
+    this.kinds.length = held
+    this.addresses.length = held
+    this.lengths.length = held
     if (this.unstableFrom > index) this.unstableFrom = index
     if (this.persisted >= index) this.persisted = index - 1
   }
@@ -140,7 +243,7 @@ export class RaftLog {
 
   /** Entries the WAL has not been given yet; marks them given. */
   takeUnstable(): Array<Entry> {
-    const unstable = this.unstableFrom <= this.lastIndex() ? this.entries.slice(this.unstableFrom - this.offset - 1) : []
+    const unstable = this.unstableFrom <= this.lastIndex() ? this.range(this.unstableFrom - this.offset - 1, this.terms.length) : []
     this.unstableFrom = this.lastIndex() + 1
     return unstable
   }
@@ -154,7 +257,7 @@ export class RaftLog {
   takeCommitted(): Array<Entry> {
     const upTo = Math.min(this.committed, this.persisted)
     if (upTo <= this.applied) return []
-    const out = this.entries.slice(this.applied - this.offset, upTo - this.offset)
+    const out = this.range(this.applied - this.offset, upTo - this.offset)
     this.applied = upTo
     return out
   }
@@ -167,8 +270,15 @@ export class RaftLog {
     const upTo = Math.min(index, this.applied, this.persisted)
     if (upTo <= this.offset) return
     this.offsetTerm = this.term(upTo)!
-    this.entries = this.entries.slice(upTo - this.offset)
+    const drop = upTo - this.offset
+    this.terms = this.terms.slice(drop)
+    this.kinds = this.kinds.slice(drop)
+    this.addresses = this.addresses.slice(drop)
+    this.lengths = this.lengths.slice(drop)
     this.offset = upTo
+    // Free the byte chunks no held entry uses (empty entries use none: look for the first that does).
+    const firstWithBytes = this.lengths.findIndex((length) => length > 0)
+    if (firstWithBytes >= 0) this.bytes.releaseBelow(this.addresses[firstWithBytes])
   }
 
   /**
@@ -176,7 +286,11 @@ export class RaftLog {
    * compacted log): everything up to `index` is committed, applied and durable by construction.
    */
   restore(index: number, term: number): void {
-    this.entries = []
+    this.terms = []
+    this.kinds = []
+    this.addresses = []
+    this.lengths = []
+    this.bytes.clear()
     this.offset = index
     this.offsetTerm = term
     this.unstableFrom = index + 1

@@ -40,7 +40,8 @@ describe("flags", () => {
       leaseMarginTicks: 2,
       maxClients: 10000,
       healthMaxApplyLag: 1000,
-      logFormat: "text"
+      logFormat: "text",
+      idleGc: true
     })
   })
 
@@ -183,9 +184,16 @@ describe("metrics and log flags", () => {
     expect(failure("--id", "1", "--log-format", "xml")).toBe("--log-format must be text or json")
   })
 
+  it("runs the idle GC unless --idle-gc off", () => {
+    expect(config("--id", "1").idleGc).toBe(true)
+    expect(config("--id", "1", "--idle-gc", "off").idleGc).toBe(false)
+    expect(config("--id", "1", "--idle-gc=on").idleGc).toBe(true)
+    expect(failure("--id", "1", "--idle-gc", "sometimes")).toBe("--idle-gc must be on or off")
+  })
+
   it("documents the new flags in --help", () => {
     const help = parseArgs(["--help"])
     const text = Either.isRight(help) && help.right._tag === "Help" ? help.right.text : ""
-    for (const flag of ["--metrics-port P", "--metrics-host H", "--health-max-apply-lag N", "--log-format text|json"]) expect(text).toContain(flag)
+    for (const flag of ["--metrics-port P", "--metrics-host H", "--health-max-apply-lag N", "--log-format text|json", "--idle-gc on|off"]) expect(text).toContain(flag)
   })
 })

@@ -1,0 +1,176 @@
+/**
+ * The memory engine's CompactStore against a reference model (a Map and Buffer.compare order):
+ * random puts, overwrites, deletes and range scans, with enough volume that slabs fill, dead
+ * slabs are dropped and mostly-dead ones compacted, records of their own slab come and go, and
+ * the hash tables grow and shrink. Views taken along the way must keep reading what was live
+ * when they were taken. SortedIds (the key order) on its own against a sorted array, through
+ * splits and merges of its blocks.
+ */
+import { createHash } from "node:crypto"
+import { describe, expect, it } from "vitest"
+import { CompactStore, Record, readRecord, SMALL_VALUE_BYTES, type StoreView } from "../../src/engine/CompactStore.js"
+import { SortedIds } from "../../src/engine/SortedIds.js"
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex")
+/** A value's fingerprint (values go up to 260 KiB: compared by digest, not as hex). */
+const digest = (bytes: Uint8Array) => `${bytes.length}:${createHash("sha1").update(bytes).digest("hex")}`
+
+/** A deterministic pseudo-random source. */
+const prng = (seed: number) => () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff
+  return seed >>> 8
+}
+
+const viewPairs = (view: StoreView) => {
+  const r = new Record()
+  const pairs = new Map<string, string>()
+  for (let i = 0; i < view.addrs.length; i++) {
+    readRecord(r, view, i)
+    pairs.set(hex(r.key()), digest(r.buf.subarray(r.valueStart, r.valueStart + r.valueLength)))
+  }
+  return pairs
+}
+
+const scanAll = (store: CompactStore, low: Buffer | undefined, high: Buffer | undefined, reverse: boolean, page: number) => {
+  const out: Array<readonly [Buffer, Buffer]> = []
+  let after: Buffer | undefined
+  for (;;) {
+    const batch: Array<readonly [Buffer, Buffer]> = []
+    const done = store.scan(low, high, after, reverse, page, batch)
+    out.push(...batch)
+    if (batch.length > 0) after = batch[batch.length - 1][0]
+    if (done || batch.length === 0) return out
+  }
+}
+
+describe("CompactStore", () => {
+  it("agrees with a reference map through random writes that fill, drop and compact slabs", () => {
+    const next = prng(7)
+    const store = new CompactStore()
+    const model = new Map<string, Buffer>()
+    const keyOf = (n: number) => Buffer.from(`k${n % 3 === 0 ? "\u00ff" : ""}${n}`, "latin1")
+    const valueOf = () => {
+      const kind = next() % 1000
+      // Mostly small, some above the copy threshold, a few large enough for a slab of their own.
+      const size = kind < 800 ? next() % 40 : kind < 997 ? SMALL_VALUE_BYTES + (next() % 2000) : 256 * 1024 + (next() % 4096)
+      return Buffer.alloc(size, next() & 0xff)
+    }
+    const views: Array<{ view: StoreView; expected: Map<string, string> }> = []
+    for (let round = 0; round < 60; round++) {
+      // A phase of growth, then one of churn (overwrites and deletes over the same key space).
+      const space = round < 20 ? 2000 + round * 1500 : 30_000
+      for (let i = 0; i < 3000; i++) {
+        const key = keyOf(next() % space)
+        const op = next() % 10
+        if (op < (round < 20 ? 9 : 5)) {
+          const value = valueOf()
+          store.put(key, value)
+          model.set(hex(key), value)
+        } else {
+          const deleted = store.delete(key)
+          if (deleted !== model.delete(hex(key))) expect.fail(`delete ${hex(key)} returned ${deleted}`)
+        }
+        if (i % 100 === 0) store.compact()
+      }
+      expect(store.size).toBe(model.size)
+      for (let i = 0; i < 200; i++) {
+        const key = keyOf(next() % space)
+        const value = store.get(key)
+        const expected = model.get(hex(key))
+        expect(value === undefined ? undefined : digest(value)).toBe(expected === undefined ? undefined : digest(expected))
+      }
+      if (round % 10 === 0) views.push({ view: store.view(), expected: new Map([...model].map(([k, v]) => [k, digest(v)])) })
+    }
+    // Every pair, in order and in reverse, in pages, and a bounded range.
+    const sorted = [...model.keys()].map((k) => Buffer.from(k, "hex")).sort(Buffer.compare)
+    expect(scanAll(store, undefined, undefined, false, 777).map(([k]) => hex(k))).toEqual(sorted.map(hex))
+    expect(scanAll(store, undefined, undefined, true, 1000).map(([k]) => hex(k))).toEqual([...sorted].reverse().map(hex))
+    const low = Buffer.from("k2", "latin1")
+    const high = Buffer.from("k5", "latin1")
+    const inside = sorted.filter((k) => Buffer.compare(k, low) >= 0 && Buffer.compare(k, high) < 0)
+    expect(scanAll(store, low, high, false, 100).map(([k]) => hex(k))).toEqual(inside.map(hex))
+    expect(scanAll(store, low, high, true, 100).map(([k]) => hex(k))).toEqual([...inside].reverse().map(hex))
+    for (const [key, value] of scanAll(store, low, high, false, 5000)) expect(digest(value)).toBe(digest(model.get(hex(key))!))
+    // Views still read the state they were taken at, after all the churn and compaction since.
+    for (const { view, expected } of views) expect(viewPairs(view)).toEqual(expected)
+
+    // Delete everything: the tables shrink back and the store is empty.
+    for (const key of sorted) expect(store.delete(key)).toBe(true)
+    store.compact()
+    expect(store.size).toBe(0)
+    expect(scanAll(store, undefined, undefined, false, 10)).toEqual([])
+    store.put(Buffer.from("again"), Buffer.from("v"))
+    expect(hex(store.get(Buffer.from("again"))!)).toBe(hex(Buffer.from("v")))
+  })
+
+  it("returns small values as copies and larger ones as stable views", () => {
+    const store = new CompactStore()
+    store.put(Buffer.from("small"), Buffer.alloc(SMALL_VALUE_BYTES, 1))
+    store.put(Buffer.from("large"), Buffer.alloc(SMALL_VALUE_BYTES + 1, 2))
+    const small = store.get(Buffer.from("small"))!
+    small[0] = 9
+    expect(store.get(Buffer.from("small"))![0]).toBe(1)
+    const large = store.get(Buffer.from("large"))!
+    // Overwritten and compacted away: the view keeps the bytes it was given.
+    store.put(Buffer.from("large"), Buffer.alloc(10, 3))
+    for (let i = 0; i < 40_000; i++) store.put(Buffer.from("churn"), Buffer.alloc(30, i & 0xff))
+    store.compact()
+    expect(hex(large)).toBe(hex(Buffer.alloc(SMALL_VALUE_BYTES + 1, 2)))
+    expect(hex(store.get(Buffer.from("large"))!)).toBe(hex(Buffer.alloc(10, 3)))
+  })
+})
+
+describe("SortedIds", () => {
+  it("keeps ids in comparator order through inserts and deletes that split and merge blocks, and walks from any probe", () => {
+    const next = prng(11)
+    // Ids stand for keys: here the key of id n is keys[n], compared as numbers.
+    const keys: Array<number> = []
+    let probe = 0
+    const ids = new SortedIds(
+      (a, b) => keys[a] - keys[b],
+      (id) => keys[id] - probe
+    )
+    const live = new Set<number>()
+    const usedKeys = new Set<number>()
+    const sorted = () => [...live].sort((a, b) => keys[a] - keys[b])
+    for (let round = 0; round < 40; round++) {
+      const inserting = round < 15 || round % 3 !== 0
+      for (let i = 0; i < 2000; i++) {
+        if (inserting ? next() % 4 !== 0 : next() % 4 === 0) {
+          let key = next() % 1_000_000
+          while (usedKeys.has(key)) key = next() % 1_000_000
+          usedKeys.add(key)
+          const id = keys.push(key) - 1
+          ids.insert(id)
+          live.add(id)
+        } else if (live.size > 0) {
+          const all = [...live]
+          const id = all[next() % all.length]
+          expect(ids.delete(id)).toBe(true)
+          live.delete(id)
+          usedKeys.delete(keys[id])
+        }
+      }
+      expect(ids.size).toBe(live.size)
+      const expected = sorted()
+      expect(ids.toArray()).toEqual(expected)
+      for (let k = 0; k < 20; k++) {
+        probe = next() % 1_000_000
+        const forward: Array<number> = []
+        ids.walk(true, false, (id) => forward.push(id) < 25)
+        expect(forward).toEqual(expected.filter((id) => keys[id] >= probe).slice(0, 25))
+        const backward: Array<number> = []
+        ids.walk(true, true, (id) => backward.push(id) < 25)
+        expect(backward).toEqual(expected.filter((id) => keys[id] < probe).reverse().slice(0, 25))
+      }
+    }
+    // A missing id is not deleted; emptied, the set walks nothing.
+    expect(ids.delete(keys.push(-1) - 1)).toBe(false)
+    for (const id of [...live]) expect(ids.delete(id)).toBe(true)
+    expect(ids.size).toBe(0)
+    const none: Array<number> = []
+    ids.walk(false, false, (id) => none.push(id) > 0)
+    ids.walk(false, true, (id) => none.push(id) > 0)
+    expect(none).toEqual([])
+  })
+})
