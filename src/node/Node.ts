@@ -117,6 +117,8 @@ export const runActors = Effect.gen(function* () {
   yield* startConsensus
   const reason = yield* awaitConsensus.pipe(
     Effect.onInterrupt(() => Effect.zipRight(Effect.sync(metrics.stopping), handOver(clients.drain)).pipe(Effect.catchAllCause((cause) => Effect.logWarning("the clean stop failed", cause)))),
+    // Removed: /health says "stopping" from now until the listener closes.
+    Effect.tap(() => Effect.sync(metrics.stopping)),
     Effect.ensuring(supervision.stopAll)
   )
   yield* Effect.logInfo(`${reason}: node ${config.id} stops`)

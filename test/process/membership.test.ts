@@ -13,9 +13,10 @@ import * as path from "node:path"
 import { Cluster } from "ioredis-v6"
 import { createCluster } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ProcessCluster } from "../support/processCluster.js"
 import { info, redisCli } from "../support/redisCli.js"
 import { RespClient, type RespValue } from "../support/respClient.js"
+import { probeHealth } from "../support/healthProbe.js"
+import { ProcessCluster } from "../support/processCluster.js"
 import { TEST_HOST } from "../support/testHost.js"
 import { waitFor } from "../support/waitFor.js"
 
@@ -225,7 +226,7 @@ describe("replacing a node killed with kill -9 by a new node with an empty data 
 })
 
 describe("shrinking a cluster from 5 nodes to 3, its leader included", () => {
-  const cluster = new ProcessCluster({ nodes: 5, basePort: 30800 })
+  const cluster = new ProcessCluster({ nodes: 5, basePort: 30800, argsFor: (id) => ["--metrics-port", String(30950 + id)] })
   // One at a time: five node processes starting at once on a busy machine can take long to answer.
   beforeAll(async () => {
     for (const id of cluster.ids) await cluster.start(id)
@@ -239,8 +240,15 @@ describe("shrinking a cluster from 5 nodes to 3, its leader included", () => {
     const load = startWriters(cluster, () => remaining)
     await waitFor(() => load.acknowledged.length >= 100, { timeoutMs: 20_000, description: "writes before shrinking" })
 
+    // A load balancer probing the removed node's /health gets an answer until its port closes.
+    const probe = probeHealth(30950 + follower)
+    await waitFor(() => probe.outcomes.length >= 1, { timeoutMs: 10_000, description: "the first /health probe answered" })
     expect(await redisCli(cluster.clientPort(remaining[0]), "RAFT.NODE", "REMOVE", String(follower))).toBe("OK")
     await waitForExit(cluster, follower)
+    const outcomes = await probe.stop()
+    expect(outcomes).not.toContain("unanswered")
+    // Its answers say why it stops serving: "no leader" once the leader stops sending to it, "stopping".
+    for (const outcome of outcomes) expect(outcome).toMatch(/^(200|503 (no leader|stopping|not a member of the cluster)|closed .*)$/)
     expect(cluster.exits.get(follower)).toBe(0)
     expect(cluster.logs(follower)).toMatch(new RegExp(`node ${follower} was removed from the cluster`))
 
