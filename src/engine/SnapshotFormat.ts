@@ -2,9 +2,9 @@
  * The engine-neutral snapshot format, so a snapshot taken from one engine restores into any
  * other: a stream of chunks, each holding whole records `u32 key length | key | u32 value
  * length | value`. Keys are unique across the whole snapshot, in any order: a restore must not
- * depend on the order (the memory engine writes its map's insertion order, not sorted order).
- * Engines build and read it with these two helpers (the memory engine writes the same records
- * straight from its latin1 strings, see MemoryEngine.ts).
+ * depend on the order (the memory engine writes its records in the order of their ids, not in
+ * key order). Engines build and read it with these two helpers (the memory engine writes the same
+ * records straight from its record buffers, see MemoryEngine.ts).
  */
 import { Chunk, Effect, Stream } from "effect"
 import { EngineError } from "./KvEngine.js"

@@ -11,9 +11,12 @@
  * full collections (the first frees the garbage, the second compacts the pages the first left
  * sparse, so V8 can unmap them).
  *
- * Idle means no client commands, no new log entries (at most `idleOperations` a sample, so a
- * monitoring INFO now and then does not count) and no snapshot being written (the one a bulk load
- * ends with makes garbage for seconds after the last write), not a quiet event loop: on a busy 2-core machine
+ * Idle means no client commands and no new log entries (at most `idleOperations` a sample, so a
+ * monitoring INFO now and then does not count), little CPU (at most `idleCpu` of the sample: an
+ * idle node uses 3-9%, one running a long KEYS or the reaper's removals far more, with only a
+ * few operations a second) and no background work: no snapshot being written (the one a bulk
+ * load ends with makes garbage for seconds after the last write) and no members of deleted
+ * collections left to remove. Not a quiet event loop: on a busy 2-core machine
  * an idle leader's event-loop utilization measured 0.3-0.8 (its timers' work waits for a core),
  * so utilization cannot tell idle from loaded there.
  *
@@ -44,8 +47,10 @@ export interface IdleGcPolicy {
   readonly sampleMs: number
   /** The node must have been idle this long. */
   readonly quietMs: number
-  /** A sample counts as idle when the node did at most this many operations (commands and log entries) in it. */
+  /** A sample counts as idle when the node did at most this many operations (commands and log entries) in it... */
   readonly idleOperations: number
+  /** ...and used at most this fraction of the sample in CPU time (process-wide). */
+  readonly idleCpu: number
   /** The committed heap must have grown by at least this much since the last collection... */
   readonly minGrowthBytes: number
   /** ...and by at least this fraction of what it was right after it. */
@@ -58,6 +63,7 @@ export const DEFAULT_IDLE_GC_POLICY: IdleGcPolicy = {
   sampleMs: 1000,
   quietMs: 5000,
   idleOperations: 10,
+  idleCpu: 0.25,
   minGrowthBytes: 32 * 1024 * 1024,
   growthRatio: 0.5,
   minIntervalMs: 60_000
@@ -76,8 +82,10 @@ export interface IdleGcSample {
   readonly now: number
   /** Operations (client commands processed, log entries appended) since the previous sample. */
   readonly operations: number
-  /** Whether a snapshot was being written at the sample. */
-  readonly snapshotting: boolean
+  /** CPU time the process used since the previous sample (ms). */
+  readonly cpuMs: number
+  /** Whether background work was going on at the sample (a snapshot being written, garbage the reaper has still to remove). */
+  readonly background: boolean
   /** V8's committed heap (`total_heap_size`). */
   readonly heapBytes: number
 }
@@ -86,7 +94,7 @@ export const initialIdleGcState = (now: number, heapBytes: number): IdleGcState 
 
 /** Whether to collect now, and the state after this sample. The sample's window ends at `now`. */
 export const decide = (policy: IdleGcPolicy, state: IdleGcState, sample: IdleGcSample): { readonly state: IdleGcState; readonly collect: boolean } => {
-  const idle = sample.operations <= policy.idleOperations && !sample.snapshotting
+  const idle = sample.operations <= policy.idleOperations && sample.cpuMs <= policy.idleCpu * policy.sampleMs && !sample.background
   const quietSince = idle ? (state.quietSince ?? sample.now - policy.sampleMs) : undefined
   const next: IdleGcState = { ...state, quietSince }
   const grown = sample.heapBytes - state.baseline >= Math.max(policy.minGrowthBytes, state.baseline * policy.growthRatio)
@@ -127,15 +135,19 @@ export const runIdleGc = (policy: IdleGcPolicy = DEFAULT_IDLE_GC_POLICY) =>
     const status = yield* NodeStatus
     const work = () => stats.commandsProcessed + status.raft.lastIndex
     let done = work()
+    let cpuMark = process.cpuUsage()
     let state = initialIdleGcState(yield* Clock.currentTimeMillis, v8.getHeapStatistics().total_heap_size)
     for (;;) {
       yield* Effect.sleep(Duration.millis(policy.sampleMs))
       const operations = Math.max(0, work() - done)
       done = work()
+      const cpuUsed = process.cpuUsage(cpuMark)
+      cpuMark = process.cpuUsage()
       const decision = decide(policy, state, {
         now: yield* Clock.currentTimeMillis,
         operations,
-        snapshotting: status.snapshotting,
+        cpuMs: (cpuUsed.user + cpuUsed.system) / 1000,
+        background: status.snapshotting || status.garbageMembers() > 0,
         heapBytes: v8.getHeapStatistics().total_heap_size
       })
       state = decision.state
@@ -153,6 +165,7 @@ export const runIdleGc = (policy: IdleGcPolicy = DEFAULT_IDLE_GC_POLICY) =>
       const cpu = process.cpuUsage(cpuBefore)
       const after = process.memoryUsage()
       state = collected(state, yield* Clock.currentTimeMillis, after.heapTotal)
+      cpuMark = process.cpuUsage()
       yield* Effect.logInfo(
         `idle GC: heap ${mib(before.heapUsed)}/${mib(before.heapTotal)} -> ${mib(after.heapUsed)}/${mib(after.heapTotal)} MiB used/committed, ` +
           `RSS ${mib(before.rss)} -> ${mib(after.rss)} MiB, pauses ${firstMs.toFixed(0)} + ${secondMs.toFixed(0)} ms ` +

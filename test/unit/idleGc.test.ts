@@ -7,14 +7,14 @@ import { describe, expect, it } from "vitest"
 import { collected, decide, DEFAULT_IDLE_GC_POLICY, type IdleGcPolicy, type IdleGcState, initialIdleGcState } from "../../src/node/IdleGc.js"
 
 const MiB = 1024 * 1024
-const policy: IdleGcPolicy = { ...DEFAULT_IDLE_GC_POLICY, sampleMs: 1000, quietMs: 5000, idleOperations: 10, minGrowthBytes: 32 * MiB, growthRatio: 0.5, minIntervalMs: 60_000 }
+const policy: IdleGcPolicy = { ...DEFAULT_IDLE_GC_POLICY, sampleMs: 1000, quietMs: 5000, idleOperations: 10, idleCpu: 0.25, minGrowthBytes: 32 * MiB, growthRatio: 0.5, minIntervalMs: 60_000 }
 
 /** Feed one sample a second from `start`; returns the seconds (relative to start) at which it collected. */
-const run = (state: IdleGcState, start: number, samples: ReadonlyArray<{ readonly operations: number; readonly heap: number; readonly snapshotting?: boolean }>, afterCollect = (heap: number) => heap) => {
+const run = (state: IdleGcState, start: number, samples: ReadonlyArray<{ readonly operations: number; readonly heap: number; readonly background?: boolean; readonly cpuMs?: number }>, afterCollect = (heap: number) => heap) => {
   const collections: Array<number> = []
   samples.forEach((sample, i) => {
     const now = start + (i + 1) * 1000
-    const decision = decide(policy, state, { now, operations: sample.operations, snapshotting: sample.snapshotting === true, heapBytes: sample.heap })
+    const decision = decide(policy, state, { now, operations: sample.operations, cpuMs: sample.cpuMs ?? 40, background: sample.background === true, heapBytes: sample.heap })
     state = decision.state
     if (decision.collect) {
       collections.push(i + 1)
@@ -49,9 +49,16 @@ describe("idle GC policy", () => {
     expect(collections).toEqual([15])
   })
 
-  it("waits for a snapshot being written to finish (it makes garbage with no commands or entries)", () => {
+  it("a busy CPU with few operations (a long KEYS, the reaper's removals) is not idle", () => {
     const state = initialIdleGcState(0, 40 * MiB)
-    const writing = { operations: 0, heap: 300 * MiB, snapshotting: true }
+    const keys = { operations: 1, heap: 300 * MiB, cpuMs: 700 }
+    const { collections } = run(state, 120_000, [...repeat(20, keys), ...repeat(5, { operations: 1, heap: 300 * MiB, cpuMs: 250 })])
+    expect(collections).toEqual([25])
+  })
+
+  it("waits for background work (a snapshot being written, garbage the reaper removes) to finish", () => {
+    const state = initialIdleGcState(0, 40 * MiB)
+    const writing = { operations: 0, heap: 300 * MiB, background: true }
     const { collections } = run(state, 120_000, [...repeat(12, writing), ...repeat(6, { operations: 0, heap: 400 * MiB })])
     expect(collections).toEqual([17])
   })

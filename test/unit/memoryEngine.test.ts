@@ -1,7 +1,8 @@
 /**
- * The memory engine beyond the conformance suite: latin1-string storage of keys and small values,
- * string-ordered range scans against a Buffer.compare reference, and snapshots that are streamed
- * in bounded slices (yielding to the event loop), in any key order, restorable by any engine.
+ * The memory engine beyond the conformance suite: storage of any bytes (small values returned as
+ * copies, larger ones as views of never-rewritten buffers), range scans against a Buffer.compare
+ * reference, and snapshots that are streamed in bounded slices (yielding to the event loop), in
+ * any key order, restorable by any engine.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -63,7 +64,7 @@ describe("memory engine", () => {
     })
   )
 
-  it.effect("scans ranges of binary keys in Buffer.compare order (strings compared as latin1)", () =>
+  it.effect("scans ranges of binary keys in Buffer.compare order", () =>
     Effect.gen(function* () {
       const engine = makeMemoryEngine()
       const next = prng(42)
@@ -156,7 +157,7 @@ describe("memory engine", () => {
   it.scoped("its unsorted snapshot restores into the LevelDB engine, and back", () =>
     Effect.gen(function* () {
       const engine = makeMemoryEngine()
-      // Inserted in descending order: the snapshot follows insertion order, not key order.
+      // Inserted in descending order: the snapshot follows the records' ids (insertion order), not key order.
       const ops = Array.from({ length: 5000 }, (_, i) => put(Buffer.from([0xff - (i % 256), i >> 8, 0x00]), Buffer.alloc(i % 40, i & 0xff)))
       yield* engine.write(ops.reverse(), 9)
       yield* engine.write([put(b("large"), Buffer.alloc(SMALL_VALUE_BYTES * 2, 3))], 10)
