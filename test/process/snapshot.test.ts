@@ -15,12 +15,23 @@ import { TEST_HOST } from "../support/testHost.js"
 
 const SNAPSHOT_ENTRIES = 10_000
 
-/** Bytes under `dir`, recursively (what `du` would count, without block rounding). */
+/**
+ * Bytes under `dir`, recursively (what `du` would count, without block rounding). The node keeps
+ * writing while this walks, so a file or directory listed a moment ago may be gone (a snapshot's
+ * temporary file renamed into place, a LevelDB table compacted away): it counts as zero.
+ */
 const diskUse = (dir: string): number => {
+  let entries: Array<fs.Dirent>
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0
+    throw error
+  }
   let total = 0
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+  for (const entry of entries) {
     const full = path.join(dir, entry.name)
-    total += entry.isDirectory() ? diskUse(full) : fs.statSync(full).size
+    total += entry.isDirectory() ? diskUse(full) : (fs.statSync(full, { throwIfNoEntry: false })?.size ?? 0)
   }
   return total
 }
