@@ -191,6 +191,28 @@ describe("metrics and log flags", () => {
     expect(failure("--id", "1", "--idle-gc", "sometimes")).toBe("--idle-gc must be on or off")
   })
 
+  it("states in --help the defaults the parser applies", () => {
+    const help = parseArgs(["--help"])
+    const text = Either.isRight(help) && help.right._tag === "Help" ? help.right.text : ""
+    const defaults = config("--id", "1")
+    /** The "(default X" a flag's help block states (the block runs to the next flag's line). */
+    const stated = (flag: string): string => {
+      const block = new RegExp(`^  ${flag} [\\s\\S]*?(?=^  -)`, "m").exec(text)?.[0] ?? ""
+      const value = /\(default:? ([^;,:)\s]+)/.exec(block)?.[1]
+      if (value === undefined) throw new Error(`--help states no default for ${flag}`)
+      return value
+    }
+    const fields: ReadonlyArray<readonly [string, keyof typeof defaults]> = [
+      ["--port", "port"], ["--host", "host"], ["--engine", "engine"], ["--tick-ms", "tickMs"], ["--election-ticks", "electionTicks"],
+      ["--heartbeat-ticks", "heartbeatTicks"], ["--request-timeout-ms", "requestTimeoutMs"], ["--snapshot-entries", "snapshotEntries"],
+      ["--lease-margin-ticks", "leaseMarginTicks"], ["--maxclients", "maxClients"], ["--health-max-apply-lag", "healthMaxApplyLag"]
+    ]
+    for (const [flag, field] of fields) expect([flag, stated(flag)]).toEqual([flag, String(defaults[field])])
+    expect(stated("--data-dir").replace("<id>", "1")).toBe(defaults.dataDir)
+    expect(stated("--idle-gc")).toBe(defaults.idleGc ? "on" : "off")
+    expect(/^ {2}--read-mode[\s\S]*?(\w+) \(default/m.exec(text)?.[1]).toBe(defaults.readMode)
+  })
+
   it("documents the new flags in --help", () => {
     const help = parseArgs(["--help"])
     const text = Either.isRight(help) && help.right._tag === "Help" ? help.right.text : ""
