@@ -76,11 +76,17 @@ export const runApplier = Effect.gen(function* () {
   /** SAVE/BGSAVE callers waiting for the next snapshot. */
   let snapshotWaiters: Array<ReplyTo> = []
 
-  /** Clients waiting in a blocking command on this node; their pops go through the log like any write. */
+  /**
+   * Clients waiting in a blocking command on this node; their pops go through the log like any write.
+   * The pop of a client that waits with no timeout has no request timeout either: it waits out a
+   * leader change however long the election takes (the RaftNode proposes it again until it commits).
+   * Answering it CLUSTERDOWN would end a wait that has no end, and the pop could still commit later,
+   * taking an element no client gets.
+   */
   const blocked = new BlockedClients((waiter, argv) => {
-    const now = clock.unsafeCurrentTimeMillis()
+    const deadline = waiter.deadline === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : clock.unsafeCurrentTimeMillis() + config.requestTimeoutMs
     const payload = { kind: "command", db: waiter.call.db, argv } as const
-    Queue.unsafeOffer(mailboxes.raft, { _tag: "ClientWrite", request: { payload, replyTo: waiter.replyTo, deadline: now + config.requestTimeoutMs, block: waiter } })
+    Queue.unsafeOffer(mailboxes.raft, { _tag: "ClientWrite", request: { payload, replyTo: waiter.replyTo, deadline, block: waiter } })
   })
   /** Keys the turn's batches made elements available under. */
   let readyKeys: Array<ReadyKey> = []

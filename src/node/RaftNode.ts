@@ -104,9 +104,11 @@ export const runRaftNode = Effect.gen(function* () {
   /**
    * This node's proposals not yet seen committed, in sequence order. A proposal forwarded to a
    * leader that then failed is lost, so when a new leader appears they are all proposed again;
-   * the applier drops the copies that did commit (Raft dissertation §6.3).
+   * the applier drops the copies that did commit (Raft dissertation §6.3). One without a deadline
+   * (a pop for a client blocked with no timeout) is also proposed again at every request timeout
+   * (`resendAt`), as a forward can be lost without the leader changing (a dropped frame).
    */
-  const inflight = new Map<number, { readonly data: Uint8Array; readonly deadline: number }>()
+  const inflight = new Map<number, { readonly data: Uint8Array; readonly deadline: number; resendAt: number }>()
   let lastKnownLeader = 0
   let nextReadId = 1
   const pendingReads = new Map<number, PendingRead>()
@@ -201,6 +203,13 @@ export const runRaftNode = Effect.gen(function* () {
           if (proposal.deadline <= now) {
             inflight.delete(seq)
             metrics.proposalsFailed.inc()
+          } else if (proposal.deadline === Number.POSITIVE_INFINITY && proposal.resendAt <= now) {
+            proposal.resendAt = now + config.requestTimeoutMs
+            // A forward may be lost while its leader keeps leading (a dropped frame): send it again,
+            // with the same sequence number, so only one copy applies. One not sent yet goes once a
+            // leader is known; a leader's own proposals are in its log.
+            const leader = core.status().leader
+            if (leader !== 0 && leader !== config.id && !unsent.includes(seq)) proposals.push(seq)
           }
         }
         if (unsent.length > 0) unsent = unsent.filter((seq) => inflight.has(seq))
@@ -243,9 +252,10 @@ export const runRaftNode = Effect.gen(function* () {
       case "ClientWrite": {
         if (removal !== undefined) return input.request.replyTo(removedError)
         const seq = nextSeq()
+        const now = clock.unsafeCurrentTimeMillis()
         // Stamped with this node's clock; a leader that receives it forwarded stamps it again.
-        const data = encodeCommand({ origin: config.id, seq, time: clock.unsafeCurrentTimeMillis(), payload: input.request.payload })
-        inflight.set(seq, { data, deadline: input.request.deadline })
+        const data = encodeCommand({ origin: config.id, seq, time: now, payload: input.request.payload })
+        inflight.set(seq, { data, deadline: input.request.deadline, resendAt: now + config.requestTimeoutMs })
         proposals.push(seq)
         toApplier.push({ _tag: "ExpectWrite", seq, request: input.request })
         return

@@ -24,7 +24,10 @@ export type ReplyTo = (reply: Reply) => void
 export interface PendingWrite {
   readonly payload: Payload
   readonly replyTo: ReplyTo
-  /** Epoch milliseconds (Effect Clock) after which the client gets a no-quorum error. */
+  /**
+   * Epoch milliseconds (Effect Clock) after which the client gets a no-quorum error. Infinity: none
+   * (the pop of a client blocked with no timeout), proposed again until it commits.
+   */
   readonly deadline: number
   /** An attempt of a blocking command: its outcome goes to the node's blocked clients, not to `replyTo`. */
   readonly block?: Waiter
