@@ -13,10 +13,14 @@ import { RedisServer } from "../support/redisServer.js"
 import { TEST_HOST } from "../support/testHost.js"
 import { waitFor } from "../support/waitFor.js"
 
-/** A `redis-cli` running in the background; `output` once it exits. */
+/** A `redis-cli` running in the background; `output` (its stdout) once it has exited and its output is read. */
 interface Background {
   readonly child: ChildProcess
+  readonly port: number
   output: string | undefined
+  stderr: string
+  /** Exit code, or the signal that ended it. */
+  status: string | undefined
 }
 
 const running = new Set<ChildProcess>()
@@ -24,15 +28,22 @@ const running = new Set<ChildProcess>()
 const background = (port: number, ...args: Array<string>): Background => {
   const child = spawn("redis-cli", ["-h", TEST_HOST, "-p", String(port), ...args], { stdio: ["ignore", "pipe", "pipe"] })
   running.add(child)
-  const job: Background = { child, output: undefined }
+  const job: Background = { child, port, output: undefined, stderr: "", status: undefined }
   let stdout = ""
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-  child.on("exit", () => {
+  child.stderr!.on("data", (chunk: Buffer) => (job.stderr += chunk.toString()))
+  // "close", not "exit": only then is everything it printed read.
+  child.on("close", (code, signal) => {
     running.delete(child)
+    job.status = signal !== null ? signal : String(code)
     job.output = stdout.replace(/\n+$/, "")
   })
   return job
 }
+
+/** What a background redis-cli did, for a failure message. */
+const describeJob = (job: Background) =>
+  `redis-cli on port ${job.port}: stdout ${JSON.stringify(job.output)}, stderr ${JSON.stringify(job.stderr)}, exit ${job.status ?? "(still running)"}`
 
 const blockedClients = async (port: number) => Number((await info(port, "clients")).blocked_clients)
 
@@ -40,7 +51,10 @@ const waitBlocked = (port: number, count: number) =>
   waitFor(async () => (await blockedClients(port)) === count, { timeoutMs: 10_000, description: `${count} blocked clients on port ${port}` })
 
 const finished = (jobs: ReadonlyArray<Background>) =>
-  waitFor(() => jobs.every((job) => job.output !== undefined), { timeoutMs: 15_000, description: "every redis-cli to print its answer and exit" })
+  waitFor(() => jobs.every((job) => job.output !== undefined), {
+    timeoutMs: 15_000,
+    description: () => `every redis-cli to print its answer and exit:\n${jobs.map(describeJob).join("\n")}`
+  })
 
 /** Every list command with its edge cases and errors, in order (each line one redis-cli call). */
 const SESSION: ReadonlyArray<ReadonlyArray<string>> = [
@@ -142,8 +156,18 @@ describe("blocking commands with redis-cli on a 3-node cluster", () => {
     const more = Array.from({ length: 8 }, (_, i) => `j${i + 3}`)
     await redisCli(cluster.clientPort(next), "RPUSH", "jobs", ...more)
     await finished(clients)
+    // A client that did not get an element: what redis-cli printed on both streams and how it
+    // ended, and the log of its node (a closed connection, an error reply, a node that stopped).
+    const explain = (client: Background) => {
+      const id = cluster.ids.find((node) => cluster.clientPort(node) === client.port)!
+      const exit = cluster.exits.get(id)
+      return `${describeJob(client)}\nnode ${id} (${exit === undefined ? "running" : `exited with ${exit}`}), its log:\n${cluster.logs(id)}`
+    }
+    for (const client of clients) {
+      const answer = { key: client.output!.split("\n")[0], stderr: client.stderr, exit: client.status }
+      expect(answer, explain(client)).toEqual({ key: "jobs", stderr: "", exit: "0" })
+    }
     const handedOut = clients.map((client) => client.output!.split("\n"))
-    for (const [key] of handedOut) expect(key).toBe("jobs")
     const elements = handedOut.map(([, element]) => element)
     const left = (await redisCli(cluster.clientPort(next), "LRANGE", "jobs", "0", "-1")).split("\n").filter((line) => line !== "")
     expect(new Set(elements).size).toBe(elements.length)
