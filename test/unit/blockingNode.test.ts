@@ -119,49 +119,50 @@ describe("blocking commands on a 3-node cluster", () => {
     expect(await listOf(leader, "k")).toEqual(["v"])
   })
 
-  it("a woken client's pop lost on its way to the leader is sent again: the client waits past the request timeout, then gets the element", async () => {
-    cluster = new InProcessCluster(3, { requestTimeoutMs: 300 })
-    await cluster.startAll()
-    const leader = await cluster.waitForLeader()
-    const follower = [...cluster.nodes.values()].find((node) => node.id !== leader.id)!
+  /**
+   * A client blocked with no timeout on a follower whose messages to the leader are cut, woken by
+   * a push through the leader: its pop, proposed once the follower applied the push, is lost.
+   */
+  const wokenWithLostPop = async () => {
+    const started = new InProcessCluster(3, { requestTimeoutMs: 300 })
+    cluster = started
+    await started.startAll()
+    const leader = await started.waitForLeader()
+    const follower = [...started.nodes.values()].find((node) => node.id !== leader.id)!
     const client = block(follower, "waiting", "BLPOP", "q", "0")
     await blockedOn(follower, 1)
-    // The follower hears the leader, but nothing it sends arrives: the pop it proposes is lost.
-    cluster.network.cutLink(follower.id, leader.id)
+    started.network.cutLink(follower.id, leader.id)
     expect(await call(leader, "write", "RPUSH", "q", "e1")).toEqual({ _tag: "Integer", value: 1 })
     const pushed = leader.status.appliedIndex
     await waitFor(() => follower.status.appliedIndex >= pushed, { timeoutMs: 5_000, description: "the follower to apply the push (and propose the pop)" })
+    return { started, leader, follower, client }
+  }
+
+  it("a woken client's pop lost on its way to the leader is sent again: the client waits past the request timeout, then gets the element", async () => {
+    // The follower hears the leader, but nothing it sends arrives.
+    const { started, leader, client } = await wokenWithLostPop()
     // Three request timeouts later the client still waits: no CLUSTERDOWN ends a wait with no timeout.
     await new Promise((resolve) => setTimeout(resolve, 900))
     expect(client.reply).toBeUndefined()
-    cluster.network.healAll()
+    started.network.healAll()
     await waitFor(() => client.reply !== undefined, { timeoutMs: 5_000, description: "the pop sent again to reach the leader" })
     expect(popped(client)).toBe("e1")
     expect(await listOf(leader, "q")).toEqual([])
   })
 
   it("the leader dies with a woken client's pop and no leader is elected for longer than the request timeout: the client gets the element", async () => {
-    cluster = new InProcessCluster(3, { requestTimeoutMs: 300 })
-    await cluster.startAll()
-    const leader = await cluster.waitForLeader()
-    const one = [...cluster.nodes.values()].find((node) => node.id !== leader.id)!
-    const client = block(one, "waiting", "BLPOP", "q", "0")
-    await blockedOn(one, 1)
     // The pop goes to the leader, which dies without it.
-    cluster.network.cutLink(one.id, leader.id)
-    await call(leader, "write", "RPUSH", "q", "e1")
-    const pushed = leader.status.appliedIndex
-    await waitFor(() => one.status.appliedIndex >= pushed, { timeoutMs: 5_000, description: "the follower to apply the push (and propose the pop)" })
-    await cluster.stop(leader.id)
+    const { started, leader, follower: one, client } = await wokenWithLostPop()
+    await started.stop(leader.id)
     // No leader until the two others hear each other again, three request timeouts later (an
     // election on a loaded machine: seconds).
-    cluster.network.isolate(one.id, cluster.ids)
+    started.network.isolate(one.id, started.ids)
     await new Promise((resolve) => setTimeout(resolve, 900))
     expect(client.reply).toBeUndefined()
-    cluster.network.healAll()
+    started.network.healAll()
     await waitFor(() => client.reply !== undefined, { timeoutMs: 5_000, description: "the pop proposed again to the new leader" })
     expect(popped(client)).toBe("e1")
-    expect(await listOf(await cluster.waitForLeader(), "q")).toEqual([])
+    expect(await listOf(await started.waitForLeader(), "q")).toEqual([])
   })
 
   it("the leader dies while clients wait and while their pops are in flight: no element is lost or handed out twice", async () => {
