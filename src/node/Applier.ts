@@ -288,7 +288,7 @@ export const runApplier = Effect.gen(function* () {
 
   const sweep = (now: number) => {
     for (const [seq, request] of expectedWrites) {
-      if (request.deadline > now) continue
+      if (request.deadline > now && !(request.deadline === Number.POSITIVE_INFINITY && request.block?.signal.aborted === true)) continue
       expectedWrites.delete(seq)
       settle(request, writeTimedOut(config.requestTimeoutMs))
     }

@@ -21,7 +21,10 @@ import { learnerIds, memberOf, voterIds } from "../raft/Configuration.js"
 export interface BlockingHandle {
   /** The connection is gone: no reply is wanted (an attempt in flight is answered to no one). */
   readonly cancel: () => void
-  /** The connection is closing gracefully (CLIENT KILL, a node's clean stop): reply now, or with the attempt in flight. */
+  /**
+   * The connection is closing gracefully (CLIENT KILL, a node's clean stop): reply now, or once the
+   * attempt in flight is decided (a timeout-0 client's pop has no deadline: it waits for a quorum).
+   */
   readonly release: () => void
 }
 

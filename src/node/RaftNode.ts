@@ -108,7 +108,7 @@ export const runRaftNode = Effect.gen(function* () {
    * (a pop for a client blocked with no timeout) is also proposed again at every request timeout
    * (`resendAt`), as a forward can be lost without the leader changing (a dropped frame).
    */
-  const inflight = new Map<number, { readonly data: Uint8Array; readonly deadline: number; resendAt: number }>()
+  const inflight = new Map<number, { readonly data: Uint8Array; readonly deadline: number; resendAt: number; readonly abandoned?: AbortSignal }>()
   let lastKnownLeader = 0
   let nextReadId = 1
   const pendingReads = new Map<number, PendingRead>()
@@ -200,16 +200,18 @@ export const runRaftNode = Effect.gen(function* () {
         }
         readsToRetry = []
         for (const [seq, proposal] of inflight) {
-          if (proposal.deadline <= now) {
+          if (proposal.deadline <= now || (proposal.deadline === Number.POSITIVE_INFINITY && proposal.abandoned?.aborted === true)) {
+            // (A pop whose client went away is not sent again: it could only take an element no one gets.)
             inflight.delete(seq)
             metrics.proposalsFailed.inc()
           } else if (proposal.deadline === Number.POSITIVE_INFINITY && proposal.resendAt <= now) {
             proposal.resendAt = now + config.requestTimeoutMs
-            // A forward may be lost while its leader keeps leading (a dropped frame): send it again,
+            // A forward may be lost while its leader keeps leading (a dropped frame), and a leader's
+            // own entry may be lost if it stepped down and leads again in a later term (the leader
+            // id did not change, so proposeAll did not send everything again): propose it again,
             // with the same sequence number, so only one copy applies. One not sent yet goes once a
-            // leader is known; a leader's own proposals are in its log.
-            const leader = core.status().leader
-            if (leader !== 0 && leader !== config.id && !unsent.includes(seq)) proposals.push(seq)
+            // leader is known.
+            if (core.status().leader !== 0 && !unsent.includes(seq)) proposals.push(seq)
           }
         }
         if (unsent.length > 0) unsent = unsent.filter((seq) => inflight.has(seq))
@@ -255,7 +257,7 @@ export const runRaftNode = Effect.gen(function* () {
         const now = clock.unsafeCurrentTimeMillis()
         // Stamped with this node's clock; a leader that receives it forwarded stamps it again.
         const data = encodeCommand({ origin: config.id, seq, time: now, payload: input.request.payload })
-        inflight.set(seq, { data, deadline: input.request.deadline, resendAt: now + config.requestTimeoutMs })
+        inflight.set(seq, { data, deadline: input.request.deadline, resendAt: now + config.requestTimeoutMs, abandoned: input.request.block?.signal })
         proposals.push(seq)
         toApplier.push({ _tag: "ExpectWrite", seq, request: input.request })
         return

@@ -190,7 +190,7 @@ export class Connection {
   private closeAfterReply(): void {
     this.closing = true
     this.input.pauseReading(true)
-    // A blocking command must not keep the connection open: it answers now (see ConnectionOrder.release).
+    // A blocking command ends: it answers now, or once the pop it has in flight is decided (see ConnectionOrder.release).
     this.order.release()
   }
 

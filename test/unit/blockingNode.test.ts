@@ -150,6 +150,20 @@ describe("blocking commands on a 3-node cluster", () => {
     expect(await listOf(leader, "q")).toEqual([])
   })
 
+  it("a client that goes away while its lost pop is in flight: the pop is not sent again, and the element stays in the list", async () => {
+    const { started, leader, follower, client } = await wokenWithLostPop()
+    client.cancel()
+    // Three request timeouts with the link cut, then three with it healed: a pop sent again
+    // would have reached the leader and committed by then.
+    await new Promise((resolve) => setTimeout(resolve, 900))
+    started.network.healAll()
+    await new Promise((resolve) => setTimeout(resolve, 900))
+    const applied = leader.status.appliedIndex
+    await waitFor(() => follower.status.appliedIndex >= applied, { timeoutMs: 5_000, description: "the follower to catch up" })
+    expect(client.reply).toBeUndefined()
+    expect(await listOf(leader, "q")).toEqual(["e1"])
+  })
+
   it("the leader dies with a woken client's pop and no leader is elected for longer than the request timeout: the client gets the element", async () => {
     // The pop goes to the leader, which dies without it.
     const { started, leader, follower: one, client } = await wokenWithLostPop()
