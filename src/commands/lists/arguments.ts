@@ -53,6 +53,14 @@ export const normaliseRange = (start: number, end: number, length: number): read
   return [start, Math.min(end, length - 1)]
 }
 
+/** The offset LINDEX's or LSET's index names in a list of `length` (negative counts from the tail): undefined when out of range. */
+export const elementOffset = (index: Uint8Array, length: number): number | undefined | Reply => {
+  const parsed = parseLong(index)
+  if (parsed === undefined) return NOT_AN_INTEGER
+  const offset = parsed < 0 ? length + parsed : parsed
+  return offset < 0 || offset >= length ? undefined : offset
+}
+
 // ---------------------------------------------------------------- LPOS
 
 export interface LposOptions {

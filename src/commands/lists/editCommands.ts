@@ -5,12 +5,12 @@
  */
 import { Effect } from "effect"
 import { error, integer, OK, ZERO } from "../../resp/Reply.js"
-import { latin1, NO_SUCH_KEY, NOT_AN_INTEGER } from "../errors.js"
+import { latin1, NO_SUCH_KEY } from "../errors.js"
 import { isReply } from "../expiryArguments.js"
 import type { Keyspace } from "../keyspace/Keyspace.js"
 import { KeyType } from "../keyspace/meta.js"
 import type { Execute } from "../registry.js"
-import { normaliseRange, parseLong } from "./arguments.js"
+import { elementOffset, normaliseRange, parseLong } from "./arguments.js"
 import { andThen, asEffect, asList, type Effectful, LAST_POSITION, type ListMeta, part, positionOf, POSITIONS_EXHAUSTED, readRange, shrinkTo, START, withMeta } from "./encoding.js"
 
 const INDEX_OUT_OF_RANGE = error("ERR index out of range")
@@ -20,10 +20,9 @@ export const lset: Execute = ({ ks, db, argv }) =>
     const list = asList(meta)
     if (isReply(list)) return list
     if (list === undefined) return NO_SUCH_KEY
-    const index = parseLong(argv[2])
-    if (index === undefined) return NOT_AN_INTEGER
-    const offset = index < 0 ? list.size + index : index
-    if (offset < 0 || offset >= list.size) return INDEX_OUT_OF_RANGE
+    const offset = elementOffset(argv[2], list.size)
+    if (isReply(offset)) return offset
+    if (offset === undefined) return INDEX_OUT_OF_RANGE
     ks.putMember(list.version, part(list.head + offset), argv[3])
     ks.touch(db, argv[1])
     return OK

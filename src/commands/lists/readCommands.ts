@@ -4,10 +4,9 @@
  */
 import { Effect } from "effect"
 import { array, bulk, EMPTY_ARRAY, integer, NIL, type Reply } from "../../resp/Reply.js"
-import { NOT_AN_INTEGER } from "../errors.js"
 import { isReply } from "../expiryArguments.js"
 import type { Execute } from "../registry.js"
-import { normaliseRange, parseLong, parseLposOptions } from "./arguments.js"
+import { elementOffset, normaliseRange, parseLong, parseLposOptions } from "./arguments.js"
 import { andThen, asList, bulks, corrupt, part, positionOf, readRange, withMeta } from "./encoding.js"
 
 export const llen: Execute = ({ ks, db, argv }) =>
@@ -21,10 +20,9 @@ export const lindex: Execute = ({ ks, db, argv }) =>
     const list = asList(meta)
     if (isReply(list)) return list
     if (list === undefined) return NIL
-    const index = parseLong(argv[2])
-    if (index === undefined) return NOT_AN_INTEGER
-    const offset = index < 0 ? list.size + index : index
-    if (offset < 0 || offset >= list.size) return NIL
+    const offset = elementOffset(argv[2], list.size)
+    if (isReply(offset)) return offset
+    if (offset === undefined) return NIL
     return Effect.map(ks.member(list.version, part(list.head + offset)), (value) => bulk(value ?? corrupt(list, list.head + offset)))
   })
 
