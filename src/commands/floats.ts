@@ -16,6 +16,8 @@ const DECIMAL = /^([+-]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d+))?$/
 const HEXADECIMAL = /^([+-]?)0[xX](?=\.?[0-9a-fA-F])([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/
 const INFINITY = /^([+-]?)inf(?:inity)?$/i
 const NAN = /^[+-]?nan$/i
+/** A decimal that Number() reads as strtod does: no exponent, and too few digits to overflow or underflow. */
+const PLAIN_DECIMAL = /^-?\d{1,17}(?:\.\d{1,17})?$/
 
 /** A parsed number: sign · digits · base^exponent (base 10, or 2 for hexadecimal floats). */
 interface Decimal {
@@ -56,6 +58,8 @@ const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset
 export const parseDouble = (bytes: Uint8Array): number | undefined => {
   if (bytes.length === 0 || bytes.length > 5000) return undefined
   const text = latin1(bytes)
+  // The common score (digits, maybe a fraction, no exponent) can neither overflow nor underflow.
+  if (PLAIN_DECIMAL.test(text)) return Number(text)
   const parsed = parseDecimal(text)
   if (parsed === undefined || parsed === "nan") return undefined
   if (parsed === "inf") return Number.POSITIVE_INFINITY

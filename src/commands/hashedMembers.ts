@@ -25,7 +25,7 @@ import type { EngineError } from "../engine/KvEngine.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
 import { hashPage } from "./keyspace/hashCursor.js"
 import { hashedPart, hashPart } from "./keyspace/layout.js"
-import { NOT_LOADED } from "./keyspace/Txn.js"
+import { type SyncOrEffect, withLoaded } from "./keyspace/syncFirst.js"
 
 export type Effected<A> = Effect.Effect<A, EngineError>
 
@@ -66,28 +66,17 @@ export const partOf = (member: Uint8Array): Buffer => hashedPart(member)
 export const lookup = (ks: Keyspace, version: number, member: Uint8Array): Effected<Uint8Array | undefined> =>
   ks.member(version, hashedPart(member))
 
-/**
- * The value at `part` without an Effect when the engine or the batch can answer synchronously (the
- * memory engine; LevelDB after `ks.prefetchMembers`), else NOT_LOADED: the hot loops of SADD,
- * SREM, HSET and HDEL then cost no Effect per member.
- */
-export const valueNow = (ks: Keyspace, version: number, part: Uint8Array): Uint8Array | undefined | typeof NOT_LOADED => ks.memberNow(version, part)
-
-export { NOT_LOADED }
-
 export const store = (ks: Keyspace, version: number, member: Uint8Array, value: Uint8Array): void =>
   ks.putMember(version, hashedPart(member), value)
 
 export const discard = (ks: Keyspace, version: number, member: Uint8Array): void => ks.deleteMember(version, hashedPart(member))
 
 /** HDEL and SREM: delete the members at `parts` that the collection holds; how many were deleted. */
-export const deleteHeld = (ks: Keyspace, version: number, parts: ReadonlyArray<Buffer>): Effected<number> =>
-  Effect.gen(function* () {
-    yield* ks.prefetchMembers(version, parts)
+export const deleteHeld = (ks: Keyspace, version: number, parts: ReadonlyArray<Buffer>): SyncOrEffect<number> =>
+  withLoaded(ks, version, parts, () => {
     let removed = 0
     for (const part of parts) {
-      const known = valueNow(ks, version, part)
-      if ((known !== NOT_LOADED ? known : yield* ks.member(version, part)) === undefined) continue
+      if (ks.loadedMember(version, part) === undefined) continue
       ks.deleteMember(version, part)
       removed++
     }

@@ -9,7 +9,8 @@ import { array, bulk, error, integer, map, NIL, OK, pairs, type Reply, text, ZER
 import { INVALID_CURSOR, latin1, NOT_A_FLOAT, NOT_AN_INTEGER, OVERFLOW, SYNTAX_ERROR, WRONGTYPE, wrongArity } from "./errors.js"
 import { isReply } from "./expiryArguments.js"
 import { incrementLongDouble } from "./floats.js"
-import { all, deleteHeld, type Effected, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow } from "./hashedMembers.js"
+import { all, deleteHeld, type Effected, lookup, partOf, randomMany, randomOne, scanPage, store } from "./hashedMembers.js"
+import { andThen, withLoaded, withMeta } from "./keyspace/syncFirst.js"
 import { inInt64Range, parseInt64 } from "./integers.js"
 import { globMatch } from "./glob.js"
 import { parseCursor, parseScanOptions } from "./keys.js"
@@ -26,13 +27,12 @@ const hashOf = (meta: Meta | undefined): CollectionMeta | undefined | Reply => {
   return meta.type === KeyType.Hash ? meta : WRONGTYPE
 }
 
-/** Read the key as a hash for a write: its record, or a new empty one (not stored until written). */
-const hashForWrite = (ks: Keyspace, db: number, key: Uint8Array) =>
-  Effect.map(ks.meta(db, key), (meta) => {
-    const hash = hashOf(meta)
-    if (isReply(hash)) return hash
-    return { previous: hash, current: hash ?? ks.newCollection(KeyType.Hash) }
-  })
+/** The key as a hash for a write: its record, or a new empty one (not stored until written). */
+const hashForWrite = (ks: Keyspace, meta: Meta | undefined) => {
+  const hash = hashOf(meta)
+  if (isReply(hash)) return hash
+  return { previous: hash, current: hash ?? ks.newCollection(KeyType.Hash) }
+}
 
 /** Store the hash's record after fields changed: a new size rewrites it, an unchanged one only marks the key modified (WATCH). */
 const commit = (ks: Keyspace, db: number, key: Uint8Array, previous: CollectionMeta | undefined, current: CollectionMeta, added: number): void => {
@@ -46,26 +46,26 @@ const validatePairs = (name: string) => (argv: Argv): Reply | undefined => (argv
 
 /** HSET and HMSET: every field/value pair; HSET answers how many fields are new, HMSET OK. */
 const hset = (reply: (added: number) => Reply): Execute => ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const target = yield* hashForWrite(ks, db, argv[1])
+  withMeta(ks, db, argv[1], (meta) => {
+    const target = hashForWrite(ks, meta)
     if (isReply(target)) return target
     const { version } = target.current
     const parts: Array<Buffer> = []
     for (let i = 2; i + 1 < argv.length; i += 2) parts.push(partOf(argv[i]))
-    yield* ks.prefetchMembers(version, parts)
-    let added = 0
-    for (let i = 0; i < parts.length; i++) {
-      const known = valueNow(ks, version, parts[i])
-      if ((known !== NOT_LOADED ? known : yield* ks.member(version, parts[i])) === undefined) added++
-      ks.putMember(version, parts[i], argv[3 + 2 * i])
-    }
-    commit(ks, db, argv[1], target.previous, target.current, added)
-    return reply(added)
+    return withLoaded(ks, version, parts, () => {
+      let added = 0
+      for (let i = 0; i < parts.length; i++) {
+        if (ks.loadedMember(version, parts[i]) === undefined) added++
+        ks.putMember(version, parts[i], argv[3 + 2 * i])
+      }
+      commit(ks, db, argv[1], target.previous, target.current, added)
+      return reply(added)
+    })
   })
 
 const hsetnx: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
-    const target = yield* hashForWrite(ks, db, argv[1])
+    const target = hashForWrite(ks, yield* ks.meta(db, argv[1]))
     if (isReply(target)) return target
     if ((yield* lookup(ks, target.current.version, argv[2])) !== undefined) return ZERO
     store(ks, target.current.version, argv[2], argv[3])
@@ -74,21 +74,22 @@ const hsetnx: Execute = ({ ks, db, argv }) =>
   })
 
 const hdel: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const hash = hashOf(yield* ks.meta(db, argv[1]))
+  withMeta(ks, db, argv[1], (meta) => {
+    const hash = hashOf(meta)
     if (isReply(hash) || hash === undefined) return hash ?? ZERO
-    const removed = yield* deleteHeld(ks, hash.version, argv.slice(2).map(partOf))
-    if (removed === 0) return ZERO
-    // The last field gone: the hash goes too (its members are already deleted).
-    if (removed === hash.size) ks.remove(db, argv[1], hash, { keepMembers: true })
-    else ks.write(db, argv[1], { ...hash, size: hash.size - removed }, hash)
-    return integer(removed)
+    return andThen(deleteHeld(ks, hash.version, argv.slice(2).map(partOf)), (removed) => {
+      if (removed === 0) return ZERO
+      // The last field gone: the hash goes too (its members are already deleted).
+      if (removed === hash.size) ks.remove(db, argv[1], hash, { keepMembers: true })
+      else ks.write(db, argv[1], { ...hash, size: hash.size - removed }, hash)
+      return integer(removed)
+    })
   })
 
 const hincrby: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
     const delta = parseInt64(argv[3])!
-    const target = yield* hashForWrite(ks, db, argv[1])
+    const target = hashForWrite(ks, yield* ks.meta(db, argv[1]))
     if (isReply(target)) return target
     const old = yield* lookup(ks, target.current.version, argv[2])
     const value = old === undefined ? 0n : parseInt64(old)
@@ -109,7 +110,7 @@ const validateFloatIncrement = (argv: Argv): Reply | undefined => {
 
 const hincrbyfloat: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
-    const target = yield* hashForWrite(ks, db, argv[1])
+    const target = hashForWrite(ks, yield* ks.meta(db, argv[1]))
     if (isReply(target)) return target
     const old = yield* lookup(ks, target.current.version, argv[2])
     const result = incrementLongDouble(old, argv[3])

@@ -14,7 +14,8 @@ import { array, bulk, error, integer, NIL, set as setReply, text, ZERO, type Rep
 import { INVALID_CURSOR, latin1, SYNTAX_ERROR, WRONGTYPE } from "./errors.js"
 import { isReply } from "./expiryArguments.js"
 import { globMatch } from "./glob.js"
-import { all, deleteHeld, discard, type Effected, type Entry, lookup, NOT_LOADED, partOf, randomMany, randomOne, scanPage, store, valueNow, walk } from "./hashedMembers.js"
+import { all, deleteHeld, discard, type Effected, type Entry, lookup, partOf, randomMany, randomOne, scanPage, store, walk } from "./hashedMembers.js"
+import { andThen, withLoaded, withMeta } from "./keyspace/syncFirst.js"
 import { parseInt64 } from "./integers.js"
 import { parseCursor, parseScanOptions } from "./keys.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
@@ -46,30 +47,31 @@ const resize = (ks: Keyspace, db: number, key: Uint8Array, previous: CollectionM
 // ---------------------------------------------------------------- SADD SREM SMOVE
 
 const sadd: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const existing = setOf(yield* ks.meta(db, argv[1]))
+  withMeta(ks, db, argv[1], (meta) => {
+    const existing = setOf(meta)
     if (isReply(existing)) return existing
     const current = existing ?? ks.newCollection(KeyType.Set)
     const parts = argv.slice(2).map(partOf)
-    yield* ks.prefetchMembers(current.version, parts)
-    let added = 0
-    for (const part of parts) {
-      const known = valueNow(ks, current.version, part)
-      if ((known !== NOT_LOADED ? known : yield* ks.member(current.version, part)) !== undefined) continue
-      ks.putMember(current.version, part, EMPTY)
-      added++
-    }
-    resize(ks, db, argv[1], existing, current, added)
-    return integer(added)
+    return withLoaded(ks, current.version, parts, () => {
+      let added = 0
+      for (const part of parts) {
+        if (ks.loadedMember(current.version, part) !== undefined) continue
+        ks.putMember(current.version, part, EMPTY)
+        added++
+      }
+      resize(ks, db, argv[1], existing, current, added)
+      return integer(added)
+    })
   })
 
 const srem: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const existing = setOf(yield* ks.meta(db, argv[1]))
+  withMeta(ks, db, argv[1], (meta) => {
+    const existing = setOf(meta)
     if (isReply(existing) || existing === undefined) return existing ?? ZERO
-    const removed = yield* deleteHeld(ks, existing.version, argv.slice(2).map(partOf))
-    resize(ks, db, argv[1], existing, existing, -removed)
-    return integer(removed)
+    return andThen(deleteHeld(ks, existing.version, argv.slice(2).map(partOf)), (removed) => {
+      resize(ks, db, argv[1], existing, existing, -removed)
+      return integer(removed)
+    })
   })
 
 /** SMOVE source destination member (t_set.c smoveCommand's order of checks). */
@@ -145,27 +147,31 @@ const validateSpop = (argv: Argv): Reply | undefined => {
   return undefined
 }
 
-const spop: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const invalid = validateSpop(argv)
-    if (invalid !== undefined) return invalid
-    const withCount = argv.length === 3
-    const count = withCount ? (parsePopCount(argv[2]) as number) : 1
-    const found = setOf(yield* ks.meta(db, argv[1]))
+const spop: Execute = ({ ks, db, argv }) => {
+  const invalid = validateSpop(argv)
+  if (invalid !== undefined) return invalid
+  const withCount = argv.length === 3
+  const count = withCount ? (parsePopCount(argv[2]) as number) : 1
+  return withMeta(ks, db, argv[1], (meta) => {
+    const found = setOf(meta)
     if (isReply(found)) return found
     if (found === undefined) return withCount ? EMPTY_SET : NIL
     if (withCount && count === 0) return EMPTY_SET
     if (count >= found.size) {
       // The whole set: O(1) removal, its members left to the reaper.
-      const entries = yield* all(ks, found.version)
-      ks.remove(db, argv[1], found)
-      return withCount ? members(entries) : bulk(entries[0].member)
+      return andThen(all(ks, found.version), (entries) => {
+        ks.remove(db, argv[1], found)
+        return withCount ? members(entries) : bulk(entries[0].member)
+      })
     }
-    const popped = withCount ? yield* randomMany(ks, found.version, found.size, count, true) : [(yield* randomOne(ks, found.version, found.size))!]
-    for (const { part } of popped) ks.deleteMember(found.version, part)
-    resize(ks, db, argv[1], found, found, -popped.length)
-    return withCount ? members(popped) : bulk(popped[0].member)
+    const picked = withCount ? randomMany(ks, found.version, found.size, count, true) : Effect.map(randomOne(ks, found.version, found.size), (entry) => [entry!])
+    return andThen(picked, (popped) => {
+      for (const { part } of popped) ks.deleteMember(found.version, part)
+      resize(ks, db, argv[1], found, found, -popped.length)
+      return withCount ? members(popped) : bulk(popped[0].member)
+    })
   })
+}
 
 const validateSrandmember = (argv: Argv): Reply | undefined => {
   if (argv.length > 3) return SYNTAX_ERROR

@@ -32,6 +32,15 @@ export const engineOf = async (layer: Layer.Layer<KvEngine, unknown> = MemoryEng
     })
   )
 
+/**
+ * The engine as one whose point reads wait on I/O (no `getNow`; without `getMany` too unless
+ * `batched`): the state machine's asynchronous read paths, which the built-in engines skip.
+ */
+export const withoutSynchronousReads = (engine: KvEngineService, batched: boolean): KvEngineService => {
+  const { getNow: _now, getMany, ...rest } = engine
+  return batched && getMany !== undefined ? { ...rest, getMany } : rest
+}
+
 export class TestClient {
   readonly state: ClientState
   readonly session: CommandSession

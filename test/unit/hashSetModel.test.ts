@@ -18,7 +18,9 @@ import { LevelEngine } from "../../src/engine/LevelEngine.js"
 import { seededRandom } from "../../src/raft/seededRandom.js"
 import { encodeReply } from "../../src/resp/encode.js"
 import { array, map, pairs, type Reply, set } from "../../src/resp/Reply.js"
-import { CommandRunner, engineOf, type TestClient } from "../support/commandRunner.js"
+import { CommandRunner, engineOf, type TestClient, withoutSynchronousReads } from "../support/commandRunner.js"
+
+const memoryEngine = async () => (await engineOf()).engine
 import { HashSetModel } from "../support/models/hashSetModel.js"
 import { plain } from "../support/replyValues.js"
 
@@ -256,6 +258,21 @@ describe("hashes and sets against a model of redis-server", () => {
       await runSeed(await CommandRunner.make(), seed)
     }, 120_000)
   }
+
+  it("an engine whose reads all wait (no getNow, no getMany), seed 1", async () => {
+    await runSeed(await CommandRunner.make(withoutSynchronousReads(await memoryEngine(), false)), 1)
+  }, 120_000)
+
+  it("LevelDB read only asynchronously (getMany, no getNow), seed 2", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "raft-kv-model-"))
+    const level = await engineOf(LevelEngine.layer(dir))
+    try {
+      await runSeed(await CommandRunner.make(withoutSynchronousReads(level.engine, true)), 2)
+    } finally {
+      await level.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
 
   for (let seed = 1; seed <= Math.max(1, Math.ceil(SEEDS / 2)); seed++) {
     it(`LevelDB engine, seed ${seed}`, async () => {

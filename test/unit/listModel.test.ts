@@ -16,7 +16,7 @@ import { LevelEngine } from "../../src/engine/LevelEngine.js"
 import { seededRandom } from "../../src/raft/seededRandom.js"
 import { encodeReply } from "../../src/resp/encode.js"
 import type { Reply } from "../../src/resp/Reply.js"
-import { CommandRunner, engineOf } from "../support/commandRunner.js"
+import { CommandRunner, engineOf, withoutSynchronousReads } from "../support/commandRunner.js"
 import { RedisServer } from "../support/redisServer.js"
 import type { WireConnection } from "../support/respWire.js"
 import { ListCommands, waitKeys } from "../support/models/listCommands.js"
@@ -108,6 +108,10 @@ describe("lists against a model of redis-server (random command sequences)", () 
       await close()
       fs.rmSync(directory, { recursive: true, force: true })
     }
+  })
+
+  it("an engine whose reads all wait (no getNow, no getMany), seed 201", async () => {
+    await run(201, 400, await CommandRunner.make(withoutSynchronousReads((await engineOf()).engine, false)))
   })
 
   it("the model and the state machine agree on a sequence written by hand", async () => {

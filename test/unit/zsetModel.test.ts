@@ -16,7 +16,7 @@ import { LevelEngine } from "../../src/engine/LevelEngine.js"
 import { seededRandom } from "../../src/raft/seededRandom.js"
 import { encodeReply } from "../../src/resp/encode.js"
 import { array, type Reply } from "../../src/resp/Reply.js"
-import { CommandRunner, engineOf, type TestClient } from "../support/commandRunner.js"
+import { CommandRunner, engineOf, type TestClient, withoutSynchronousReads } from "../support/commandRunner.js"
 import { scanScoreText, ZsetModel } from "../support/models/zsetModel.js"
 
 const SEEDS = Number(process.env.ZSET_MODEL_SEEDS ?? 4)
@@ -228,6 +228,23 @@ describe("sorted sets against a model of Redis", () => {
     for (const seed of seedsFrom(1)) {
       const runner = await CommandRunner.make()
       expect(await runSeed(runner, seed, STEPS)).toBeUndefined()
+    }
+  }, 120_000)
+
+  it("an engine whose reads all wait (no getNow, no getMany): every reply agrees with the model", async () => {
+    const { engine } = await engineOf()
+    const runner = await CommandRunner.make(withoutSynchronousReads(engine, false))
+    expect(await runSeed(runner, 501, STEPS)).toBeUndefined()
+  }, 120_000)
+
+  it("LevelDB read only asynchronously (getMany, no getNow): every reply agrees with the model", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zset-model-"))
+    const { engine, close } = await engineOf(LevelEngine.layer(dir))
+    try {
+      expect(await runSeed(await CommandRunner.make(withoutSynchronousReads(engine, true)), 502, STEPS)).toBeUndefined()
+    } finally {
+      await close()
+      fs.rmSync(dir, { recursive: true, force: true })
     }
   }, 120_000)
 

@@ -219,6 +219,22 @@ export class Keyspace {
     this.txn.del(memberKey(version, part))
   }
 
+  /**
+   * Make the members at `parts` readable with `loadedMember`: undefined when they already are
+   * (the engine reads synchronously), else the Effect that fetches them (see syncFirst.withLoaded).
+   */
+  loadMembers(version: number, parts: ReadonlyArray<Uint8Array>): Effect.Effect<void, EngineError> | undefined {
+    if (this.txn.engine.getNow !== undefined) return undefined
+    return this.txn.load(parts.map((part) => memberKey(version, part)))
+  }
+
+  /** A member `loadMembers` made readable (or one the engine reads synchronously). */
+  loadedMember(version: number, part: Uint8Array): Uint8Array | undefined {
+    const value = this.txn.getNow(memberKey(version, part))
+    if (value === NOT_LOADED) throw new Error("a collection member was read before it was loaded")
+    return value
+  }
+
   /** Fetch the members at `parts` with one engine call, where the engine reads asynchronously (LevelDB). */
   prefetchMembers(version: number, parts: ReadonlyArray<Uint8Array>): Effect.Effect<void, EngineError> {
     if (this.txn.engine.getNow !== undefined || parts.length === 0) return Effect.void

@@ -71,14 +71,25 @@ export class Txn {
 
   /** Fetch `keys` the batch will read with one engine call, where the engine reads asynchronously. */
   prefetch(keys: ReadonlyArray<Uint8Array>): Effect.Effect<void, EngineError> {
-    const getMany = this.engine.getMany
-    if (this.engine.getNow !== undefined || getMany === undefined || keys.length === 0) return Effect.void
+    if (this.engine.getNow !== undefined || this.engine.getMany === undefined) return Effect.void
+    return this.load(keys) ?? Effect.void
+  }
+
+  /**
+   * Make `keys` readable with `getNow`: undefined when they already are (the engine reads
+   * synchronously, or the batch holds them), else an Effect that fetches the missing ones (with
+   * one `getMany` where the engine has it).
+   */
+  load(keys: ReadonlyArray<Uint8Array>): Effect.Effect<void, EngineError> | undefined {
+    if (this.engine.getNow !== undefined) return undefined
     const missing = keys.filter((key) => {
       const id = latin1(key)
       return !this.writes.has(id) && !this.cache.has(id)
     })
-    if (missing.length === 0) return Effect.void
-    return Effect.map(getMany(missing), (values) => {
+    if (missing.length === 0) return undefined
+    const getMany = this.engine.getMany
+    const fetched = getMany !== undefined ? getMany(missing) : Effect.forEach(missing, (key) => this.engine.get(key))
+    return Effect.map(fetched, (values) => {
       for (let i = 0; i < missing.length; i++) this.cache.set(latin1(missing[i]), values[i] ?? null)
     })
   }

@@ -14,7 +14,6 @@
  * This layout is persisted: changing it changes the on-disk format.
  */
 import { Effect } from "effect"
-import type { EngineError } from "../../engine/KvEngine.js"
 import { array, bulk, error, type Reply } from "../../resp/Reply.js"
 import { WRONGTYPE } from "../errors.js"
 import type { Keyspace } from "../keyspace/Keyspace.js"
@@ -23,7 +22,9 @@ import { type CollectionMeta, KeyType, type Meta } from "../keyspace/meta.js"
 import { NOT_LOADED } from "../keyspace/Txn.js"
 import type { End } from "./arguments.js"
 
-export type Effectful<A> = Effect.Effect<A, EngineError>
+import { andThen, type Effectful } from "../keyspace/syncFirst.js"
+
+export { andThen, asEffect, type Effectful, withMeta } from "../keyspace/syncFirst.js"
 
 // ---------------------------------------------------------------- positions
 
@@ -52,15 +53,6 @@ export const asList = (meta: Meta | undefined, wrongType: Reply = WRONGTYPE): Li
   return meta.type === KeyType.List ? (meta as ListMeta) : wrongType
 }
 
-/** Run `body` on the key's meta, without an Effect when the engine (or the batch) answers synchronously. */
-export const withMeta = (ks: Keyspace, db: number, key: Uint8Array, body: (meta: Meta | undefined) => Reply | Effectful<Reply>): Reply | Effectful<Reply> => {
-  const now = ks.metaNow(db, key)
-  return now !== NOT_LOADED ? body(now) : Effect.flatMap(ks.meta(db, key), (meta) => {
-    const result = body(meta)
-    return Effect.isEffect(result) ? result : Effect.succeed(result)
-  })
-}
-
 export const corrupt = (list: ListMeta, position: number): never => {
   throw new Error(`list element missing at position ${position} (version ${list.version}, head ${list.head}, size ${list.size})`)
 }
@@ -87,10 +79,6 @@ export const readRange = (ks: Keyspace, list: ListMeta, from: number, to: number
   const now = ks.membersNow(list.version, parts)
   return now !== NOT_LOADED ? complete(now) : Effect.map(ks.membersAt(list.version, parts), complete)
 }
-
-/** `f` of a value that may still be an Effect: no Effect when there is none. */
-export const andThen = <A, B>(value: A | Effectful<A>, f: (a: A) => B): B | Effectful<B> =>
-  Effect.isEffect(value) ? Effect.map(value as Effectful<A>, f) : f(value as A)
 
 // ---------------------------------------------------------------- changing the list
 
@@ -143,4 +131,3 @@ export const popMany = (ks: Keyspace, db: number, key: Uint8Array, list: ListMet
 
 export const bulks = (values: ReadonlyArray<Uint8Array>): Reply => array(values.map((value) => bulk(value)))
 
-export const asEffect = <A>(value: A | Effectful<A>): Effectful<A> => (Effect.isEffect(value) ? (value as Effectful<A>) : Effect.succeed(value as A))

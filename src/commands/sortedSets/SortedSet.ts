@@ -69,6 +69,12 @@ export class SortedSet {
     return Effect.map(this.ks.member(this.version, memberPart(member)), (value) => (value === undefined ? undefined : decodeScore(value)))
   }
 
+  /** The score at a member index part that `ks.loadMembers` made readable (see syncFirst.withLoaded). */
+  loadedScore(part: Uint8Array): number | undefined {
+    const value = this.ks.loadedMember(this.version, part)
+    return value === undefined ? undefined : decodeScore(value)
+  }
+
   /** Fetch the scores of `members` in one engine call where the engine reads asynchronously (LevelDB). */
   prefetch(members: ReadonlyArray<Uint8Array>): Effectful<void> {
     return members.length < 2 ? Effect.void : this.ks.txn.prefetch(members.map((member) => memberKey(this.version, memberPart(member))))

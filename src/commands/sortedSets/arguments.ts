@@ -41,6 +41,9 @@ export const parseZadd = (argv: Argv): ZaddArguments | Reply => {
   let incr = false
   let index = 2
   for (; index < argv.length; index++) {
+    // Every flag starts with a letter; a score mostly with a digit or a sign.
+    const first = (argv[index][0] ?? 0) | 0x20
+    if (first < 0x61 || first > 0x7a) break
     const flag = upper(argv[index])
     if (flag === "NX") nx = true
     else if (flag === "XX") xx = true

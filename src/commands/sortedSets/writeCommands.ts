@@ -10,66 +10,73 @@ import type { Argv, Execute } from "../registry.js"
 import { isReply, parseMpop, parsePopCount, type ZaddArguments } from "./arguments.js"
 import { SortedSet, type Scored } from "./SortedSet.js"
 import { commit, readZset, withScoresReply, zsetOf, type Effectful } from "./zsetKey.js"
+import { memberPart } from "./encoding.js"
+import { withLoaded, withMeta } from "../keyspace/syncFirst.js"
 
 const NAN_SCORE: Reply = error("ERR resulting score is not a number (NaN)")
 
-export const zaddWith = (parse: (argv: Argv) => ZaddArguments | Reply): Execute => ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const options = parse(argv)
-    if (isReply(options)) return options
-    const previous = yield* ks.meta(db, argv[1])
+export const zaddWith = (parse: (argv: Argv) => ZaddArguments | Reply): Execute => ({ ks, db, argv }) => {
+  const options = parse(argv)
+  if (isReply(options)) return options
+  return withMeta(ks, db, argv[1], (previous) => {
     const existing = zsetOf(previous)
     if (isReply(existing)) return existing
     // XX on a missing key: nothing to do.
     if (existing === undefined && options.xx) return options.incr ? NIL : ZERO
     const meta = existing ?? ks.newCollection(KeyType.ZSet)
     const zset = new SortedSet(ks, meta.version)
-    if (existing !== undefined) yield* zset.prefetch(options.elements.map(({ member }) => member))
-    let size = meta.size
-    let added = 0
-    let updated = 0
-    let result: number | undefined
-    for (const { score: given, member } of options.elements) {
-      const current = yield* zset.score(member)
-      if (current !== undefined) {
-        if (options.nx) continue
-        const score = options.incr ? given + current : given
-        if (Number.isNaN(score)) return NAN_SCORE // only INCR (one element) gets here, before any change
-        if ((options.lt && score >= current) || (options.gt && score <= current)) continue
-        result = score
-        if (score !== current) {
-          zset.put(member, score, current)
-          updated++
+    const parts = options.elements.map(({ member }) => memberPart(member))
+    return withLoaded(ks, meta.version, parts, () => {
+      let size = meta.size
+      let added = 0
+      let updated = 0
+      let result: number | undefined
+      for (let i = 0; i < parts.length; i++) {
+        const { score: given, member } = options.elements[i]
+        const current = zset.loadedScore(parts[i])
+        if (current !== undefined) {
+          if (options.nx) continue
+          const score = options.incr ? given + current : given
+          if (Number.isNaN(score)) return NAN_SCORE // only INCR (one element) gets here, before any change
+          if ((options.lt && score >= current) || (options.gt && score <= current)) continue
+          result = score
+          if (score !== current) {
+            zset.put(member, score, current)
+            updated++
+          }
+        } else {
+          if (options.xx) continue
+          result = given
+          zset.put(member, given, undefined)
+          size++
+          added++
         }
-      } else {
-        if (options.xx) continue
-        result = given
-        zset.put(member, given, undefined)
-        size++
-        added++
       }
-    }
-    if (added > 0 || updated > 0) commit(ks, db, argv[1], meta, existing, size)
-    if (added > 0) ks.signalReady(db, argv[1])
-    if (options.incr) return result === undefined ? NIL : double(result)
-    return integer(options.ch ? added + updated : added)
+      if (added > 0 || updated > 0) commit(ks, db, argv[1], meta, existing, size)
+      if (added > 0) ks.signalReady(db, argv[1])
+      if (options.incr) return result === undefined ? NIL : double(result)
+      return integer(options.ch ? added + updated : added)
+    })
   })
+}
 
 export const zrem: Execute = ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const meta = yield* readZset(ks, db, argv[1])
+  withMeta(ks, db, argv[1], (previous) => {
+    const meta = zsetOf(previous)
     if (meta === undefined || isReply(meta)) return meta ?? ZERO
     const zset = new SortedSet(ks, meta.version)
-    yield* zset.prefetch(argv.slice(2))
-    let removed = 0
-    for (let i = 2; i < argv.length; i++) {
-      const score = yield* zset.score(argv[i])
-      if (score === undefined) continue
-      zset.delete(argv[i], score)
-      removed++
-    }
-    if (removed > 0) commit(ks, db, argv[1], meta, meta, meta.size - removed)
-    return integer(removed)
+    const parts = argv.slice(2).map(memberPart)
+    return withLoaded(ks, meta.version, parts, () => {
+      let removed = 0
+      for (let i = 0; i < parts.length; i++) {
+        const score = zset.loadedScore(parts[i])
+        if (score === undefined) continue
+        zset.delete(argv[i + 2], score)
+        removed++
+      }
+      if (removed > 0) commit(ks, db, argv[1], meta, meta, meta.size - removed)
+      return integer(removed)
+    })
   })
 
 /** Remove and return the `count` lowest (or highest) members of a sorted set. */
@@ -82,17 +89,19 @@ const popFrom = (ks: Keyspace, db: number, key: Uint8Array, meta: CollectionMeta
   })
 }
 
-export const zpop = (max: boolean): Execute => ({ ks, db, argv }) =>
-  Effect.gen(function* () {
-    const count = parsePopCount(argv)
-    if (isReply(count)) return count
-    const meta = yield* readZset(ks, db, argv[1])
+export const zpop = (max: boolean): Execute => ({ ks, db, argv }) => {
+  const count = parsePopCount(argv)
+  if (isReply(count)) return count
+  return withMeta(ks, db, argv[1], (previous) => {
+    const meta = zsetOf(previous)
     if (isReply(meta)) return meta
     if (meta === undefined || count === 0) return EMPTY_ARRAY
-    const popped = yield* popFrom(ks, db, argv[1], meta, count ?? 1, max)
-    // Without a count the reply is one flat [member, score]; with one, pairs (nested in RESP3).
-    return count === undefined ? array(popped.flatMap(({ member, score }) => [bulk(member), double(score)])) : withScoresReply(popped, true)
+    return Effect.map(popFrom(ks, db, argv[1], meta, count ?? 1, max), (popped) =>
+      // Without a count the reply is one flat [member, score]; with one, pairs (nested in RESP3).
+      count === undefined ? array(popped.flatMap(({ member, score }) => [bulk(member), double(score)])) : withScoresReply(popped, true)
+    )
   })
+}
 
 export const zmpop: Execute = ({ ks, db, argv }) =>
   Effect.gen(function* () {
