@@ -4,7 +4,8 @@
  * redis-benchmark sends them (no -r: one key, one element), applied in batches of 50 entries
  * (what a loaded leader's applier takes per turn) straight to a StateMachine over an engine,
  * without Raft, sockets or fsync. CPU µs per command (process.cpuUsage), each test 20,000
- * commands, three rounds (the first warms the JIT). Run after `npm run build`:
+ * commands, three rounds (the first warms the JIT); then GET and LRANGE 0 99 (of a list of 100
+ * elements or more) served as reads. Run after `npm run build`:
  *
  *   node scripts/apply-cost.mjs [memory|level]
  */
@@ -55,10 +56,31 @@ const costOf = async (argv) => {
   const used = process.cpuUsage(start)
   return (used.user + used.system) / COMMANDS
 }
+/** The same for a read served by the state machine (as the leader serves one after ReadIndex). */
+const readCostOf = async (argv) => {
+  const args = argv.map((arg) => Buffer.from(arg))
+  const start = process.cpuUsage()
+  for (let done = 0; done < COMMANDS; done += BATCH) {
+    const ks = machine.readContext(Date.now())
+    for (let i = 0; i < BATCH; i++) {
+      const reply = machine.read(ks, { kind: "command", db: 0, argv: args })
+      if (Effect.isEffect(reply)) await Effect.runPromise(reply)
+    }
+  }
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / COMMANDS
+}
+const READS = { get: ["GET", "key:000000000000"], lrange_100: ["LRANGE", "mylist", "0", "99"] }
+
 console.log(`engine ${engineName}, ${COMMANDS} commands per test in batches of ${BATCH}, CPU µs per command`)
 for (let round = 1; round <= 3; round++) {
   const costs = []
   for (const [name, argv] of Object.entries(TESTS)) costs.push(`${name} ${(await costOf(argv)).toFixed(1)}`)
+  // redis-benchmark's LRANGE_100 reads a list its LPUSH test left long.
+  const push = ["RPUSH", "mylist", ...Array.from({ length: 100 }, () => "xxx")].map((arg) => Buffer.from(arg))
+  index++
+  await Effect.runPromise(machine.apply([{ index, command: { origin: 1, seq: index, time: Date.now(), payload: { kind: "command", db: 0, argv: push } } }], index))
+  for (const [name, argv] of Object.entries(READS)) costs.push(`${name} ${(await readCostOf(argv)).toFixed(1)}`)
   console.log(`round ${round}: ${costs.join(", ")}`)
 }
 await Effect.runPromise(Scope.close(scope, Exit.void))

@@ -89,6 +89,40 @@ export const runEngineConformance = (name: string, options: ConformanceOptions) 
       })
     )
 
+    scenario("point reads see each write once it completes, whatever they returned before (a read cache must keep up)", (engine) =>
+      Effect.gen(function* () {
+        const key = b("hot")
+        const big = Buffer.alloc(10_000, 7)
+        /** get, getNow and getMany all answer `expected` (a hex string or "none"). */
+        const reads = (expected: string) =>
+          Effect.gen(function* () {
+            expect(hexOrNone(yield* engine.get(key))).toBe(expected)
+            if (engine.getNow !== undefined) expect(hexOrNone(engine.getNow(key))).toBe(expected)
+            if (engine.getMany !== undefined) expect((yield* engine.getMany([key, key])).map(hexOrNone)).toEqual([expected, expected])
+          })
+        yield* reads("none")
+        yield* engine.write([put(key, b("small"))], 1)
+        yield* reads(hex(b("small")))
+        yield* engine.write([put(key, big)], 2)
+        yield* reads(hex(big))
+        yield* engine.write([put(key, b("again"))], 3)
+        yield* reads(hex(b("again")))
+        // A read while a write is in flight sees the old value or the new one, and the new one after.
+        const writing = yield* Effect.fork(engine.write([put(key, b("new"))], 4))
+        if (engine.getNow !== undefined) expect([hex(b("again")), hex(b("new"))]).toContain(hexOrNone(engine.getNow(key)))
+        yield* Fiber.join(writing)
+        yield* reads(hex(b("new")))
+        const snapshot = yield* engine.snapshot
+        const chunks = Chunk.toReadonlyArray(yield* Stream.runCollect(snapshot.chunks))
+        yield* engine.write([del(key)], 5)
+        yield* reads("none")
+        yield* engine.restore(Stream.fromIterable(chunks), 4)
+        yield* reads(hex(b("new")))
+        yield* engine.write([{ type: "clear" }], 6)
+        yield* reads("none")
+      })
+    )
+
     scenario("getMany, where provided, agrees with get, in the order asked, repeats and misses included", (engine) =>
       Effect.gen(function* () {
         const getMany = engine.getMany
