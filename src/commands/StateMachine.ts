@@ -9,7 +9,7 @@
  * random source or connections.
  */
 import { Effect } from "effect"
-import { type EngineError, type KvEngineService } from "../engine/KvEngine.js"
+import { EngineError, type KvEngineService } from "../engine/KvEngine.js"
 import { seededRandom } from "../raft/seededRandom.js"
 import { array, error, NIL_ARRAY, OK, type Reply } from "../resp/Reply.js"
 import type { LoggedCommand, Payload, QueuedCommand } from "./CommandCodec.js"
@@ -66,7 +66,10 @@ const internalError = (spec: CommandSpec, defect: unknown): Reply =>
 /**
  * Run one command. A defect in a command's code answers that command with an error instead of
  * stopping the node: every node would hit the same defect at the same entry, and a node that stops
- * on it would stop again when it replays the log.
+ * on it would stop again when it replays the log. An engine failure is not such a defect: it is
+ * this node's own (its disk, its files), thrown by a synchronous read, and answering it would let
+ * the command's other writes commit here while they commit differently elsewhere. It fails the
+ * batch, and the node stops (fail-stop) as for any engine failure.
  */
 const run = (spec: CommandSpec, ks: Keyspace, db: number, argv: Argv, mayBlock = false): Reply | Effect.Effect<Reply, EngineError> => {
   if (spec.route?.kind !== "state") return error(`ERR '${spec.name}' cannot run here`)
@@ -77,10 +80,10 @@ const run = (spec: CommandSpec, ks: Keyspace, db: number, argv: Argv, mayBlock =
     const result = spec.route.execute({ ks, db, argv, mayBlock })
     if (!Effect.isEffect(result)) return result
     return Effect.catchAllDefect(result as Effect.Effect<Reply, EngineError>, (defect) =>
-      Effect.as(Effect.logError(`command '${spec.name}' failed`, defect), internalError(spec, defect))
+      defect instanceof EngineError ? Effect.fail(defect) : Effect.as(Effect.logError(`command '${spec.name}' failed`, defect), internalError(spec, defect))
     )
   } catch (defect) {
-    return internalError(spec, defect)
+    return defect instanceof EngineError ? Effect.fail(defect) : internalError(spec, defect)
   }
 }
 

@@ -101,30 +101,60 @@ export const makeLevelEngine = (directory: string) =>
 
     // Values the node read synchronously or wrote (see RowCache for how it stays coherent).
     const cache = new RowCache(ROW_CACHE_BYTES)
+    /** Batches submitted to LevelDB and not yet confirmed: while any is, reads do not fill the cache. */
+    let writesInFlight = 0
     const cachedOrRead = (key: Uint8Array): Uint8Array | undefined => {
       const id = idOf(key)
       const cached = cache.get(id)
       if (cached !== undefined) return cached ?? undefined
-      // Read and remembered in one turn of the event loop: a write that completes later updates the entry.
       const value = syncGet(dataKey(key))
-      cache.set(id, value ?? null)
+      // Read and remembered in one turn of the event loop, so never older than a confirmed write;
+      // during a write LevelDB may hold the batch before its confirmation updates the cache.
+      if (writesInFlight === 0) cache.set(id, value ?? null)
       return value
     }
     /** Asynchronous reads use the cache but never fill it: their value may predate a write that completed meanwhile. */
-    const readMany = (keys: ReadonlyArray<Uint8Array>) => {
-      const values: Array<Uint8Array | undefined> = new Array(keys.length)
-      const missing: Array<number> = []
-      keys.forEach((key, i) => {
-        const cached = cache.get(idOf(key))
-        if (cached === undefined) missing.push(i)
-        else values[i] = cached ?? undefined
+    const readMany = (keys: ReadonlyArray<Uint8Array>) =>
+      Effect.suspend(() => {
+        const values: Array<Uint8Array | undefined> = new Array(keys.length)
+        const missing: Array<number> = []
+        keys.forEach((key, i) => {
+          const cached = cache.get(idOf(key))
+          if (cached === undefined) missing.push(i)
+          else values[i] = cached ?? undefined
+        })
+        if (missing.length === 0) return Effect.succeed(values)
+        return Effect.map(attempt("get", () => db.getMany(missing.map((i) => dataKey(keys[i])))), (found) => {
+          missing.forEach((position, i) => (values[position] = found[i]))
+          return values
+        })
       })
-      if (missing.length === 0) return Effect.succeed(values)
-      return Effect.map(attempt("get", () => db.getMany(missing.map((i) => dataKey(keys[i])))), (found) => {
-        missing.forEach((position, i) => (values[position] = found[i]))
-        return values
-      })
-    }
+    /**
+     * Apply `batch` and keep the cache equal to LevelDB throughout: the batch's keys leave the cache
+     * before it is submitted (a read meanwhile goes to LevelDB itself, as it would without a cache)
+     * and come back with their new values once LevelDB confirms it. Uninterruptible: LevelDB commits
+     * a submitted batch whether or not anyone waits for it.
+     */
+    const writeThrough = (ops: ReadonlyArray<WriteOp>, submit: Effect.Effect<void, EngineError>) =>
+      Effect.uninterruptible(
+        Effect.suspend(() => {
+          const clears = ops.some((op) => op.type === "clear")
+          if (clears) cache.clear()
+          else for (const op of ops) if (op.type !== "clear") cache.delete(idOf(op.key))
+          writesInFlight++
+          return Effect.ensuring(submit, Effect.sync(() => writesInFlight--)).pipe(
+            Effect.tap(() => {
+              if (clears) return
+              for (const op of ops) {
+                if (op.type === "put") {
+                  // A copy of its own: the caller's bytes may be a view of a larger buffer (or of Node's pool).
+                  if (op.value.length <= ROW_CACHE_MAX_VALUE) cache.set(idOf(op.key), Buffer.from(new Uint8Array(op.value).buffer))
+                } else if (op.type === "del") cache.set(idOf(op.key), null)
+              }
+            })
+          )
+        })
+      )
 
     const readApplied = (snapshot?: Snapshot) =>
       attempt("read applied index", () => db.get(APPLIED_KEY, snapshot !== undefined ? { snapshot } : {})).pipe(
@@ -136,10 +166,11 @@ export const makeLevelEngine = (directory: string) =>
       durable: true,
       // Range reads are asynchronous (libuv's thread pool): overlap those of one applier turn.
       readConcurrency: 64,
-      get: (key) => {
-        const cached = cache.get(idOf(key))
-        return cached !== undefined ? Effect.succeed(cached ?? undefined) : attempt("get", () => db.get(dataKey(key)))
-      },
+      get: (key) =>
+        Effect.suspend(() => {
+          const cached = cache.get(idOf(key))
+          return cached !== undefined ? Effect.succeed(cached ?? undefined) : attempt("get", () => db.get(dataKey(key)))
+        }),
       // A point read from LevelDB's memtable and caches takes ~4 µs synchronously against ~40 µs
       // through the thread pool; the state machine's read-modify-writes (LPOP reads the element
       // it removes) wait for each read in turn, so the synchronous one is what they need.
@@ -148,35 +179,29 @@ export const makeLevelEngine = (directory: string) =>
       getMany: readMany,
       iterate: (range) => pairs(range),
       write: (ops: ReadonlyArray<WriteOp>, appliedIndex: number) =>
-        Effect.gen(function* () {
-          const batch = db.batch()
-          // Keys this batch has put so far, so a "clear" removes them as well as stored ones.
-          const putInBatch = new Map<string, Buffer>()
-          for (const op of ops) {
-            if (op.type === "put") {
-              const key = dataKey(op.key)
-              batch.put(key, op.value)
-              putInBatch.set(key.toString("latin1"), key)
-            } else if (op.type === "del") batch.del(dataKey(op.key))
-            else {
-              // FLUSHDB: delete every key present now, inside this same atomic batch.
-              for (const key of yield* attempt("clear", () => db.keys(ALL_DATA).all())) batch.del(key)
-              for (const key of putInBatch.values()) batch.del(key)
-              putInBatch.clear()
+        writeThrough(
+          ops,
+          Effect.gen(function* () {
+            const batch = db.batch()
+            // Keys this batch has put so far, so a "clear" removes them as well as stored ones.
+            const putInBatch = new Map<string, Buffer>()
+            for (const op of ops) {
+              if (op.type === "put") {
+                const key = dataKey(op.key)
+                batch.put(key, op.value)
+                putInBatch.set(key.toString("latin1"), key)
+              } else if (op.type === "del") batch.del(dataKey(op.key))
+              else {
+                // FLUSHDB: delete every key present now, inside this same atomic batch.
+                for (const key of yield* attempt("clear", () => db.keys(ALL_DATA).all())) batch.del(key)
+                for (const key of putInBatch.values()) batch.del(key)
+                putInBatch.clear()
+              }
             }
-          }
-          batch.put(APPLIED_KEY, encodeIndex(appliedIndex))
-          yield* attempt("write", () => batch.write())
-          // Now that LevelDB holds the batch, the cache holds what it wrote (a FLUSHDB: nothing).
-          if (ops.some((op) => op.type === "clear")) cache.clear()
-          else for (const op of ops) {
-            if (op.type === "put") {
-              if (op.value.length <= ROW_CACHE_MAX_VALUE) cache.set(idOf(op.key), Buffer.from(op.value))
-              else cache.delete(idOf(op.key))
-            }
-            else if (op.type === "del") cache.set(idOf(op.key), null)
-          }
-        }),
+            batch.put(APPLIED_KEY, encodeIndex(appliedIndex))
+            yield* attempt("write", () => batch.write())
+          })
+        ),
       appliedIndex: readApplied(),
       size: attempt("count", async () => {
         let count = 0

@@ -4,9 +4,11 @@
  * The state machine reads the same few keys again and again: the meta record of a hot key, the
  * members a command rewrites, the head of a list that LRANGE reads 100 elements of.
  *
- * The engine keeps it coherent: it records what it read, and after every write it applies it
- * updates the keys the batch wrote (and clears everything on FLUSHDB and restore). Absent keys are
- * cached too (null). Bounded in bytes; the oldest entries are dropped first.
+ * The engine keeps it coherent (src/engine/LevelEngine.ts): a write's keys leave the cache before
+ * LevelDB gets the batch and come back with their new values once LevelDB confirms it, only a
+ * synchronous read made while no write is in flight fills it, and FLUSHDB and restore clear it.
+ * Absent keys are cached too (null). Bounded in bytes; the oldest entries are dropped first (a
+ * hit does not refresh an entry: FIFO, which costs a hot key a reread now and then, not more).
  */
 
 /** What an entry costs beyond its key and value (the Map slot, the string, the Buffer object). */
