@@ -15,7 +15,7 @@ import { array, error, NIL_ARRAY, OK, type Reply } from "../resp/Reply.js"
 import type { LoggedCommand, Payload, QueuedCommand } from "./CommandCodec.js"
 import { latin1, unknownCommand } from "./errors.js"
 import { Keyspace, type KeyspaceEvents } from "./keyspace/Keyspace.js"
-import { expiryKey, flushedDbKey, garbageKey, metaKey, metaPrefix, parseMetaKey } from "./keyspace/layout.js"
+import { expiryKey, flushedDbKey, garbageKey, justAfter, MEMBER_HEADER, metaKey, metaPrefix, parseMetaKey } from "./keyspace/layout.js"
 import { MachineState } from "./keyspace/MachineState.js"
 import { decodeMeta, isCollection, isExpired, type KeyType } from "./keyspace/meta.js"
 import { Txn } from "./keyspace/Txn.js"
@@ -26,9 +26,6 @@ import { commandName, commandTable } from "./table.js"
 
 const EMPTY = new Uint8Array(0)
 const INCARNATION_SPAN = 2 ** 32
-
-/** The smallest byte string after `bytes` (a range that resumes after it starts here). */
-const justAfter = (bytes: Uint8Array): Buffer => Buffer.concat([bytes, Buffer.from([0])])
 
 /** One committed entry to apply: its log index and its decoded command (undefined: malformed). */
 export interface EntryToApply {
@@ -288,12 +285,12 @@ export class StateMachine {
       const resumeAfter = yield* ks.txn.get(garbageKey(version))
       // No record: already collected (a stale proposal), and never a live collection's members.
       if (resumeAfter === undefined) return { _tag: "Integer", value: 0 } as Reply
-      const members = yield* ks.members(version, { ...(resumeAfter.length > 0 ? { from: justAfter(resumeAfter) } : {}), limit })
-      for (const [part] of members) ks.deleteMember(version, part)
-      this.state.adjustGarbageMembers(-members.length)
-      if (members.length < limit) ks.txn.del(garbageKey(version))
-      else ks.txn.put(garbageKey(version), Buffer.from(members[members.length - 1][0]))
-      return { _tag: "Integer", value: members.length } as Reply
+      const keys = yield* ks.garbageMemberKeys(version, resumeAfter, limit)
+      for (const key of keys) ks.txn.del(key)
+      this.state.adjustGarbageMembers(-keys.length)
+      if (keys.length < limit) ks.txn.del(garbageKey(version))
+      else ks.txn.put(garbageKey(version), Buffer.from(keys[keys.length - 1].subarray(MEMBER_HEADER)))
+      return { _tag: "Integer", value: keys.length } as Reply
     })
   }
 

@@ -9,8 +9,8 @@
  * objects per key, which every full collection marks: 0.8-1 s for a million keys on the busy
  * 2-core test machine, most of an election timeout. Here a key costs its record (two length
  * bytes, key, value), 8 bytes of address, 4 of hash, its hash-index slot (~8) and its place in
- * the key order (~5): ~65 bytes for the same key, 1.2 of them in the V8 heap, and a full
- * collection of the store alone takes 15-30 ms on the same machine.
+ * the key order (~12, id and abbreviation): ~72 bytes for the same key, 1.6 of them in the V8
+ * heap, and a full collection of the store alone takes 15-30 ms on the same machine.
  *
  * - Records are `varint key length | varint value length | key | value`, appended to the current
  *   1 MiB slab; a record of 256 KiB or more gets a buffer of its own. Bytes once written are
@@ -22,13 +22,12 @@
  *   stay below about half of what is held.
  * - A key has a stable id (reused after a delete): the hash index and the key order (SortedIds.ts,
  *   blocks of ids in Int32Arrays) hold ids, a Float64Array maps an id to its record's address
- *   (slab · 2^20 + offset), so moving a record rewrites one number. The order's comparator reads
- *   the records' key bytes; a search for a key that is not stored compares against the `PROBE`
- *   id, which reads `probe` instead.
+ *   (slab · 2^20 + offset), so moving a record rewrites one number. The order compares a record's
+ *   key bytes against the key being inserted, deleted or sought.
  * - The hash index is split in 256 tables (by hash), so a table that grows or shrinks rehashes a
  *   256th of the keys (one table of a million keys would hold the event loop while it doubled).
  */
-import { SortedIds } from "./SortedIds.js"
+import { abbreviate, SortedIds } from "./SortedIds.js"
 
 const SLAB_SHIFT = 20
 const SLAB_BYTES = 1 << SLAB_SHIFT
@@ -38,8 +37,6 @@ const INV_SPAN = 1 / SLAB_SPAN
 const OWN_SLAB_BYTES = SLAB_BYTES / 4
 const SHARDS = 256
 const MIN_TABLE = 8
-/** Tree comparator id for the bytes in `probe`. Never stored in the tree. */
-const PROBE = -1
 /** `addrs` entry of an unused id. */
 const FREE = -1
 /** Values up to this size are returned as copies; larger ones as read-only views of their slab. */
@@ -157,27 +154,22 @@ export class CompactStore {
   private readonly shardCounts = new Int32Array(SHARDS)
   private count = 0
 
-  private probe: Uint8Array = EMPTY
   private readonly a = new Record()
-  private readonly b = new Record()
-  private readonly compareIds = (x: number, y: number): number => {
-    let xBuf: Uint8Array, xStart: number, xLength: number
-    if (x === PROBE) {
-      xBuf = this.probe
-      xStart = 0
-      xLength = this.probe.length
-    } else {
-      const r = this.a.at(this.slabs, this.addrs[x])
-      xBuf = r.buf
-      xStart = r.keyStart
-      xLength = r.keyLength
-    }
-    if (y === PROBE) return compareRanges(xBuf, xStart, xLength, this.probe, 0, this.probe.length)
-    const r = this.b.at(this.slabs, this.addrs[y])
-    return compareRanges(xBuf, xStart, xLength, r.buf, r.keyStart, r.keyLength)
-  }
   /** Every id in its key's bytewise order. */
-  private readonly order = new SortedIds(this.compareIds, (id) => this.compareIds(id, PROBE))
+  private readonly order = new SortedIds(
+    (id, key) => {
+      const r = this.a.at(this.slabs, this.addrs[id])
+      return compareRanges(r.buf, r.keyStart, r.keyLength, key, 0, key.length)
+    },
+    (id) => {
+      const r = this.a.at(this.slabs, this.addrs[id])
+      return new Uint8Array(r.buf.buffer, r.buf.byteOffset + r.keyStart, r.keyLength).slice()
+    },
+    (id, offset) => {
+      const r = this.a.at(this.slabs, this.addrs[id])
+      return abbreviate(r.buf.subarray(r.keyStart, r.keyStart + r.keyLength), offset)
+    }
+  )
   /** The record read by `get` and `scan`. */
   private readonly record = new Record()
 
@@ -205,7 +197,7 @@ export class CompactStore {
     this.hashes[id] = hash
     this.insertSlot(id, hash)
     this.count++
-    this.order.insert(id)
+    this.order.insert(id, key)
   }
 
   /** Remove `key`; returns whether it was there. */
@@ -213,7 +205,7 @@ export class CompactStore {
     const hash = hashBytes(key, 0, key.length)
     const id = this.find(key, 0, key.length, hash)
     if (id < 0) return false
-    this.order.delete(id) // compares against the record, so before it is released
+    this.order.delete(id, key)
     this.removeSlot(id, hash)
     this.release(this.addrs[id])
     this.addrs[id] = FREE
@@ -238,8 +230,7 @@ export class CompactStore {
     const r = this.record
     const from = reverse ? (after ?? high) : (after ?? low)
     let exhausted = true
-    if (from !== undefined) this.probe = from
-    this.order.walk(from !== undefined, reverse, (id) => {
+    this.order.walk(from, reverse, (id) => {
       r.at(this.slabs, this.addrs[id])
       if (!reverse) {
         if (after !== undefined && compareRanges(r.buf, r.keyStart, r.keyLength, after, 0, after.length) <= 0) return true
@@ -253,7 +244,6 @@ export class CompactStore {
       exhausted = false
       return false
     })
-    this.probe = EMPTY
     return exhausted
   }
 

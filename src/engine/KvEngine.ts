@@ -58,7 +58,8 @@ export interface KvEngineService {
   /**
    * Keys and values in ascending (or, with `reverse`, descending) bytewise key order. The node
    * never writes while one of its reads iterates, so an engine may read lazily (the memory engine
-   * does, page by page); one that iterates a snapshot (LevelDB, LMDB) is fine too.
+   * does, page by page); one that iterates a snapshot (LevelDB, LMDB) is fine too. Each key and
+   * value handed out is the caller's to keep (never a buffer the engine reuses).
    */
   readonly iterate: (range: KeyRange) => Stream.Stream<readonly [Uint8Array, Uint8Array], EngineError>
   /**

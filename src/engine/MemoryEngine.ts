@@ -3,7 +3,7 @@
  * it from the newest snapshot and re-applies the committed log after it (applied index starts at 0).
  *
  * Memory: the pairs live in a CompactStore (CompactStore.ts): records packed into 1 MiB buffers
- * outside the V8 heap, a hash index and a two-level B-tree of record ids for key order: ~65 bytes
+ * outside the V8 heap, a hash index and a two-level B-tree of record ids for key order: ~72 bytes
  * for a 12-byte string key and value, where JS strings in a Map and a B+ tree took ~121 and two
  * heap objects per key (which every full garbage collection then had to mark).
  *

@@ -253,6 +253,12 @@ export class CommandRunner {
     return (await this.applyEntry(payload, origin)).reply
   }
 
+  /** Apply `payloads` as consecutive entries of one batch (as an applier takes them); their replies. */
+  async applyAll(payloads: ReadonlyArray<Payload>, origin = 1): Promise<ReadonlyArray<Reply>> {
+    const entries = payloads.map((payload) => ({ index: ++this.index, command: { origin, seq: 2 ** 32 + ++this.seq, time: this.now, payload } }))
+    return (await Effect.runPromise(this.machine.apply(entries, this.index))).replies
+  }
+
   private async applyEntry(payload: Payload, origin = 1): Promise<{ reply: Reply; ready: ReadonlyArray<ReadyKey> }> {
     const index = ++this.index
     const command = { origin, seq: 2 ** 32 + ++this.seq, time: this.now, payload }

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto"
 import { describe, expect, it } from "vitest"
 import { CompactStore, Record, readRecord, SMALL_VALUE_BYTES, type StoreView } from "../../src/engine/CompactStore.js"
-import { SortedIds } from "../../src/engine/SortedIds.js"
+import { abbreviate, SortedIds } from "../../src/engine/SortedIds.js"
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex")
 /** A value's fingerprint (values go up to 260 KiB: compared by digest, not as hex). */
@@ -121,56 +121,115 @@ describe("CompactStore", () => {
 })
 
 describe("SortedIds", () => {
-  it("keeps ids in comparator order through inserts and deletes that split and merge blocks, and walks from any probe", () => {
+  /**
+   * Keys like the engine's: a few families, long shared prefixes (a collection's members), and
+   * runs that share more than the 4 bytes of an abbreviation, of different lengths; key `n` is a
+   * function of the number n, so the test can name any key.
+   */
+  const keyOf = (n: number): Uint8Array => {
+    const family = ["m", "s", "sv"][n % 3]
+    const shared = n % 5 === 0 ? "same-four-bytes-and-more:" : ""
+    return Buffer.from(`${family}:collection-7:${shared}${(n >>> 3).toString(36)}`, "latin1")
+  }
+
+  it("keeps ids in key order through inserts and deletes that split and merge blocks, and walks from any key", () => {
     const next = prng(11)
-    // Ids stand for keys: here the key of id n is keys[n], compared as numbers.
-    const keys: Array<number> = []
-    let probe = 0
+    // Ids stand for keys: the key of id i is keyOf(numbers[i]).
+    const numbers: Array<number> = []
     const ids = new SortedIds(
-      (a, b) => keys[a] - keys[b],
-      (id) => keys[id] - probe
+      (id, key) => Buffer.compare(keyOf(numbers[id]), key),
+      (id) => keyOf(numbers[id]),
+      (id, offset) => abbreviate(keyOf(numbers[id]), offset)
     )
+    const insert = (id: number) => ids.insert(id, keyOf(numbers[id]))
+    const remove = (id: number) => ids.delete(id, keyOf(numbers[id]))
     const live = new Set<number>()
-    const usedKeys = new Set<number>()
-    const sorted = () => [...live].sort((a, b) => keys[a] - keys[b])
+    const used = new Set<string>()
+    const sorted = () => [...live].sort((a, b) => Buffer.compare(keyOf(numbers[a]), keyOf(numbers[b])))
+    const hex = (id: number) => Buffer.from(keyOf(numbers[id])).toString("hex")
     for (let round = 0; round < 40; round++) {
       const inserting = round < 15 || round % 3 !== 0
       for (let i = 0; i < 2000; i++) {
         if (inserting ? next() % 4 !== 0 : next() % 4 === 0) {
-          let key = next() % 1_000_000
-          while (usedKeys.has(key)) key = next() % 1_000_000
-          usedKeys.add(key)
-          const id = keys.push(key) - 1
-          ids.insert(id)
+          let n = next() % 4_000_000
+          while (used.has(Buffer.from(keyOf(n)).toString("hex"))) n = next() % 4_000_000
+          const id = numbers.push(n) - 1
+          used.add(hex(id))
+          insert(id)
           live.add(id)
         } else if (live.size > 0) {
           const all = [...live]
           const id = all[next() % all.length]
-          expect(ids.delete(id)).toBe(true)
+          expect(remove(id)).toBe(true)
           live.delete(id)
-          usedKeys.delete(keys[id])
+          used.delete(hex(id))
         }
       }
       expect(ids.size).toBe(live.size)
       const expected = sorted()
       expect(ids.toArray()).toEqual(expected)
       for (let k = 0; k < 20; k++) {
-        probe = next() % 1_000_000
+        const from = keyOf(next() % 4_000_000)
         const forward: Array<number> = []
-        ids.walk(true, false, (id) => forward.push(id) < 25)
-        expect(forward).toEqual(expected.filter((id) => keys[id] >= probe).slice(0, 25))
+        ids.walk(from, false, (id) => forward.push(id) < 25)
+        expect(forward).toEqual(expected.filter((id) => Buffer.compare(keyOf(numbers[id]), from) >= 0).slice(0, 25))
         const backward: Array<number> = []
-        ids.walk(true, true, (id) => backward.push(id) < 25)
-        expect(backward).toEqual(expected.filter((id) => keys[id] < probe).reverse().slice(0, 25))
+        ids.walk(from, true, (id) => backward.push(id) < 25)
+        expect(backward).toEqual(
+          expected
+            .filter((id) => Buffer.compare(keyOf(numbers[id]), from) < 0)
+            .reverse()
+            .slice(0, 25)
+        )
       }
     }
-    // A missing id is not deleted; emptied, the set walks nothing.
-    expect(ids.delete(keys.push(-1) - 1)).toBe(false)
-    for (const id of [...live]) expect(ids.delete(id)).toBe(true)
+    // A missing id is not deleted, also where the last delete left off (the reaper's path: deletes in key order).
+    let missing = 0
+    while (used.has(Buffer.from(keyOf(missing)).toString("hex"))) missing++
+    expect(remove(numbers.push(missing) - 1)).toBe(false)
+    const inOrder = sorted()
+    const firstHalf = inOrder.slice(0, inOrder.length >> 1)
+    for (const id of firstHalf) expect(remove(id)).toBe(true)
+    expect(remove(firstHalf[firstHalf.length - 1])).toBe(false)
+    for (const id of firstHalf) live.delete(id)
+    expect(ids.toArray()).toEqual(sorted())
+    for (const id of [...live]) expect(remove(id)).toBe(true)
     expect(ids.size).toBe(0)
     const none: Array<number> = []
-    ids.walk(false, false, (id) => none.push(id) > 0)
-    ids.walk(false, true, (id) => none.push(id) > 0)
+    ids.walk(undefined, false, (id) => none.push(id) > 0)
+    ids.walk(undefined, true, (id) => none.push(id) > 0)
     expect(none).toEqual([])
+  })
+
+  it("orders keys inserted in ascending and descending runs (list pushes) and keys that are prefixes of others", () => {
+    const stored: Array<Uint8Array> = []
+    const ids = new SortedIds(
+      (id, key) => Buffer.compare(stored[id], key),
+      (id) => stored[id].slice(),
+      (id, offset) => abbreviate(stored[id], offset)
+    )
+    const add = (key: Uint8Array) => ids.insert(stored.push(key) - 1, key)
+    // RPUSH-like ascending positions, LPUSH-like descending ones, then each key's own prefixes.
+    for (let i = 0; i < 3000; i++) add(Buffer.from(`s:list:${String(1_000_000 + i)}`))
+    for (let i = 0; i < 3000; i++) add(Buffer.from(`s:list:${String(999_999 - i).padStart(7, "0")}`))
+    for (let i = 1; i < "s:list:1000000".length; i++) add(Buffer.from("s:list:1000000".slice(0, i)))
+    const expected = stored.map((_, id) => id).sort((a, b) => Buffer.compare(stored[a], stored[b]))
+    expect(ids.toArray()).toEqual(expected)
+    // From just after each key (often between two blocks, sharing less of the next block's prefix
+    // than its keys do): the next key; backwards from each key: the one before.
+    const firstFrom = (from: Uint8Array, reverse: boolean) => {
+      let found: number | undefined
+      ids.walk(from, reverse, (id) => {
+        found = id
+        return false
+      })
+      return found
+    }
+    expected.forEach((id, i) => {
+      expect(firstFrom(Buffer.concat([stored[id], Buffer.of(0)]), false)).toBe(expected[i + 1])
+      expect(firstFrom(stored[id], true)).toBe(expected[i - 1])
+    })
+    for (const id of expected.filter((_, i) => i % 2 === 0)) expect(ids.delete(id, stored[id])).toBe(true)
+    expect(ids.toArray()).toEqual(expected.filter((_, i) => i % 2 === 1))
   })
 })

@@ -304,6 +304,17 @@ describe("hashes and the keyspace", () => {
     expect(await engineKeys(runner, Family.Member)).toEqual([])
     // A stale collect entry for a version already collected removes nothing.
     expect(plain(await runner.apply({ kind: "collect", target: "version", id: version, limit: 1024 }))).toBe(0)
+
+    // Slices of one batch: each resumes after the one before it, though none is written yet.
+    await fill(client, "h", 2500)
+    expect(await client.wire("DEL", "h")).toBe(":1\r\n")
+    const [next] = await engineKeys(runner, Family.Garbage)
+    const nextVersion = next.readUInt32BE(1) * 2 ** 32 + next.readUInt32BE(5)
+    const slice = { kind: "collect", target: "version", id: nextVersion, limit: 1024 } as const
+    expect((await runner.applyAll([slice, slice, slice, slice])).map(plain)).toEqual([1024, 1024, 452, 0])
+    expect(runner.machine.garbageMembers).toBe(0)
+    expect(await engineKeys(runner, Family.Member)).toEqual([])
+    expect(await engineKeys(runner, Family.Garbage)).toEqual([])
   })
 
   it("WATCH: HSET marks the key modified; HSETNX of an existing field and HDEL of a missing one do not", async () => {

@@ -5,13 +5,14 @@
  * meta, decide, and call `write` or `remove` with the meta they read, so the bookkeeping lives
  * here once. One Keyspace serves one apply batch (writable) or one read.
  */
-import { Effect } from "effect"
+import { Chunk, Effect, Stream } from "effect"
 import type { EngineError } from "../../engine/KvEngine.js"
 import { keyAfterPrefix } from "../../engine/KvEngine.js"
 import {
   expiryKey,
   garbageKey,
   hash32,
+  justAfter,
   MEMBER_HEADER,
   memberKey,
   memberPrefix,
@@ -267,6 +268,19 @@ export class Keyspace {
       ),
       (pairs) => pairs.map(([key, value]) => [key.subarray(MEMBER_HEADER), value] as const)
     )
+  }
+
+  /**
+   * The engine keys of up to `limit` members of the deleted collection at `version`, after
+   * member part `after` (from the first when empty). Read from the engine alone, past this batch's
+   * writes: nothing but the reaper's collect entries writes a deleted collection's members, and
+   * each resumes after the last one the previous removed.
+   */
+  garbageMemberKeys(version: number, after: Uint8Array, limit: number): Effect.Effect<Array<Uint8Array>, EngineError> {
+    const prefix = memberPrefix(version)
+    const gte = after.length > 0 ? memberKey(version, justAfter(after)) : prefix
+    const keys = Stream.map(this.txn.engine.iterate({ gte, lt: keyAfterPrefix(prefix)!, limit }), ([key]) => key)
+    return Effect.map(Stream.runCollect(keys), Chunk.toArray)
   }
 
   // ---------------------------------------------------------------- iterating keys

@@ -100,6 +100,9 @@ export const parseMetaKey = (stored: Uint8Array): { readonly db: number; readonl
 
 export const MEMBER_HEADER = 9
 
+/** The smallest byte string after `bytes` (a range that resumes after it starts here). */
+export const justAfter = (bytes: Uint8Array): Buffer => Buffer.concat([bytes, Buffer.from([0])])
+
 /** The prefix of every member of the collection stored under `version`. */
 export const memberPrefix = (version: number): Buffer => {
   const out = Buffer.allocUnsafe(MEMBER_HEADER)
