@@ -7,7 +7,7 @@
  * commands, three rounds (the first warms the JIT); then GET and LRANGE 0 99 (of a list of 100
  * elements or more) served as reads. Run after `npm run build`:
  *
- *   node scripts/apply-cost.mjs [memory|level]
+ *   node scripts/apply-cost.mjs [memory|level] [set,lpush,...]   (the second: only these tests, no reads)
  */
 import { Effect, Exit, Layer, Scope } from "effect"
 import * as fs from "node:fs"
@@ -19,6 +19,7 @@ import { LevelEngine } from "../dist/src/engine/LevelEngine.js"
 import { MemoryEngine } from "../dist/src/engine/MemoryEngine.js"
 
 const engineName = process.argv[2] ?? "memory"
+const only = process.argv[3]?.split(",")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "raft-kv-apply-cost-"))
 process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }))
 const layer = engineName === "level" ? LevelEngine.layer(path.join(dir, "db")) : MemoryEngine.layer
@@ -75,12 +76,12 @@ const READS = { get: ["GET", "key:000000000000"], lrange_100: ["LRANGE", "mylist
 console.log(`engine ${engineName}, ${COMMANDS} commands per test in batches of ${BATCH}, CPU µs per command`)
 for (let round = 1; round <= 3; round++) {
   const costs = []
-  for (const [name, argv] of Object.entries(TESTS)) costs.push(`${name} ${(await costOf(argv)).toFixed(1)}`)
+  for (const [name, argv] of Object.entries(TESTS).filter(([name]) => only === undefined || only.includes(name))) costs.push(`${name} ${(await costOf(argv)).toFixed(1)}`)
   // redis-benchmark's LRANGE_100 reads a list its LPUSH test left long.
   const push = ["RPUSH", "mylist", ...Array.from({ length: 100 }, () => "xxx")].map((arg) => Buffer.from(arg))
   index++
   await Effect.runPromise(machine.apply([{ index, command: { origin: 1, seq: index, time: Date.now(), payload: { kind: "command", db: 0, argv: push } } }], index))
-  for (const [name, argv] of Object.entries(READS)) costs.push(`${name} ${(await readCostOf(argv)).toFixed(1)}`)
+  if (only === undefined) for (const [name, argv] of Object.entries(READS)) costs.push(`${name} ${(await readCostOf(argv)).toFixed(1)}`)
   console.log(`round ${round}: ${costs.join(", ")}`)
 }
 await Effect.runPromise(Scope.close(scope, Exit.void))

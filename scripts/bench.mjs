@@ -42,7 +42,7 @@
  * and HSET/ZADD into 100,000-member collections against 10-member ones. Its first row pairs SET
  * with SET: how far from 1.00x the machine's noise alone moves a pair, the yardstick for the others.
  *
- *   npm run bench -- --types [--engine memory|level] [--rounds 3] [--requests 20000]
+ *   npm run bench -- --types [--engine memory|level] [--rounds 3] [--requests 20000] [--tests set,lpush,...]
  *
  * With --tls-cost it measures only what TLS and AUTH cost (issue 15): a plain cluster and one with
  * TLS on both ports and a password, SET and GET on each leader, alternated, for --rounds.
@@ -584,7 +584,10 @@ const memoryPhase = async () => {
 // --- the collection-types phase (issue 13) ---
 
 // "set" first: SET against SET, the control row that shows what the machine's noise alone gives.
-const TYPE_TESTS = ["set", "lpush", "rpush", "lpop", "rpop", "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100"]
+// --tests picks some of them (e.g. --tests set,lpush,rpush for an A/B of a list change).
+const TYPE_TESTS = ["set", "lpush", "rpush", "lpop", "rpop", "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100"].filter((test) =>
+  flag("tests", test).split(",").includes(test)
+)
 
 const typesPhase = async () => {
   const loadBefore = loadAverage()
@@ -613,7 +616,7 @@ const typesPhase = async () => {
     for (const [type, big, small] of [
       ["hset", ["-r", "100000", "HSET", "bighash", "f:__rand_int__", "w"], ["-r", "10", "HSET", "smallhash", "f:__rand_int__", "w"]],
       ["zadd", ["-r", "100000", "ZADD", "bigzset", "__rand_int__", "m:__rand_int__"], ["-r", "10", "ZADD", "smallzset", "__rand_int__", "m:__rand_int__"]]
-    ]) {
+    ].filter(([type]) => TYPE_TESTS.includes(type))) {
       const large = only(await benchmark(port, ["-n", n, ...big]))
       const tiny = only(await benchmark(port, ["-n", n, ...small]))
       sizes[type].push(tiny.rps / large.rps)
@@ -631,6 +634,7 @@ const typesPhase = async () => {
     console.log(`| ${test} | ${ratios.map(fmt).join(", ")} | ${fmt(median(ratios))}x | ${verdict} | ${costs.map(fmt).join(", ")} | ${fmt(median(costs))}x |`)
   }
   for (const [type, ratios] of Object.entries(sizes)) {
+    if (ratios.length === 0) continue
     console.log(`| ${type.toUpperCase()} cost, 100,000 members / 10 | ${ratios.map(fmt).join(", ")} | ${fmt(median(ratios))}x | ${median(ratios) <= 2 ? "within 2x" : "beyond 2x"} |`)
   }
 }

@@ -50,7 +50,8 @@ const levelRange = (range: KeyRange) => {
   return { gte: start, lt: end, ...rest }
 }
 
-export const makeLevelEngine = (directory: string) =>
+/** `cache`: the row cache (a test passes its own to look inside). */
+export const makeLevelEngine = (directory: string, cache: RowCache = new RowCache(ROW_CACHE_BYTES)) =>
   Effect.gen(function* () {
     const db = new Level<Uint8Array, Uint8Array>(directory, { keyEncoding: "view", valueEncoding: "view" })
     yield* Effect.acquireRelease(
@@ -99,8 +100,6 @@ export const makeLevelEngine = (directory: string) =>
       }
     }
 
-    // Values the node read synchronously or wrote (see RowCache for how it stays coherent).
-    const cache = new RowCache(ROW_CACHE_BYTES)
     /** Batches submitted to LevelDB and not yet confirmed: while any is, reads do not fill the cache. */
     let writesInFlight = 0
     const cachedOrRead = (key: Uint8Array): Uint8Array | undefined => {
@@ -140,16 +139,20 @@ export const makeLevelEngine = (directory: string) =>
         Effect.suspend(() => {
           const clears = ops.some((op) => op.type === "clear")
           if (clears) cache.clear()
-          else for (const op of ops) if (op.type !== "clear") cache.delete(idOf(op.key))
+          const ids = clears ? [] : ops.map((op) => (op.type === "clear" ? "" : idOf(op.key)))
+          // Deleted keys come back (as absent) only where they were cached: the reaper's thousands
+          // of deletes of keys nobody reads would push out the hot ones. Every put comes back (a
+          // pushed list element is what the next pop reads).
+          const deletedCached = new Set<string>()
+          for (let i = 0; i < ids.length; i++) if (cache.delete(ids[i]) && ops[i].type === "del") deletedCached.add(ids[i])
           writesInFlight++
           return Effect.ensuring(submit, Effect.sync(() => writesInFlight--)).pipe(
             Effect.tap(() => {
-              if (clears) return
-              for (const op of ops) {
-                if (op.type === "put") {
-                  // A copy of its own: the caller's bytes may be a view of a larger buffer (or of Node's pool).
-                  if (op.value.length <= ROW_CACHE_MAX_VALUE) cache.set(idOf(op.key), Buffer.from(new Uint8Array(op.value).buffer))
-                } else if (op.type === "del") cache.set(idOf(op.key), null)
+              // In batch order: a key may be put, then deleted, in one batch.
+              for (let i = 0; i < ids.length; i++) {
+                const op = ops[i]
+                if (op.type === "put") cache.set(ids[i], op.value.length <= ROW_CACHE_MAX_VALUE ? cache.copy(op.value) : op.value)
+                else if (op.type === "del" && (cache.delete(ids[i]) || deletedCached.has(ids[i]))) cache.set(ids[i], null)
               }
             })
           )

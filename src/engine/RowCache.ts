@@ -5,8 +5,10 @@
  * members a command rewrites, the head of a list that LRANGE reads 100 elements of.
  *
  * The engine keeps it coherent (src/engine/LevelEngine.ts): a write's keys leave the cache before
- * LevelDB gets the batch and come back with their new values once LevelDB confirms it, only a
- * synchronous read made while no write is in flight fills it, and FLUSHDB and restore clear it.
+ * LevelDB gets the batch and those that were cached come back with their new values once LevelDB
+ * confirms it (a write never adds keys: a list push's new elements and the reaper's deletes are
+ * rarely read next), only a synchronous read made while no write is in flight fills it, and
+ * FLUSHDB and restore clear it.
  * Absent keys are cached too (null). Bounded in bytes; the oldest entries are dropped first (a
  * hit does not refresh an entry: FIFO, which costs a hot key a reread now and then, not more).
  */
@@ -22,9 +24,20 @@ export const ROW_CACHE_MAX_VALUE = 4096
 
 const costOf = (id: string, value: Uint8Array | null): number => id.length + (value?.length ?? 0) + ENTRY_OVERHEAD
 
+/** Copies of written values are packed into buffers of this size (one ArrayBuffer each cost ~10 µs of GC per push). */
+const CHUNK_BYTES = 64 * 1024
+
 export class RowCache {
   private readonly entries = new Map<string, Uint8Array | null>()
   private bytes = 0
+  /**
+   * Walks the entries oldest first, kept from one eviction to the next: a new iterator per
+   * eviction started over the slots the Map keeps for deleted entries until it rehashes, ~9 µs a
+   * set once full. Everything before it is evicted or deleted, and a key set again moves to the end.
+   */
+  private oldest = this.entries.entries()
+  private chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+  private chunkUsed = 0
 
   constructor(private readonly capacityBytes: number) {}
 
@@ -33,29 +46,53 @@ export class RowCache {
     return this.entries.get(id)
   }
 
-  /** Remember `value` (null: absent) for `id`. The value must not change afterwards. */
+  /** Remember `value` (null: absent) for `id`; one too large is not kept. The value must not change afterwards. */
   set(id: string, value: Uint8Array | null): void {
     this.delete(id)
     if (value !== null && value.length > ROW_CACHE_MAX_VALUE) return
     this.entries.set(id, value)
     this.bytes += costOf(id, value)
     while (this.bytes > this.capacityBytes) {
-      const oldest = this.entries.entries().next()
-      if (oldest.done === true) break
+      let oldest = this.oldest.next()
+      if (oldest.done === true) {
+        this.oldest = this.entries.entries()
+        oldest = this.oldest.next()
+        if (oldest.done === true) break
+      }
       this.entries.delete(oldest.value[0])
       this.bytes -= costOf(oldest.value[0], oldest.value[1])
     }
   }
 
-  delete(id: string): void {
+  /**
+   * A copy of `value` that owns its memory (the caller's bytes may be a view of a larger buffer,
+   * or of Node's shared pool, which a cached view would keep alive): packed with others into a
+   * chunk, which lives until the last entry copied into it is gone (entries leave oldest first, so
+   * roughly a chunk at a time).
+   */
+  copy(value: Uint8Array): Uint8Array {
+    if (this.chunkUsed + value.length > CHUNK_BYTES) {
+      this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+      this.chunkUsed = 0
+    }
+    const start = this.chunkUsed
+    this.chunk.set(value, start)
+    this.chunkUsed = start + value.length
+    return this.chunk.subarray(start, this.chunkUsed)
+  }
+
+  /** Forget `id`; returns whether it was cached. */
+  delete(id: string): boolean {
     const old = this.entries.get(id)
-    if (old === undefined) return
+    if (old === undefined) return false
     this.entries.delete(id)
     this.bytes -= costOf(id, old)
+    return true
   }
 
   clear(): void {
     this.entries.clear()
+    this.oldest = this.entries.entries()
     this.bytes = 0
   }
 
