@@ -272,7 +272,8 @@ const decodePayload = (kind: number, reader: Reader): Payload | undefined => {
       const target = reader.u8()
       const id = reader.f64()
       const limit = reader.u32()
-      if ((target !== 0 && target !== 1) || !isSession(id) || limit === undefined) return undefined
+      // A slice of nothing would have no last member to resume after.
+      if ((target !== 0 && target !== 1) || !isSession(id) || limit === undefined || limit === 0) return undefined
       return { kind: "collect", target: target === 0 ? "version" : "db", id, limit }
     }
     case KIND.announce: {

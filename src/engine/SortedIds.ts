@@ -115,8 +115,12 @@ export class SortedIds {
     const abbrevs = this.abbrevs[b]
     const count = this.counts[b]
     // A key before the block's first or after its last may not share the block's prefix: lower it.
-    const shared = sharedPrefix(key, this.lastKeys[b], this.prefixes[b])
-    if (shared < this.prefixes[b]) this.lower(b, shared)
+    // By 4 bytes or more (its keys re-read), lower it at once as far as any key between the
+    // previous block's bound and this one's can need: a run of keys each sharing 4 bytes fewer
+    // would otherwise re-read the block on every insert.
+    const prefix = this.prefixes[b]
+    const shared = sharedPrefix(key, this.lastKeys[b], prefix)
+    if (shared < prefix) this.lower(b, prefix - shared < 4 ? shared : Math.min(shared, this.floorOf(b)))
     const i = this.indexIn(b, key)
     block.copyWithin(i + 1, i, count)
     block[i] = id
@@ -245,6 +249,11 @@ export class SortedIds {
       else lo = mid + 1
     }
     return lo
+  }
+
+  /** Bytes every key that can fall in block `b` shares (between the bounds of `b - 1` and `b`; keys past the last block's bound excepted). */
+  private floorOf(b: number): number {
+    return b === 0 ? 0 : sharedPrefix(this.lastKeys[b - 1], this.lastKeys[b], Number.POSITIVE_INFINITY)
   }
 
   /** Split full block `b` in two halves. */

@@ -65,6 +65,11 @@ describe("CommandCodec", () => {
     expect(decodeCommand(new Uint8Array([...encoded, 1]))).toBeUndefined()
   })
 
+  it("rejects a collect entry of no members (it would have no last member to resume after)", () => {
+    expect(decodeCommand(encodeCommand({ origin: 1, seq: 1, payload: { kind: "collect", target: "version", id: 7, limit: 0 } }))).toBeUndefined()
+    expect(decodeCommand(encodeCommand({ origin: 1, seq: 1, payload: { kind: "collect", target: "db", id: 7, limit: 0 } }))).toBeUndefined()
+  })
+
   it("lets the leader stamp its time into an entry in place", () => {
     const encoded = encodeCommand({ origin: 1, seq: 1, payload: { kind: "command", db: 0, argv } })
     expect(decodeCommand(encoded)!.time).toBe(0)
