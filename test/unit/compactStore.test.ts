@@ -134,71 +134,105 @@ describe("SortedIds", () => {
 
   it("keeps ids in key order through inserts and deletes that split and merge blocks, and walks from any key", () => {
     const next = prng(11)
-    // Ids stand for keys: the key of id i is keyOf(numbers[i]).
-    const numbers: Array<number> = []
+    // Ids stand for keys: the key of id i is keys[i] (keyOf of a number).
+    const keys: Array<Uint8Array> = []
     const ids = new SortedIds(
-      (id, key) => Buffer.compare(keyOf(numbers[id]), key),
-      (id) => keyOf(numbers[id]),
-      (id, offset) => abbreviate(keyOf(numbers[id]), offset)
+      (id, key) => Buffer.compare(keys[id], key),
+      (id) => keys[id].slice(),
+      (id, offset) => abbreviate(keys[id], offset)
     )
-    const insert = (id: number) => ids.insert(id, keyOf(numbers[id]))
-    const remove = (id: number) => ids.delete(id, keyOf(numbers[id]))
-    const live = new Set<number>()
+    const insert = (id: number) => ids.insert(id, keys[id])
+    const remove = (id: number) => ids.delete(id, keys[id])
+    const live: Array<number> = []
     const used = new Set<string>()
-    const sorted = () => [...live].sort((a, b) => Buffer.compare(keyOf(numbers[a]), keyOf(numbers[b])))
-    const hex = (id: number) => Buffer.from(keyOf(numbers[id])).toString("hex")
+    const sorted = () => [...live].sort((a, b) => Buffer.compare(keys[a], keys[b]))
+    const hex = (id: number) => Buffer.from(keys[id]).toString("hex")
+    /** The first index of `order` whose key is at or after `from`. */
+    const firstAtOrAfter = (order: ReadonlyArray<number>, from: Uint8Array) => {
+      let lo = 0
+      let hi = order.length
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if (Buffer.compare(keys[order[mid]], from) >= 0) hi = mid
+        else lo = mid + 1
+      }
+      return lo
+    }
     for (let round = 0; round < 40; round++) {
       const inserting = round < 15 || round % 3 !== 0
       for (let i = 0; i < 2000; i++) {
         if (inserting ? next() % 4 !== 0 : next() % 4 === 0) {
-          let n = next() % 4_000_000
-          while (used.has(Buffer.from(keyOf(n)).toString("hex"))) n = next() % 4_000_000
-          const id = numbers.push(n) - 1
+          let key = keyOf(next() % 4_000_000)
+          while (used.has(Buffer.from(key).toString("hex"))) key = keyOf(next() % 4_000_000)
+          const id = keys.push(key) - 1
           used.add(hex(id))
           insert(id)
-          live.add(id)
-        } else if (live.size > 0) {
-          const all = [...live]
-          const id = all[next() % all.length]
+          live.push(id)
+        } else if (live.length > 0) {
+          const at = next() % live.length
+          const id = live[at]
           expect(remove(id)).toBe(true)
-          live.delete(id)
+          live[at] = live[live.length - 1]
+          live.pop()
           used.delete(hex(id))
         }
       }
-      expect(ids.size).toBe(live.size)
+      expect(ids.size).toBe(live.length)
       const expected = sorted()
       expect(ids.toArray()).toEqual(expected)
-      for (let k = 0; k < 20; k++) {
+      for (let k = 0; k < 40; k++) {
         const from = keyOf(next() % 4_000_000)
+        const start = firstAtOrAfter(expected, from)
         const forward: Array<number> = []
         ids.walk(from, false, (id) => forward.push(id) < 25)
-        expect(forward).toEqual(expected.filter((id) => Buffer.compare(keyOf(numbers[id]), from) >= 0).slice(0, 25))
+        expect(forward).toEqual(expected.slice(start, start + 25))
         const backward: Array<number> = []
         ids.walk(from, true, (id) => backward.push(id) < 25)
-        expect(backward).toEqual(
-          expected
-            .filter((id) => Buffer.compare(keyOf(numbers[id]), from) < 0)
-            .reverse()
-            .slice(0, 25)
-        )
+        expect(backward).toEqual(expected.slice(Math.max(0, start - 25), start).reverse())
       }
     }
     // A missing id is not deleted, also where the last delete left off (the reaper's path: deletes in key order).
     let missing = 0
     while (used.has(Buffer.from(keyOf(missing)).toString("hex"))) missing++
-    expect(remove(numbers.push(missing) - 1)).toBe(false)
+    expect(remove(keys.push(keyOf(missing)) - 1)).toBe(false)
     const inOrder = sorted()
     const firstHalf = inOrder.slice(0, inOrder.length >> 1)
     for (const id of firstHalf) expect(remove(id)).toBe(true)
     expect(remove(firstHalf[firstHalf.length - 1])).toBe(false)
-    for (const id of firstHalf) live.delete(id)
-    expect(ids.toArray()).toEqual(sorted())
-    for (const id of [...live]) expect(remove(id)).toBe(true)
+    expect(ids.toArray()).toEqual(inOrder.slice(firstHalf.length))
+    for (const id of inOrder.slice(firstHalf.length)) expect(remove(id)).toBe(true)
     expect(ids.size).toBe(0)
     const none: Array<number> = []
     ids.walk(undefined, false, (id) => none.push(id) > 0)
     ids.walk(undefined, true, (id) => none.push(id) > 0)
     expect(none).toEqual([])
+  })
+
+  it("merges a block of short shared prefix with one of long shared prefix, and still finds every key", () => {
+    const stored: Array<Uint8Array> = []
+    const ids = new SortedIds(
+      (id, key) => Buffer.compare(stored[id], key),
+      (id) => stored[id].slice(),
+      (id, offset) => abbreviate(stored[id], offset)
+    )
+    const add = (key: string) => {
+      const bytes = Buffer.from(key)
+      ids.insert(stored.push(bytes) - 1, bytes)
+    }
+    // In ascending order: splits leave one block of "a:" keys and blocks of keys sharing 30 bytes.
+    for (let i = 0; i < 256; i++) add(`a:${String(i).padStart(3, "0")}`)
+    for (let i = 0; i < 600; i++) add(`b:a-long-prefix-shared-by-all:${String(i).padStart(3, "0")}`)
+    // Deleting most "a:" keys merges their block with the next one.
+    for (let id = 0; id < 200; id++) expect(ids.delete(id, stored[id])).toBe(true)
+    const live = stored.map((_, id) => id).filter((id) => id >= 200)
+    expect(ids.toArray()).toEqual(live)
+    for (const id of live) {
+      const found: Array<number> = []
+      ids.walk(stored[id], false, (other) => found.push(other) < 1)
+      expect(found).toEqual([id])
+    }
+    for (let i = 0; i < 600; i += 7) add(`b:a-long-prefix-shared-by-all:${String(i).padStart(3, "0")}+`)
+    expect(ids.toArray()).toEqual(stored.map((_, id) => id).filter((id) => id >= 200).sort((a, b) => Buffer.compare(stored[a], stored[b])))
   })
 
   it("orders keys inserted in ascending and descending runs (list pushes) and keys that are prefixes of others", () => {
