@@ -285,8 +285,7 @@ export class StateMachine {
       const resumeAfter = yield* ks.txn.get(garbageKey(version))
       // No record: already collected (a stale proposal), and never a live collection's members.
       if (resumeAfter === undefined) return { _tag: "Integer", value: 0 } as Reply
-      const keys = yield* ks.garbageMemberKeys(version, resumeAfter, limit)
-      for (const key of keys) ks.txn.delUnseen(key)
+      const keys = yield* ks.collectMembers(version, resumeAfter, limit)
       this.state.adjustGarbageMembers(-keys.length)
       if (keys.length < limit) ks.txn.del(garbageKey(version))
       else ks.txn.put(garbageKey(version), Buffer.from(keys[keys.length - 1].subarray(MEMBER_HEADER)))

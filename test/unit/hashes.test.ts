@@ -315,6 +315,30 @@ describe("hashes and the keyspace", () => {
     expect(runner.machine.garbageMembers).toBe(0)
     expect(await engineKeys(runner, Family.Member)).toEqual([])
     expect(await engineKeys(runner, Family.Garbage)).toEqual([])
+
+  })
+
+  it("a collect applied in the same batch as the writes that built the collection removes them too (a replay or catch-up batch)", async () => {
+    const command = (...argv: Array<string>) => ({ kind: "command", db: 0, argv: argv.map((arg) => Buffer.from(arg)) }) as const
+    // The leader applied each entry alone; learn the version the list gets.
+    const leader = await CommandRunner.make((await engineOf()).engine)
+    await leader.applyAll([command("RPUSH", "L", "a", "b", "c")])
+    await leader.applyAll([command("DEL", "L")])
+    const [garbage] = await engineKeys(leader, Family.Garbage)
+    const version = garbage.readUInt32BE(1) * 2 ** 32 + garbage.readUInt32BE(5)
+    const collect = { kind: "collect", target: "version", id: version, limit: 2 } as const
+    expect((await leader.applyAll([collect, collect])).map(plain)).toEqual([2, 1])
+    expect(await engineKeys(leader, Family.Member)).toEqual([])
+    // A node replaying the same log applies it in one batch, or in two that split the members' writes from the rest.
+    for (const cut of [4, 1]) {
+      const log = [command("RPUSH", "L", "a", "b", "c"), command("DEL", "L"), collect, collect]
+      const replica = await CommandRunner.make((await engineOf()).engine)
+      const replies = [...(await replica.applyAll(log.slice(0, cut))), ...(cut < log.length ? await replica.applyAll(log.slice(cut)) : [])]
+      expect(replies.map(plain)).toEqual([3, 1, 2, 1])
+      expect(replica.machine.garbageMembers).toBe(0)
+      expect(await engineKeys(replica, Family.Member)).toEqual([])
+      expect(await engineKeys(replica, Family.Garbage)).toEqual([])
+    }
   })
 
   it("WATCH: HSET marks the key modified; HSETNX of an existing field and HDEL of a missing one do not", async () => {

@@ -271,16 +271,30 @@ export class Keyspace {
   }
 
   /**
-   * The engine keys of up to `limit` members of the deleted collection at `version`, after
-   * member part `after` (from the first when empty). Read from the engine alone, past this batch's
-   * writes: nothing but the reaper's collect entries writes a deleted collection's members, and
-   * each resumes after the last one the previous removed.
+   * Delete up to `limit` members of the deleted collection at `version`, after member part
+   * `after` (from the first when empty); returns their keys. Nothing but the reaper's collect
+   * entries writes a dead collection's members, and each resumes after the last one the previous
+   * removed, so unless this batch wrote some of them (a replay or catch-up batch that holds the
+   * writes that made the collection as well as its DEL), they are read from the engine alone and
+   * deleted without the batch's read bookkeeping: thousands per entry.
    */
-  garbageMemberKeys(version: number, after: Uint8Array, limit: number): Effect.Effect<Array<Uint8Array>, EngineError> {
+  collectMembers(version: number, after: Uint8Array, limit: number): Effect.Effect<Array<Uint8Array>, EngineError> {
     const prefix = memberPrefix(version)
-    const gte = after.length > 0 ? memberKey(version, justAfter(after)) : prefix
-    const keys = Stream.map(this.txn.engine.iterate({ gte, lt: keyAfterPrefix(prefix)!, limit }), ([key]) => key)
-    return Effect.map(Stream.runCollect(keys), Chunk.toArray)
+    const range = { gte: after.length > 0 ? memberKey(version, justAfter(after)) : prefix, lt: keyAfterPrefix(prefix)!, limit }
+    if (this.txn.writesWithin(range.gte, range.lt)) {
+      return Effect.map(this.txn.range(range), (pairs) =>
+        pairs.map(([key]) => {
+          this.txn.del(key)
+          return key
+        })
+      )
+    }
+    const keys = Stream.map(this.txn.engine.iterate(range), ([key]) => key)
+    return Effect.map(Stream.runCollect(keys), (chunk) => {
+      const deleted = Chunk.toArray(chunk)
+      for (const key of deleted) this.txn.delUnseen(key)
+      return deleted
+    })
   }
 
   // ---------------------------------------------------------------- iterating keys

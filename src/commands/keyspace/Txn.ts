@@ -105,9 +105,9 @@ export class Txn {
   }
 
   /**
-   * Delete `key`, which no read of this batch looks at and no other write touches (a deleted
-   * collection's member: see Keyspace.garbageMemberKeys), without the bookkeeping that lets reads
-   * see it: the reaper deletes thousands per entry.
+   * Delete `key`, which no later read of this batch looks at and no write of it touches (a deleted
+   * collection's member: see Keyspace.collectMembers), without the bookkeeping that lets reads see
+   * it: the reaper deletes thousands per entry.
    */
   delUnseen(key: Uint8Array): void {
     this.unseenDeletes.push({ type: "del", key })
@@ -126,6 +126,11 @@ export class Txn {
     for (const { key, value } of this.writes.values()) ops.push(value === null ? { type: "del", key } : { type: "put", key, value })
     for (const op of this.unseenDeletes) ops.push(op)
     return ops
+  }
+
+  /** Whether this batch has written any key in [gte, lt). */
+  writesWithin(gte: Uint8Array, lt: Uint8Array): boolean {
+    return this.writtenIn(latin1(gte), latin1(lt), false).length > 0
   }
 
   /** The written keys within [low, high), in the range's order. */
