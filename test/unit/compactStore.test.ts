@@ -121,6 +121,14 @@ describe("CompactStore", () => {
 })
 
 describe("SortedIds", () => {
+  /** Ids that stand for keys: the key of id i is keys[i]. */
+  const overKeys = (keys: ReadonlyArray<Uint8Array>) =>
+    new SortedIds(
+      (id, key) => Buffer.compare(keys[id], key),
+      (id) => keys[id].slice(),
+      (id, offset) => abbreviate(keys[id], offset)
+    )
+
   /**
    * Keys like the engine's: a few families, long shared prefixes (a collection's members), and
    * runs that share more than the 4 bytes of an abbreviation, of different lengths; key `n` is a
@@ -136,11 +144,7 @@ describe("SortedIds", () => {
     const next = prng(11)
     // Ids stand for keys: the key of id i is keys[i] (keyOf of a number).
     const keys: Array<Uint8Array> = []
-    const ids = new SortedIds(
-      (id, key) => Buffer.compare(keys[id], key),
-      (id) => keys[id].slice(),
-      (id, offset) => abbreviate(keys[id], offset)
-    )
+    const ids = overKeys(keys)
     const insert = (id: number) => ids.insert(id, keys[id])
     const remove = (id: number) => ids.delete(id, keys[id])
     const live: Array<number> = []
@@ -210,11 +214,7 @@ describe("SortedIds", () => {
 
   it("merges a block of short shared prefix with one of long shared prefix, and still finds every key", () => {
     const stored: Array<Uint8Array> = []
-    const ids = new SortedIds(
-      (id, key) => Buffer.compare(stored[id], key),
-      (id) => stored[id].slice(),
-      (id, offset) => abbreviate(stored[id], offset)
-    )
+    const ids = overKeys(stored)
     const add = (key: string) => {
       const bytes = Buffer.from(key)
       ids.insert(stored.push(bytes) - 1, bytes)
@@ -237,11 +237,7 @@ describe("SortedIds", () => {
 
   it("orders keys inserted in ascending and descending runs (list pushes) and keys that are prefixes of others", () => {
     const stored: Array<Uint8Array> = []
-    const ids = new SortedIds(
-      (id, key) => Buffer.compare(stored[id], key),
-      (id) => stored[id].slice(),
-      (id, offset) => abbreviate(stored[id], offset)
-    )
+    const ids = overKeys(stored)
     const add = (key: Uint8Array) => ids.insert(stored.push(key) - 1, key)
     // RPUSH-like ascending positions, LPUSH-like descending ones, then each key's own prefixes.
     for (let i = 0; i < 3000; i++) add(Buffer.from(`s:list:${String(1_000_000 + i)}`))
