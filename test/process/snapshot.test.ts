@@ -81,7 +81,7 @@ describe.each([
     })
     // Log lines travel through a pipe of their own: wait for them rather than assume their order.
     await waitFor(() => /received snapshot \d+ from node/.test(cluster.logs(down)), {
-      timeoutMs: 5000,
+      timeoutMs: 15_000,
       description: () => `node ${down} to log the snapshot it received\n${cluster.logs(down)}`
     })
     expect(cluster.logs(leader)).toMatch(new RegExp(`sending snapshot \\d+ to node ${down}`))

@@ -53,7 +53,9 @@ describe("snapshots", () => {
       // The newest snapshot and one to fall back on (a third exists only until the newest is
       // durable and the older ones are pruned); the WAL behind the older one is gone.
       await waitFor(() => snapshotFiles(cluster!, id).length <= 2, { timeoutMs: 5000, description: `node ${id} to prune old snapshots` })
-      expect(walSegments(cluster, id).length).toBeLessThanOrEqual(4)
+      // The WAL writer drops the segments behind the snapshot on its own turn (CI once saw 5 left
+      // just after the pruning, with other suites loading the machine).
+      await waitFor(() => walSegments(cluster!, id).length <= 4, { timeoutMs: 5000, description: `node ${id} to drop the WAL segments behind its snapshot` })
       expect(cluster.nodes.get(id)!.status.raft.firstIndex).toBeGreaterThan(250)
     }
     for (const id of cluster.ids) await cluster.stop(id)
