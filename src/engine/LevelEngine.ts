@@ -134,7 +134,7 @@ export const makeLevelEngine = (directory: string, cache: RowCache = new RowCach
      * and come back with their new values once LevelDB confirms it. Uninterruptible: LevelDB commits
      * a submitted batch whether or not anyone waits for it.
      */
-    const writeThrough = (ops: ReadonlyArray<WriteOp>, submit: Effect.Effect<void, EngineError>) =>
+    const writeThrough = (ops: ReadonlyArray<WriteOp>, submit: (clears: boolean) => Effect.Effect<void, EngineError>) =>
       Effect.uninterruptible(
         Effect.suspend(() => {
           const clears = ops.some((op) => op.type === "clear")
@@ -146,7 +146,7 @@ export const makeLevelEngine = (directory: string, cache: RowCache = new RowCach
           const deletedCached = new Set<string>()
           for (let i = 0; i < ids.length; i++) if (cache.delete(ids[i]) && ops[i].type === "del") deletedCached.add(ids[i])
           writesInFlight++
-          return Effect.ensuring(submit, Effect.sync(() => writesInFlight--)).pipe(
+          return Effect.ensuring(submit(clears), Effect.sync(() => writesInFlight--)).pipe(
             Effect.tap(() => {
               // In batch order: a key may be put, then deleted, in one batch.
               for (let i = 0; i < ids.length; i++) {
@@ -182,17 +182,17 @@ export const makeLevelEngine = (directory: string, cache: RowCache = new RowCach
       getMany: readMany,
       iterate: (range) => pairs(range),
       write: (ops: ReadonlyArray<WriteOp>, appliedIndex: number) =>
-        writeThrough(
-          ops,
+        writeThrough(ops, (clears) =>
           Effect.gen(function* () {
             const batch = db.batch()
-            // Keys this batch has put so far, so a "clear" removes them as well as stored ones.
+            // Keys this batch has put so far, so a "clear" removes them as well as stored ones
+            // (tracked only in a batch that has one: this is every write's path).
             const putInBatch = new Map<string, Buffer>()
             for (const op of ops) {
               if (op.type === "put") {
                 const key = dataKey(op.key)
                 batch.put(key, op.value)
-                putInBatch.set(key.toString("latin1"), key)
+                if (clears) putInBatch.set(key.toString("latin1"), key)
               } else if (op.type === "del") batch.del(dataKey(op.key))
               else {
                 // FLUSHDB: delete every key present now, inside this same atomic batch.
