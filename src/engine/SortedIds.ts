@@ -7,15 +7,17 @@
  * Why not sorted-btree (a general B+ tree of JS arrays): for a million keys its arrays held
  * ~16 MB of the V8 heap, which every full collection marks and whose pages V8 keeps committed;
  * these blocks hold ~12 bytes per key outside the heap (an id and its abbreviation, below), and
- * the heap only sees a few small objects per block. A search is a binary search over the blocks' last keys, then one inside a block; an
- * insert or delete moves at most a block's ids (a memmove), and a block split or merge moves the
- * block array's references (a few thousand for a million keys).
+ * the heap only sees a few small objects per block. A search is a binary search over the blocks'
+ * bounds, then one inside a block; an insert or delete moves at most a block's ids (a memmove),
+ * and a block split or merge moves the block array's references (a few thousand for a million
+ * keys).
  *
  * Searches avoid reading stored records, which are spread over tens of MiB for a million keys, so
  * each read is a cache miss (inserts cost 7 µs at a million keys against 2 at 100,000):
- * - each block's last key is kept as a copy, so the search over the blocks reads a few thousand
- *   small arrays that stay in the CPU's cache;
- * - every key of a block shares its first `prefix` bytes with the block's last key, and the block
+ * - each block keeps a copy of its last key as its bound (after a delete of that key, the deleted
+ *   key stays the bound: still at or after the block's keys and before the next block's), so the
+ *   search over the blocks reads a few thousand small arrays that stay in the CPU's cache;
+ * - every key of a block shares its first `prefix` bytes with the block's bound, and the block
  *   keeps, beside each id, the next 4 bytes of its key as a number (its abbreviation). Inside a
  *   block a comparison reads a stored key only when the abbreviations are equal. A split raises
  *   a half's prefix when its keys share two more bytes (members of one collection share at least
