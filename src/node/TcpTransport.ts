@@ -229,6 +229,10 @@ export const TcpTransportLive = Layer.scoped(
         return yield* Effect.raceFirst(pump, stray)
       }).pipe(
         Effect.scoped,
+        // What was queued for an unreachable peer is stale by the time it is reachable again (Raft
+        // resends what still matters). Delivered late, old Appends let a node that was down catch
+        // up through entries its leader has since compacted away, and they pinned memory meanwhile.
+        Effect.tapError(() => Queue.takeAll(queue)),
         Effect.tapError((error) => {
           if (connected) {
             connected = false
