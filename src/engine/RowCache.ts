@@ -65,7 +65,11 @@ export class RowCache {
    * alive: a hot key rewritten between cold writes pinned ~100x the bound.)
    */
   copy(value: Uint8Array): Uint8Array {
-    return Buffer.from(new Uint8Array(value).buffer)
+    // Not Buffer.from(new Uint8Array(value).buffer): V8 keeps a small typed array's bytes on its
+    // heap and `.buffer` then moves them out, 2-5% of a LevelDB LPUSH's apply in a CPU profile.
+    const copy = Buffer.allocUnsafeSlow(value.length)
+    copy.set(value)
+    return copy
   }
 
   /** Forget `id`; returns whether it was cached. */
