@@ -39,6 +39,22 @@ export const parseTimeout = (bytes: Uint8Array): number | Reply => {
   return milliseconds
 }
 
+/** A blocking command's timeout argument (at position `at(argv)`), checked before the log. */
+export const validateTimeout = (at: (argv: Argv) => number) => (argv: Argv): Reply | undefined => {
+  const timeout = parseTimeout(argv[at(argv)])
+  return typeof timeout === "number" ? undefined : timeout
+}
+
+/** The timeout is the last argument (BLPOP, BZPOPMIN, ...). */
+export const lastArgument = (argv: Argv): number => argv.length - 1
+
+/** KEY [KEY ...] TIMEOUT, waiting for elements of `waitsFor` (BLPOP, BRPOP, BZPOPMIN, BZPOPMAX). */
+export const keysThenTimeout = (waitsFor: CollectionType): BlockSpec => ({
+  waitsFor,
+  timeoutAt: lastArgument,
+  sources: (argv) => Array.from({ length: argv.length - 2 }, (_, i) => i + 1)
+})
+
 /** How a command blocks (part of its declaration in the command table). */
 export interface BlockSpec {
   /** The type whose elements serve it (a list for BLPOP, a sorted set for BZPOPMIN). */

@@ -6,7 +6,7 @@
  * ./lists/encoding.ts, with the argument parsers of ./lists/arguments.ts.
  */
 import type { Reply } from "../resp/Reply.js"
-import { type BlockSpec, parseTimeout } from "./blocking.js"
+import { type BlockSpec, keysThenTimeout, lastArgument, validateTimeout } from "./blocking.js"
 import { latin1, NOT_AN_INTEGER, SYNTAX_ERROR, wrongArity } from "./errors.js"
 import { isReply } from "./expiryArguments.js"
 import { parseInt64 } from "./integers.js"
@@ -43,21 +43,7 @@ const mpopKeys = (numkeysAt: number) => (argv: Argv): ReadonlyArray<number> => {
   return isReply(options) ? [] : options.keys
 }
 
-/** A blocking command's timeout argument, checked before the log. */
-const validateTimeout = (at: (argv: Argv) => number) => (argv: Argv): Reply | undefined => {
-  const timeout = parseTimeout(argv[at(argv)])
-  return isReply(timeout) ? timeout : undefined
-}
-
-// ---------------------------------------------------------------- blocking
-
-const lastArgument = (argv: Argv) => argv.length - 1
-
-const blockingPop: BlockSpec = {
-  waitsFor: KeyType.List,
-  timeoutAt: lastArgument,
-  sources: (argv) => Array.from({ length: argv.length - 2 }, (_, i) => i + 1)
-}
+const blockingPop = keysThenTimeout(KeyType.List)
 
 const blockingMove = (timeoutAt: number): BlockSpec => ({ waitsFor: KeyType.List, timeoutAt: () => timeoutAt, sources: () => [1] })
 

@@ -29,7 +29,9 @@ import { zrange, zremrangebylex, zremrangebyrank, zremrangebyscore } from "./sor
 import { parseLexRange, parseScoreRange, NOT_A_FLOAT_RANGE, NOT_A_LEX_RANGE } from "./sortedSets/ranges.js"
 import { zcard, zcount, zlexcount, zmscore, zrank, zscan, zscore } from "./sortedSets/readCommands.js"
 import { setOperation } from "./sortedSets/setOperationCommands.js"
-import { zaddWith, zmpop, zpop, zrem } from "./sortedSets/writeCommands.js"
+import { bzmpop, bzpop, zaddWith, zmpop, zpop, zrem } from "./sortedSets/writeCommands.js"
+import { keysThenTimeout, lastArgument, validateTimeout } from "./blocking.js"
+import { KeyType } from "./keyspace/meta.js"
 
 const oneKey = { first: 1, last: 1, step: 1 }
 
@@ -101,7 +103,21 @@ export const sortedSetCommands: ReadonlyArray<CommandSpec> = [
   rangeSpec("zrevrange", { keyIndex: 1, store: false, kind: "rank", reverse: true }, { arity: -4, flags: ["readonly"], summary: "Return a range of members in a sorted set, by index, with scores ordered from high to low", since: "1.2.0", complexity: RANGE_COST }),
   { name: "zpopmin", arity: -2, flags: ["write", "fast"], group: "sorted_set", keys: oneKey, summary: "Remove and return members with the lowest scores in a sorted set", since: "5.0.0", complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", validate: validateWith(parsePopCount), route: state(zpop(false)) },
   { name: "zpopmax", arity: -2, flags: ["write", "fast"], group: "sorted_set", keys: oneKey, summary: "Remove and return members with the highest scores in a sorted set", since: "5.0.0", complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", validate: validateWith(parsePopCount), route: state(zpop(true)) },
-  { name: "zmpop", arity: -4, flags: ["write"], group: "sorted_set", keysOf: mpopKeyPositions, summary: "Remove and return members with scores in a sorted set", since: "7.0.0", complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", validate: validateWith(parseMpop), route: state(zmpop) },
+  { name: "zmpop", arity: -4, flags: ["write"], group: "sorted_set", keysOf: mpopKeyPositions(1), summary: "Remove and return members with scores in a sorted set", since: "7.0.0", complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", validate: validateWith(parseMpop), route: state(zmpop) },
+  {
+    name: "bzpopmin", arity: -3, flags: ["write", "noscript", "blocking", "fast"], group: "sorted_set", keys: { first: 1, last: -2, step: 1 }, summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", since: "5.0.0",
+    complexity: "O(log(N)) with N being the number of elements in the sorted set.", validate: validateTimeout(lastArgument), block: keysThenTimeout(KeyType.ZSet), route: state(bzpop(false))
+  },
+  {
+    name: "bzpopmax", arity: -3, flags: ["write", "noscript", "blocking", "fast"], group: "sorted_set", keys: { first: 1, last: -2, step: 1 }, summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", since: "5.0.0",
+    complexity: "O(log(N)) with N being the number of elements in the sorted set.", validate: validateTimeout(lastArgument), block: keysThenTimeout(KeyType.ZSet), route: state(bzpop(true))
+  },
+  {
+    name: "bzmpop", arity: -5, flags: ["write", "blocking", "movablekeys"], group: "sorted_set", keysOf: mpopKeyPositions(2), summary: "Remove and return members with scores in a sorted set or block until one is available", since: "7.0.0",
+    complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+    validate: (argv) => validateWith((a) => parseMpop(a, 2))(argv) ?? validateTimeout(() => 1)(argv),
+    block: { waitsFor: KeyType.ZSet, timeoutAt: () => 1, sources: mpopKeyPositions(2) }, route: state(bzmpop)
+  },
   { name: "zrandmember", arity: -2, flags: ["readonly"], group: "sorted_set", keys: oneKey, summary: "Get one or multiple random elements from a sorted set", since: "6.2.0", complexity: `O(N) where N is the number of elements returned (at most ${MAX_REPEATED_PICKS} with repetition).`, validate: validateWith(parseRandomMember), route: state(zrandmember) },
   setOperationSpec(unionStore, { arity: -4, flags: ["write", "denyoom"], summary: "Add multiple sorted sets and store the resulting sorted set in a new key", since: "2.0.0", complexity: "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set." }),
   setOperationSpec(interStore, { arity: -4, flags: ["write", "denyoom"], summary: "Intersect multiple sorted sets and store the resulting sorted set in a new key", since: "2.0.0", complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set." }),

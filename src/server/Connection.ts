@@ -202,6 +202,9 @@ export class Connection {
   /** The client shut down its side (or the socket is gone): close once every reply is out. */
   private onInputEnd(): void {
     this.clientEnded = true
+    // A blocked command stops waiting (redis-server frees a client at end of input): a client
+    // that has gone would otherwise take the next element pushed, into a socket nobody reads.
+    this.order.release()
     if (this.replies.pending === 0) this.socket.end()
   }
 

@@ -1,5 +1,6 @@
 /**
- * Hashes, sets and sorted sets on a real node with the real redis-cli: every command, its errors
+ * Hashes, sets and sorted sets on a real node with the real redis-cli: every command (the blocking
+ * ones where they do not wait), its errors
  * and edge cases (negative indexes, empty ranges, exclusive and infinite score bounds,
  * lexicographic bounds) print what they print against a real redis-server, in RESP2 and RESP3.
  * Where Redis leaves the order unspecified (members of a hash or set come back in hash order
@@ -52,12 +53,15 @@ const SORTED_SETS: ReadonlyArray<Call> = [
   call("ZREVRANGEBYLEX", "lex", "(e", "-"), call("ZLEXCOUNT", "lex", "[a", "(c"), call("ZRANGEBYLEX", "lex", "a", "c"), call("ZREMRANGEBYLEX", "lex", "[d", "+"), call("ZRANGE", "lex", "0", "-1"),
   call("ZRANK", "z", "c"), call("ZREVRANK", "z", "c"), call("ZRANK", "z", "none"), call("ZREM", "z", "zz", "none"), call("ZPOPMIN", "z"), call("ZPOPMAX", "z", "2"), call("ZPOPMIN", "none"),
   call("ZMPOP", "2", "none", "z", "MIN", "COUNT", "2"), call("ZMPOP", "1", "none", "MAX"), call("ZMPOP", "0", "z", "MIN"),
+  call("ZADD", "bz", "1", "a", "2", "b", "3", "c"), call("BZPOPMIN", "none", "bz", "0"), call("BZPOPMAX", "bz", "0.01"), call("BZPOPMIN", "none", "0.01"), call("BZPOPMIN", "bz", "x"),
+  call("BZPOPMIN", "bz", "-1"), call("BZPOPMIN", "bz"), call("BZMPOP", "0", "2", "none", "bz", "MAX", "COUNT", "5"), call("BZMPOP", "0.01", "1", "bz", "MIN"), call("BZMPOP", "x", "1", "bz", "MIN"),
+  call("BZMPOP", "0", "0", "bz", "MIN"), call("BZMPOP", "0", "1", "bz", "UP"), call("BZMPOP", "0", "1", "bz", "MIN", "COUNT", "0"), call("EXISTS", "bz"),
   call("ZADD", "w", "1", "c", "5", "x"), call("ZUNIONSTORE", "out", "2", "z", "w", "WEIGHTS", "2", "3"), call("ZRANGE", "out", "0", "-1", "WITHSCORES"), call("ZINTERSTORE", "out", "2", "z", "w", "AGGREGATE", "MAX"),
   call("ZRANGE", "out", "0", "-1", "WITHSCORES"), call("ZDIFFSTORE", "out", "2", "z", "w"), call("ZRANGE", "out", "0", "-1", "WITHSCORES"), call("ZUNIONSTORE", "out", "2", "z", "w", "WEIGHTS", "1"),
   call("ZUNION", "2", "z", "w", "WITHSCORES"), call("ZINTER", "2", "z", "w"), call("ZDIFF", "2", "z", "w"), call("ZINTERCARD", "2", "z", "w"),
   call("ZRANGESTORE", "dst", "z", "0", "0"), call("ZRANGE", "dst", "0", "-1"), call("ZREMRANGEBYSCORE", "out", "-inf", "(10"), call("ZREMRANGEBYRANK", "w", "0", "0"), call("ZRANGE", "w", "0", "-1"),
   call("ZRANDMEMBER", "none"), call("ZRANDMEMBER", "w", "0"), call("ZRANDMEMBER", "w", "-2"), anyOrder("ZRANDMEMBER", "z", "100", "WITHSCORES"), call("ZSCAN", "w", "0"), call("ZSCAN", "none", "0"),
-  call("SET", "str", "v"), call("ZADD", "str", "1", "a"), call("ZRANGE", "str", "0", "-1"), call("TYPE", "z")
+  call("SET", "str", "v"), call("ZADD", "str", "1", "a"), call("ZRANGE", "str", "0", "-1"), call("BZPOPMIN", "str", "0"), call("BZMPOP", "0", "1", "str", "MIN"), call("TYPE", "z")
 ]
 
 /** redis-cli's printed lines; sorted when the order is unspecified. */

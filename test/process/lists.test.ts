@@ -2,10 +2,12 @@
  * Lists on real processes with the real redis-cli: every list command, its errors and edge cases
  * print what they print against a real redis-server; `redis-cli BLPOP k 0` waits
  * on one node and a push through another node wakes it; a timeout prints nil; INFO counts the
- * blocked clients; CLIENT KILL frees a blocked client; and after kill -9 of the leader while clients wait on the followers, every
+ * blocked clients; CLIENT KILL frees a blocked client, and so does its connection's end (a client
+ * that shuts down its side gets nil at once); BZPOPMIN and BZMPOP wait and wake the same way; and after kill -9 of the leader while clients wait on the followers, every
  * element pushed is handed to exactly one client or stays in the list.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import * as net from "node:net"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { ProcessCluster } from "../support/processCluster.js"
 import { info, redisCli } from "../support/redisCli.js"
@@ -143,6 +145,61 @@ describe("blocking commands with redis-cli on a 3-node cluster", () => {
     await waitBlocked(port, 0)
     expect(await redisCli(port, "RPUSH", "killed", "v")).toBe("1")
     expect(await redisCli(port, "LRANGE", "killed", "0", "-1")).toBe("v")
+  }, 60_000)
+
+  it("a blocked redis-cli that exits leaves no blocked client, and the next push stays in the list", async () => {
+    const leader = await cluster.waitForLeader()
+    const port = cluster.clientPort(cluster.ids.find((id) => id !== leader)!)
+    const waiting = background(port, "BLPOP", "gone", "0")
+    const sortedWaiting = background(port, "BZPOPMIN", "gonez", "0")
+    await waitBlocked(port, 2)
+    // The process ends, so its socket closes: the node sees the end of its input, nothing else.
+    waiting.child.kill("SIGTERM")
+    sortedWaiting.child.kill("SIGTERM")
+    await finished([waiting, sortedWaiting])
+    await waitBlocked(port, 0)
+    expect(await redisCli(cluster.clientPort(leader), "RPUSH", "gone", "v")).toBe("1")
+    expect(await redisCli(cluster.clientPort(leader), "ZADD", "gonez", "1", "m")).toBe("1")
+    expect(await redisCli(port, "LRANGE", "gone", "0", "-1")).toBe("v")
+    expect(await redisCli(port, "ZRANGE", "gonez", "0", "-1")).toBe("m")
+  }, 60_000)
+
+  it("a client that shuts down its side while blocked gets nil at once, then the replies to what it sent after", async () => {
+    const leader = await cluster.waitForLeader()
+    const port = cluster.clientPort(leader)
+    const received = await new Promise<string>((resolve, reject) => {
+      let data = ""
+      const socket = net.connect({ host: TEST_HOST, port, allowHalfOpen: true }, () => socket.end("BLPOP halfclosed 0\r\nSET afterblock 1\r\n"))
+      socket.on("data", (chunk: Buffer) => (data += chunk.toString("latin1")))
+      socket.on("end", () => resolve(data))
+      socket.on("error", reject)
+      setTimeout(() => {
+        socket.destroy()
+        reject(new Error(`no end of the connection within 10 s; received ${JSON.stringify(data)}`))
+      }, 10_000).unref()
+    })
+    expect(received).toBe("*-1\r\n+OK\r\n")
+    expect(await blockedClients(port)).toBe(0)
+  }, 60_000)
+
+  it("BZPOPMIN on a follower is woken by ZADD through the leader, BZMPOP by ZUNIONSTORE; a timeout prints nil", async () => {
+    const leader = await cluster.waitForLeader()
+    const port = cluster.clientPort(cluster.ids.find((id) => id !== leader)!)
+    const min = background(port, "BZPOPMIN", "none", "zk", "0")
+    await waitBlocked(port, 1)
+    expect(await redisCli(cluster.clientPort(leader), "ZADD", "zk", "2", "b", "1", "a")).toBe("2")
+    await finished([min])
+    expect(min.output).toBe("zk\na\n1")
+    const mpop = background(port, "-3", "BZMPOP", "0", "1", "zu", "MAX", "COUNT", "5")
+    await waitBlocked(port, 1)
+    expect(await redisCli(cluster.clientPort(leader), "ZUNIONSTORE", "zu", "1", "zk")).toBe("1")
+    await finished([mpop])
+    expect(mpop.output).toBe("zu\nb\n2")
+    const timedOut = background(port, "BZPOPMAX", "none", "0.2")
+    await finished([timedOut])
+    expect(timedOut.output).toBe("")
+    expect(await redisCli(port, "EXISTS", "zu")).toBe("0")
+    expect(await redisCli(port, "ZRANGE", "zk", "0", "-1")).toBe("b")
   }, 60_000)
 
   it("kill -9 of the leader while clients wait: every element goes to exactly one client or stays", async () => {

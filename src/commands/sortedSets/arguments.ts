@@ -278,11 +278,11 @@ export interface MpopArguments {
   readonly count: number
 }
 
-/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] (zmpopGenericCommand). */
-export const parseMpop = (argv: Argv): MpopArguments | Reply => {
-  const numkeys = parseInt64(argv[1])
+/** [BZMPOP timeout] ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] (zmpopGenericCommand); numkeys at `numkeysAt`. */
+export const parseMpop = (argv: Argv, numkeysAt = 1): MpopArguments | Reply => {
+  const numkeys = parseInt64(argv[numkeysAt])
   if (numkeys === undefined || numkeys < 1n) return error("ERR numkeys should be greater than 0")
-  const whereIndex = 2 + Number(numkeys > BigInt(argv.length) ? BigInt(argv.length) : numkeys)
+  const whereIndex = numkeysAt + 1 + Number(numkeys > BigInt(argv.length) ? BigInt(argv.length) : numkeys)
   if (whereIndex >= argv.length) return SYNTAX_ERROR
   const where = upper(argv[whereIndex])
   if (where !== "MIN" && where !== "MAX") return SYNTAX_ERROR
@@ -295,14 +295,16 @@ export const parseMpop = (argv: Argv): MpopArguments | Reply => {
       count = value
     } else return SYNTAX_ERROR
   }
-  return { keys: argv.slice(2, whereIndex), max: where === "MAX", count: toNumber(count ?? 1n) }
+  return { keys: argv.slice(numkeysAt + 1, whereIndex), max: where === "MAX", count: toNumber(count ?? 1n) }
 }
 
-export const mpopKeyPositions = (argv: Argv): ReadonlyArray<number> => {
-  const numkeys = argv.length > 1 ? parseInt64(argv[1]) : undefined
+/** The key positions of ZMPOP (numkeys at 1) or BZMPOP (at 2). */
+export const mpopKeyPositions = (numkeysAt: number) => (argv: Argv): ReadonlyArray<number> => {
+  const numkeys = argv.length > numkeysAt ? parseInt64(argv[numkeysAt]) : undefined
   if (numkeys === undefined || numkeys < 1n) return []
+  const first = numkeysAt + 1
   const positions: Array<number> = []
-  for (let i = 2; i < argv.length && i < 2 + Number(numkeys > 1_000_000n ? 1_000_000n : numkeys); i++) positions.push(i)
+  for (let i = first; i < argv.length && i < first + Number(numkeys > 1_000_000n ? 1_000_000n : numkeys); i++) positions.push(i)
   return positions
 }
 

@@ -1,15 +1,17 @@
 /**
  * The sorted-set writes of the members they name (ZADD, ZINCRBY, ZREM) or of the lowest or highest
- * ones (ZPOPMIN, ZPOPMAX, ZMPOP). A write touches only the members it changes (O(log n) each).
+ * ones (ZPOPMIN, ZPOPMAX, ZMPOP, and the blocking BZPOPMIN, BZPOPMAX, BZMPOP). A write touches only the members it changes (O(log n) each).
  */
 import { Effect } from "effect"
 import { array, bulk, double, error, integer, NIL, NIL_ARRAY, ZERO, EMPTY_ARRAY, type Reply } from "../../resp/Reply.js"
 import type { Keyspace } from "../keyspace/Keyspace.js"
 import { KeyType, type CollectionMeta } from "../keyspace/meta.js"
 import type { Argv, Execute } from "../registry.js"
-import { isReply, parseMpop, parsePopCount, type ZaddArguments } from "./arguments.js"
+import { isReply, type MpopArguments, parseMpop, parsePopCount, type ZaddArguments } from "./arguments.js"
+import { SOURCE_WRONGTYPE, WOULD_BLOCK } from "../blocking.js"
+import { WRONGTYPE } from "../errors.js"
 import { SortedSet, type Scored } from "./SortedSet.js"
-import { commit, readZset, withScoresReply, zsetOf, type Effectful } from "./zsetKey.js"
+import { commit, withScoresReply, zsetOf, type Effectful } from "./zsetKey.js"
 import { memberPart } from "./encoding.js"
 import { withLoaded, withMeta } from "../keyspace/syncFirst.js"
 
@@ -103,16 +105,43 @@ export const zpop = (max: boolean): Execute => ({ ks, db, argv }) => {
   })
 }
 
-export const zmpop: Execute = ({ ks, db, argv }) =>
+/** Pop from the first non-empty sorted set of `request.keys`: [key, [[member, score], ...]], or undefined when all are empty. */
+const mpop = (ks: Keyspace, db: number, request: MpopArguments, wrongType: Reply): Effectful<Reply | undefined> =>
   Effect.gen(function* () {
-    const request = parseMpop(argv)
-    if (isReply(request)) return request
     for (const key of request.keys) {
-      const meta = yield* readZset(ks, db, key)
+      const meta = zsetOf(yield* ks.meta(db, key), wrongType)
       if (meta === undefined) continue
       if (isReply(meta)) return meta
       const popped = yield* popFrom(ks, db, key, meta, request.count, request.max)
       return array([bulk(key), array(popped.map(({ member, score }) => array([bulk(member), double(score)])))])
     }
-    return NIL_ARRAY
+    return undefined
   })
+
+export const zmpop: Execute = ({ ks, db, argv }) => {
+  const request = parseMpop(argv)
+  if (isReply(request)) return request
+  return Effect.map(mpop(ks, db, request, WRONGTYPE), (reply) => reply ?? NIL_ARRAY)
+}
+
+// ---------------------------------------------------------------- the blocking forms (src/commands/blocking.ts)
+
+/** BZPOPMIN / BZPOPMAX: [key, member, score] from the first non-empty sorted set; if all are empty, wait (or, inside MULTI, nil). */
+export const bzpop = (max: boolean): Execute => ({ ks, db, argv, mayBlock }) =>
+  Effect.gen(function* () {
+    for (let i = 1; i < argv.length - 1; i++) {
+      const meta = zsetOf(yield* ks.meta(db, argv[i]), SOURCE_WRONGTYPE)
+      if (meta === undefined) continue
+      if (isReply(meta)) return meta
+      const [{ member, score }] = yield* popFrom(ks, db, argv[i], meta, 1, max)
+      return array([bulk(argv[i]), bulk(member), double(score)])
+    }
+    return mayBlock === true ? WOULD_BLOCK : NIL_ARRAY
+  })
+
+/** BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP, or wait (inside MULTI: nil). */
+export const bzmpop: Execute = ({ ks, db, argv, mayBlock }) => {
+  const request = parseMpop(argv, 2)
+  if (isReply(request)) return request
+  return Effect.map(mpop(ks, db, request, SOURCE_WRONGTYPE), (reply) => reply ?? (mayBlock === true ? WOULD_BLOCK : NIL_ARRAY))
+}

@@ -13,10 +13,10 @@ import { SortedSet, type Scored } from "./SortedSet.js"
 
 export type Effectful<A> = Effect.Effect<A, EngineError>
 
-/** The key's sorted set: undefined when absent, WRONGTYPE for another type. */
-export const zsetOf = (meta: Meta | undefined): CollectionMeta | undefined | Reply => {
+/** The key's sorted set: undefined when absent, `wrongType` when it holds another type. */
+export const zsetOf = (meta: Meta | undefined, wrongType: Reply = WRONGTYPE): CollectionMeta | undefined | Reply => {
   if (meta === undefined) return undefined
-  return meta.type === KeyType.ZSet ? meta : WRONGTYPE
+  return meta.type === KeyType.ZSet ? meta : wrongType
 }
 
 export const readZset = (ks: Keyspace, db: number, key: Uint8Array): Effectful<CollectionMeta | undefined | Reply> => Effect.map(ks.meta(db, key), zsetOf)
