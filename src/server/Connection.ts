@@ -204,7 +204,7 @@ export class Connection {
     this.clientEnded = true
     // A blocked command stops waiting (redis-server frees a client at end of input): a client
     // that has gone would otherwise take the next element pushed, into a socket nobody reads.
-    this.order.release()
+    this.order.endOfInput()
     if (this.replies.pending === 0) this.socket.end()
   }
 

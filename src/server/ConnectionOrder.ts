@@ -25,6 +25,8 @@ export class ConnectionOrder {
   private closed = false
   /** The connection closes once its replies are out: a blocking command no longer waits. */
   private closing = false
+  /** Nothing more will arrive: a blocking command tries once and does not wait. */
+  private inputEnded = false
 
   constructor(
     private readonly kv: KvServiceApi,
@@ -49,6 +51,16 @@ export class ConnectionOrder {
    */
   release(): void {
     this.closing = true
+    this.blocking?.release()
+  }
+
+  /**
+   * The client's input ended (its process exited, or it shut down its side): no blocking command
+   * waits any more, as no one may be there to receive what it would pop. Each still pops what its
+   * keys hold when its turn comes (one queued behind other commands too), else answers as if timed out.
+   */
+  endOfInput(): void {
+    this.inputEnded = true
     this.blocking?.release()
   }
 
@@ -97,7 +109,11 @@ export class ConnectionOrder {
     }
     if (request.kind === "write") this.kv.submitWrite(request.payload, done)
     else if (request.kind === "read") this.kv.submitRead(request.request, done, request.mode)
-    else this.blocking = this.kv.submitBlocking(request.call, done)
+    else {
+      const blocking = this.kv.submitBlocking(request.call, done)
+      this.blocking = blocking
+      if (this.inputEnded) blocking.release()
+    }
   }
 
   /** Start the next run: the first waiting command and every following one of its kind. */

@@ -164,12 +164,11 @@ describe("blocking commands with redis-cli on a 3-node cluster", () => {
     expect(await redisCli(port, "ZRANGE", "gonez", "0", "-1")).toBe("m")
   }, 60_000)
 
-  it("a client that shuts down its side while blocked gets nil at once, then the replies to what it sent after", async () => {
-    const leader = await cluster.waitForLeader()
-    const port = cluster.clientPort(leader)
-    const received = await new Promise<string>((resolve, reject) => {
+  /** Send `commands` on a new connection, shut down the sending side, and return everything received until the node closes it. */
+  const halfClosed = (port: number, commands: string) =>
+    new Promise<string>((resolve, reject) => {
       let data = ""
-      const socket = net.connect({ host: TEST_HOST, port, allowHalfOpen: true }, () => socket.end("BLPOP halfclosed 0\r\nSET afterblock 1\r\n"))
+      const socket = net.connect({ host: TEST_HOST, port, allowHalfOpen: true }, () => socket.end(commands))
       socket.on("data", (chunk: Buffer) => (data += chunk.toString("latin1")))
       socket.on("end", () => resolve(data))
       socket.on("error", reject)
@@ -178,7 +177,19 @@ describe("blocking commands with redis-cli on a 3-node cluster", () => {
         reject(new Error(`no end of the connection within 10 s; received ${JSON.stringify(data)}`))
       }, 10_000).unref()
     })
-    expect(received).toBe("*-1\r\n+OK\r\n")
+
+  it("a client that shuts down its side while blocked gets nil at once, then the replies to what it sent after", async () => {
+    const port = cluster.clientPort(await cluster.waitForLeader())
+    expect(await halfClosed(port, "BLPOP halfclosed 0\r\nSET afterblock 1\r\n")).toBe("*-1\r\n+OK\r\n")
+    expect(await blockedClients(port)).toBe(0)
+  }, 60_000)
+
+  it("blocking commands queued behind others when the client half-closes still pop what is there", async () => {
+    const port = cluster.clientPort(await cluster.waitForLeader())
+    expect(await halfClosed(port, "RPUSH queued a b\r\nBLPOP queued 0\r\nLRANGE queued 0 -1\r\n")).toBe(":2\r\n*2\r\n$6\r\nqueued\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n")
+    expect(await halfClosed(port, "ZADD queuedz 1 a 2 b\r\nSET x 1\r\nBZPOPMIN queuedz 0\r\nBZPOPMAX queuedz 0\r\nBZPOPMAX queuedz 0\r\n")).toBe(
+      ":2\r\n+OK\r\n*3\r\n$7\r\nqueuedz\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$7\r\nqueuedz\r\n$1\r\nb\r\n$1\r\n2\r\n*-1\r\n"
+    )
     expect(await blockedClients(port)).toBe(0)
   }, 60_000)
 
