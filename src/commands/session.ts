@@ -135,6 +135,11 @@ export interface ClientSession {
   readonly submit: (request: StateRequest, replyTo: ReplyTo) => void
   /** Close the connection once this command's reply is written (QUIT). */
   readonly closeAfterReply: () => void
+  /**
+   * Process none of the commands read after this one until the returned function is called
+   * (EXEC whose queued local commands change the session only once consensus has answered).
+   */
+  readonly holdInput: () => () => void
 }
 
 export type { QueuedCommand }

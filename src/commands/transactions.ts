@@ -8,7 +8,8 @@
  * WATCH is itself a log entry: the sessions and their "modified" marks are replicated state, so
  * EXEC's verdict is decided by the state machine, identically on every node.
  */
-import { array, error, NIL_ARRAY, OK, type Reply } from "../resp/Reply.js"
+import { encodeReplyChunks } from "../resp/encode.js"
+import { array, encoded, error, NIL_ARRAY, OK, type Reply } from "../resp/Reply.js"
 import { isWrite, type CommandSpec, type LocalHandler } from "./registry.js"
 import type { ClientSession, QueuedEntry, StateRequest } from "./session.js"
 
@@ -55,12 +56,27 @@ const exec: LocalHandler = (session) => {
   // EXEC ends the session itself (the entry carries it), so no separate UNWATCH is needed.
   client.watchSession = 0
   const stateCommands = transaction.queue.filter((queued) => queued.spec.route?.kind === "state")
-  /** The transaction's replies: the state machine's, with the local commands' run in between. */
+  /** EXEC's array is written in the protocol in effect when EXEC starts (its reply slot's). */
+  const protocol = client.protocol
+  /**
+   * The transaction's replies: the state machine's, with the local commands' run in between. As
+   * redis-server writes them: each in the protocol in effect once its command ran (a queued HELLO
+   * switches it before its own reply).
+   */
   const assemble = (stateReplies: ReadonlyArray<Reply>): Reply => {
     let next = 0
-    return array(transaction.queue.map((queued) => (queued.spec.route?.kind === "state" ? stateReplies[next++] : runQueuedLocal(session, queued))))
+    return array(
+      transaction.queue.map((queued) => {
+        const reply = queued.spec.route?.kind === "state" ? stateReplies[next++] : runQueuedLocal(session, queued)
+        return client.protocol === protocol ? reply : encoded(encodeReplyChunks([reply], client.protocol))
+      })
+    )
   }
-  if (stateCommands.length === 0 && watchSession === 0) return assemble([])
+  if (stateCommands.length === 0 && watchSession === 0) {
+    const replyTo = session.reserve()
+    replyTo(assemble([]))
+    return undefined
+  }
   // MULTI's +OK and the QUEUED replies still unwritten go out with EXEC's array, in one write.
   const replyTo = session.reserve({ holdEarlier: true })
   const commands = stateCommands.map((queued) => ({ db: queued.db, argv: queued.argv }))
@@ -68,10 +84,17 @@ const exec: LocalHandler = (session) => {
   const request: StateRequest = readOnly
     ? { kind: "read", request: { kind: "transaction", commands }, mode: client.readMode }
     : { kind: "write", payload: { kind: "transaction", session: watchSession, commands } }
+  // Queued local commands (SELECT, HELLO, CLIENT SETNAME, AUTH, ...) run, and change the session,
+  // only once consensus has answered and only if the transaction ran (not after a changed WATCH
+  // or an error), as redis-server runs them inside EXEC. So the commands read after this EXEC
+  // wait until then: they must run in the database, protocol, name and user that EXEC leaves.
+  const release = stateCommands.length < transaction.queue.length ? session.holdInput() : undefined
   session.submit(request, (result) => {
     // A null reply (a watched key changed) or an error (no quorum) stands for the whole transaction.
-    if (result._tag === "Array" && result.value !== null) replyTo(assemble(result.value))
-    else replyTo(result)
+    const reply = result._tag === "Array" && result.value !== null ? assemble(result.value) : result
+    // The held commands take their reply slots (after EXEC's) before EXEC's reply can end the connection.
+    release?.()
+    replyTo(reply)
   })
   return undefined
 }

@@ -29,6 +29,8 @@ export interface SessionIo {
   /** Hand a request to consensus in the connection's command order. */
   readonly submit: (request: StateRequest, replyTo: ReplyTo) => void
   readonly closeAfterReply: () => void
+  /** The connection is closing (QUIT, CLIENT KILL, gone): commands held until now are dropped, not run. */
+  readonly stopped?: () => boolean
   /** Counts a command (INFO total_commands_processed) and an error reply. */
   readonly onCommand?: () => void
   readonly onError?: () => void
@@ -54,6 +56,52 @@ export class CommandSession implements ClientSession {
 
   closeAfterReply = (): void => this.io.closeAfterReply()
 
+  /**
+   * What was read while the input is held (see `holdInput`), in order: commands, and steps of the
+   * connection's own (a protocol error's reply). Undefined: the input is not held.
+   */
+  private held: Array<Argv | (() => void)> | undefined = undefined
+
+  /** Commands read now wait (EXEC with queued local commands, until consensus answers it). */
+  get holding(): boolean {
+    return this.held !== undefined
+  }
+
+  holdInput = (): (() => void) => {
+    this.held ??= []
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.releaseHeld()
+    }
+  }
+
+  /** Run `step` in order with the commands read before it: now, or once the held ones have run. */
+  inOrder(step: () => void): void {
+    if (this.held !== undefined) this.held.push(step)
+    else step()
+  }
+
+  /** Run what was held, in order, until one of them (another EXEC) holds the input again. */
+  private releaseHeld(): void {
+    const items = this.held
+    this.held = undefined
+    if (items === undefined) return
+    for (let i = 0; i < items.length; i++) {
+      // (TypeScript narrowed `held` to undefined above; a step may have held the input again.)
+      const again = this.held as Array<Argv | (() => void)> | undefined
+      if (again !== undefined) {
+        // Nothing is read while a step runs: the new hold's list is still empty.
+        again.push(...items.slice(i))
+        return
+      }
+      const item = items[i]
+      if (typeof item === "function") item()
+      else if (this.io.stopped?.() !== true) this.onCommand(item)
+    }
+  }
+
   /** Answer now (in order with the earlier replies), in the client's current protocol. */
   reply(reply: Reply): void {
     if (reply._tag === "Error") this.io.onError?.()
@@ -61,6 +109,10 @@ export class CommandSession implements ClientSession {
   }
 
   onCommand(argv: Argv): void {
+    if (this.held !== undefined) {
+      this.held.push(argv)
+      return
+    }
     const client = this.client
     this.io.onCommand?.()
     client.lastCommandAt = Date.now()

@@ -120,6 +120,7 @@ export class Connection {
       ...(deps.commandTiming !== undefined ? { timing: deps.commandTiming } : {}),
       submit: (request, replyTo) => this.submit(request, replyTo),
       closeAfterReply: () => this.closeAfterReply(),
+      stopped: () => this.closing,
       onCommand: () => deps.stats.commandsProcessed++,
       onError: () => deps.stats.errorReplies++
     })
@@ -153,6 +154,8 @@ export class Connection {
   }).pipe(Effect.ensuring(Effect.sync(() => this.dispose())))
 
   private dispose(): void {
+    // Commands still held behind an EXEC (CommandSession.holdInput) never run.
+    this.closing = true
     this.socket.destroy()
     // A blocked command stops waiting; then the client's WATCH session is ended through the log
     // (its keys stop being tracked), after the writes it sent before leaving.
@@ -209,11 +212,14 @@ export class Connection {
   }
 
   // Like Redis: report the protocol error, then close the connection (the stream is unusable).
+  // Commands parsed before the bad bytes but held behind an EXEC are answered first.
   private onProtocolError(message: string): void {
-    if (this.closing) return
-    this.closing = true
-    this.input.pauseReading(true)
-    this.session.reply(error(`ERR ${message}`))
+    this.session.inOrder(() => {
+      if (this.closing) return
+      this.closing = true
+      this.input.pauseReading(true)
+      this.session.reply(error(`ERR ${message}`))
+    })
   }
 
   private kill(): void {
@@ -251,16 +257,20 @@ export class Connection {
     else this.updateFlow()
   }
 
-  /** Stop reading while the connection holds too much; read again once it is down to half. */
+  /**
+   * Stop reading while the connection holds too much, or holds the commands read behind an EXEC
+   * (their number is bounded by what one read brought); read again once it is down to half.
+   */
   private updateFlow(): void {
     if (this.closing || this.clientEnded) return
     const socket = this.socket
+    const holding = this.session.holding
     if (!this.paused) {
-      if (this.replies.pending >= MAX_PENDING_REPLIES || this.pendingBytes >= MAX_PENDING_BYTES || socket.writableLength >= MAX_OUTPUT_BYTES) {
+      if (holding || this.replies.pending >= MAX_PENDING_REPLIES || this.pendingBytes >= MAX_PENDING_BYTES || socket.writableLength >= MAX_OUTPUT_BYTES) {
         this.paused = true
         this.input.pauseReading(true)
       }
-    } else if (this.replies.pending < MAX_PENDING_REPLIES / 2 && this.pendingBytes < MAX_PENDING_BYTES / 2 && socket.writableLength < MAX_OUTPUT_BYTES / 2) {
+    } else if (!holding && this.replies.pending < MAX_PENDING_REPLIES / 2 && this.pendingBytes < MAX_PENDING_BYTES / 2 && socket.writableLength < MAX_OUTPUT_BYTES / 2) {
       this.paused = false
       this.input.pauseReading(false)
     }

@@ -3,12 +3,22 @@
  * MULTI/EXEC/DISCARD, QUEUED, EXECABORT after queue-time errors, runtime errors inside EXEC, and
  * WATCH/UNWATCH with a second connection modifying the watched key.
  */
-import { cmd, expectReply, on, type Scenario, shape } from "../../support/differential.js"
+import { cmd, type CommandStep, expectReply, on, send, type Scenario, shape, type Step } from "../../support/differential.js"
 
 const QUEUED = "+QUEUED\r\n"
 const EXECABORT = "-EXECABORT Transaction discarded because of previous errors.\r\n"
 /** EXEC's answer when a watched key changed: a null array in RESP2, a null in RESP3. */
 const ABORTED = { 2: "*-1\r\n", 3: "_\r\n" }
+const NIL = { 2: "$-1\r\n", 3: "_\r\n" }
+
+/**
+ * Commands written in one pipeline on connection "a" (every one sent before any reply is read),
+ * then each reply compared in order, as its step says (`expect`, `compare`).
+ */
+const pipelined = (...steps: ReadonlyArray<CommandStep>): Array<Step> => [
+  ...steps.map((step) => send("a", ...step.argv)),
+  ...steps.map((step) => ({ receive: "a", ...(step.expect !== undefined ? { expect: step.expect } : {}), ...(step.compare !== undefined ? { compare: step.compare } : {}) }))
+]
 
 export const transactions: ReadonlyArray<Scenario> = [
   {
@@ -334,6 +344,118 @@ export const transactions: ReadonlyArray<Scenario> = [
       cmd("MULTI"),
       cmd("PING"),
       cmd("EXEC")
+    ]
+  },
+  {
+    // The queued SELECT is in effect for every command after EXEC, also those written in the same
+    // pipeline, read before the transaction's consensus round ended (a read-only transaction's too).
+    name: "SELECT inside MULTI: the commands pipelined after EXEC run in its database",
+    follower: true,
+    steps: [
+      ...pipelined(
+        expectReply("+OK\r\n", "MULTI"),
+        cmd("SELECT", "1"),
+        cmd("SET", "x", "1"),
+        expectReply("*2\r\n+OK\r\n+OK\r\n", "EXEC"),
+        cmd("SET", "k", "written-after-exec"),
+        cmd("SELECT", "0"),
+        expectReply(NIL, "GET", "k"),
+        cmd("SELECT", "1"),
+        expectReply("$18\r\nwritten-after-exec\r\n", "GET", "k"),
+        cmd("MULTI"),
+        cmd("SELECT", "0"),
+        cmd("GET", "x"),
+        cmd("EXEC"),
+        expectReply(NIL, "GET", "x"),
+        cmd("WATCH", "zz"),
+        cmd("MULTI"),
+        cmd("SELECT", "1"),
+        cmd("EXEC"),
+        expectReply("$1\r\n1\r\n", "GET", "x")
+      ),
+      cmd("SELECT", "0"),
+      cmd("KEYS", "*")
+    ]
+  },
+  {
+    // The transaction's SELECT and CLIENT SETNAME came before the client's own later ones.
+    name: "SELECT and CLIENT SETNAME inside MULTI do not undo the ones pipelined after EXEC",
+    steps: [
+      ...pipelined(
+        cmd("MULTI"),
+        cmd("SELECT", "1"),
+        cmd("CLIENT", "SETNAME", "n1"),
+        cmd("SET", "a", "x"),
+        cmd("EXEC"),
+        cmd("SELECT", "0"),
+        cmd("CLIENT", "SETNAME", "n2")
+      ),
+      cmd("SET", "where", "am-i"),
+      expectReply("$2\r\nn2\r\n", "CLIENT", "GETNAME"),
+      expectReply(":1\r\n", "EXISTS", "where"),
+      ...pipelined(cmd("MULTI"), cmd("SELECT", "2"), cmd("CLIENT", "SETNAME", "n3"), cmd("SET", "b", "x"), cmd("EXEC"), cmd("RESET")),
+      // After RESET: database 0, no name (and RESP2).
+      expectReply(":1\r\n", "EXISTS", "where"),
+      expectReply("$-1\r\n", "CLIENT", "GETNAME"),
+      cmd("SELECT", "2"),
+      expectReply(":1\r\n", "EXISTS", "b")
+    ]
+  },
+  {
+    // EXEC that runs nothing (a watched key changed, EXECABORT) leaves the session as it was.
+    name: "local commands inside an aborted transaction have no effect",
+    steps: [
+      cmd("WATCH", "w"),
+      on("b", cmd("SET", "w", "changed")),
+      ...pipelined(
+        cmd("MULTI"),
+        cmd("SELECT", "1"),
+        cmd("CLIENT", "SETNAME", "n1"),
+        cmd("HELLO", "3"),
+        cmd("SET", "c", "x"),
+        expectReply(ABORTED, "EXEC"),
+        cmd("SET", "z", "1"),
+        expectReply(NIL, "CLIENT", "GETNAME"),
+        expectReply(NIL, "GET", "missing")
+      ),
+      ...pipelined(
+        cmd("MULTI"),
+        cmd("SELECT", "1"),
+        cmd("CLIENT", "SETNAME", "n1"),
+        cmd("SET"),
+        cmd("EXEC"),
+        cmd("SET", "z", "2"),
+        expectReply(NIL, "CLIENT", "GETNAME")
+      ),
+      on("b", expectReply("$1\r\n2\r\n", "GET", "z")),
+      on("b", cmd("SELECT", "1")),
+      on("b", expectReply("*0\r\n", "KEYS", "*"))
+    ]
+  },
+  {
+    // Each reply inside EXEC is written in the protocol in effect once its command ran (HELLO
+    // switches before its own reply), the array itself in EXEC's; the commands after EXEC in HELLO's.
+    name: "HELLO inside MULTI: the replies after it, inside EXEC and after, in its protocol",
+    steps: [
+      ...pipelined(
+        cmd("MULTI"),
+        cmd("SET", "x", "1"),
+        cmd("GET", "missing"),
+        cmd("HELLO", "3"),
+        cmd("GET", "missing"),
+        // HELLO's map holds the server's name, mode and the client id: compared by shape.
+        { argv: ["EXEC"], compare: { kind: "shape" } },
+        expectReply("_\r\n", "GET", "missing")
+      ),
+      ...pipelined(
+        cmd("MULTI"),
+        cmd("GET", "missing"),
+        cmd("HELLO", "2"),
+        cmd("GET", "missing"),
+        cmd("SET", "x", "2"),
+        { argv: ["EXEC"], compare: { kind: "shape" } },
+        expectReply("$-1\r\n", "GET", "missing")
+      )
     ]
   },
   {
