@@ -3,12 +3,36 @@
  * a MULTI/EXEC transaction and keys with a TTL survive kill -9 of the leader and a full restart of
  * the cluster (both engines); expiry times are absolute (a restart does not extend them) and keys
  * whose time comes while nodes are down are gone everywhere afterwards; the reaper removes expired
- * keys through the log, so DBSIZE agrees on every node.
+ * keys through the log, so DBSIZE agrees on every node. Commands pipelined after an EXEC whose
+ * queued SELECT runs only once consensus answers still run in that database, whatever ends the pipeline.
  */
+import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ProcessCluster } from "../support/processCluster.js"
 import { redisCli, redisCliInput } from "../support/redisCli.js"
+import { encodeCommand } from "../support/respWire.js"
+import { TEST_HOST } from "../support/testHost.js"
 import { waitFor } from "../support/waitFor.js"
+
+/** Write `bytes` in one write (then half-close, if asked) and read every byte until the server closes. */
+const exchangeUntilClosed = (port: number, bytes: Buffer, halfClose: boolean): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(port, TEST_HOST)
+    const received: Array<Buffer> = []
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`the server did not close the connection; received ${JSON.stringify(Buffer.concat(received).toString("latin1"))}`))
+    }, 15_000)
+    socket.on("connect", () => (halfClose ? socket.end(bytes) : socket.write(bytes)))
+    socket.on("data", (chunk) => received.push(chunk))
+    socket.on("error", reject)
+    socket.on("close", () => {
+      clearTimeout(timer)
+      resolve(Buffer.concat(received).toString("latin1"))
+    })
+  })
+
+const pipeline = (...commands: ReadonlyArray<ReadonlyArray<string>>): Buffer => Buffer.concat(commands.map(encodeCommand))
 
 describe.each([
   { engine: "memory" as const, basePort: 32600 },
@@ -69,6 +93,27 @@ describe.each([
       expect(keyspace).toContain("db0:keys=4,expires=2,avg_ttl=0")
     }
   }, 120_000)
+
+  it("commands pipelined after an EXEC with a queued SELECT run in its database: also when QUIT, a protocol error or a half-close follows", async () => {
+    const leader = await cluster.waitForLeader()
+    const follower = cluster.ids.find((id) => id !== leader)!
+    const transaction = (key: string) => [["MULTI"], ["SELECT", "1"], ["SET", key, "1"], ["EXEC"]] as const
+    const answered = "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n+OK\r\n"
+    // What redis-server 7.0.15 answers to each of these writes (checked by hand).
+    for (const id of [leader, follower]) {
+      const port = cluster.clientPort(id)
+      // The client half-closes after its pipeline: every reply still comes, GET in database 1.
+      expect(await exchangeUntilClosed(port, pipeline(...transaction(`piped:half:${id}`), ["GET", `piped:half:${id}`]), true)).toBe(`${answered}$1\r\n1\r\n`)
+      // Bad bytes after the pipeline: the commands before them are answered first, then the error.
+      expect(await exchangeUntilClosed(port, Buffer.concat([pipeline(...transaction(`piped:bad:${id}`), ["GET", `piped:bad:${id}`]), Buffer.from("*1\r\n$abc\r\n")]), false)).toBe(
+        `${answered}$1\r\n1\r\n-ERR Protocol error: invalid bulk length\r\n`
+      )
+      // QUIT after EXEC: nothing after it runs.
+      expect(await exchangeUntilClosed(port, pipeline(...transaction(`piped:quit:${id}`), ["QUIT"], ["SET", `piped:after-quit:${id}`, "1"]), false)).toBe(`${answered}+OK\r\n`)
+      expect(await cli(id, "-n", "1", "EXISTS", `piped:after-quit:${id}`)).toBe("0")
+      expect(await cli(id, "-n", "0", "EXISTS", `piped:after-quit:${id}`)).toBe("0")
+    }
+  }, 60_000)
 
   it("an expiring key set through a follower expires on every node at the same instant", async () => {
     await cluster.waitForLeader()
