@@ -8,7 +8,8 @@
  * the client is registered here (inside the Applier's turn, so no later entry can be missed). When
  * an apply batch makes elements available under a key, the first waiting clients of that key (as
  * many as it has elements, less the attempts already in flight) are proposed again, each with
- * that key first; one that finds nothing again keeps its place. The client leaves with a reply
+ * that key first; one that finds nothing again keeps its place (and its keys are checked again,
+ * as it was counted for each of them while its retry was in flight). The client leaves with a reply
  * (its pop, an error, or the timeout's null once its deadline passed and no attempt is in flight:
  * an attempt in flight decides), or when its connection closes.
  */
@@ -137,6 +138,10 @@ export class BlockedClients {
       if (now >= waiter.deadline) return this.finish(waiter, blocked, TIMED_OUT)
       if (blocked === undefined) this.register(waiter)
       else {
+        // Its retry took nothing: while in flight it was counted for every key it waits on, so
+        // an element under another of its keys may have woken no one. Those keys are checked
+        // again (an element never waits while a client does).
+        if (blocked.attempting) for (const id of blocked.keys) this.recheck.push(id)
         blocked.attempting = false
         if (!blocked.timed) this.time(blocked)
       }

@@ -206,6 +206,26 @@ describe("the blocked clients registry", () => {
     expect(registry.count).toBe(1)
   })
 
+  it("checks its keys again when a retry takes nothing: an element that arrived meanwhile is not left waiting", () => {
+    const { registry, proposed, waiter, wake } = setup()
+    const many = waiter(blpop(["k1", "s", "k3"]))
+    const onK3 = waiter(blpop(["k3"]))
+    registry.attempted(many, WOULD_BLOCK, 0)
+    registry.attempted(onK3, WOULD_BLOCK, 0)
+    wake("k1", 1)
+    // k3 receives an element (k1's, moved) while client 1's retry is in flight: counted for it.
+    wake("k3", 1)
+    expect(proposed).toEqual(["1: BLPOP k1 s k3 0"])
+    // The retry finds k1 empty and s a string: client 1 waits again, and k3 is looked at again.
+    registry.attempted(many, SOURCE_WRONGTYPE, 0)
+    const again = registry.keysToCheck([])
+    expect(again.map((key) => key.id).sort()).toEqual(["0:k1", "0:k3", "0:s"])
+    registry.wake(again.map((key) => ({ ...key, type: key.id === "0:k3" ? KeyType.List : key.id === "0:s" ? KeyType.String : undefined, size: key.id === "0:k3" ? 1 : 0 })))
+    // Client 1 blocked on k3 first: it is proposed again, served from k3.
+    expect(proposed).toEqual(["1: BLPOP k1 s k3 0", "1: BLPOP k3 k1 s 0"])
+    expect(registry.count).toBe(2)
+  })
+
   it("checks a key again when a client counted for it was served elsewhere", () => {
     const { registry, proposed, waiter, wake } = setup()
     const both = waiter(blpop(["a", "b"]))
