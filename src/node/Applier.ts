@@ -83,11 +83,28 @@ export const runApplier = Effect.gen(function* () {
    * Answering it CLUSTERDOWN would end a wait that has no end, and the pop could still commit later,
    * taking an element no client gets.
    */
-  const blocked = new BlockedClients((waiter, argv) => {
-    const deadline = waiter.deadline === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : clock.unsafeCurrentTimeMillis() + config.requestTimeoutMs
-    const payload = { kind: "command", db: waiter.call.db, argv } as const
-    Queue.unsafeOffer(mailboxes.raft, { _tag: "ClientWrite", request: { payload, replyTo: waiter.replyTo, deadline, block: waiter } })
-  })
+  const blocked = new BlockedClients(
+    (waiter, argv) => {
+      const deadline = waiter.deadline === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : clock.unsafeCurrentTimeMillis() + config.requestTimeoutMs
+      const payload = { kind: "command", db: waiter.call.db, argv } as const
+      Queue.unsafeOffer(mailboxes.raft, { _tag: "ClientWrite", request: { payload, replyTo: waiter.replyTo, deadline, block: waiter } })
+    },
+    (waiter, reply) => {
+      if (heldReplies !== undefined) heldReplies.push(() => waiter.replyTo(reply))
+      else waiter.replyTo(reply)
+    }
+  )
+  /**
+   * While an apply run that concerns blocked clients is settled, its replies wait here until the
+   * clients it woke are proposed again: a reply runs the client's next command at once (pipelined
+   * behind it, or sent in response), and a command of this node proposed before the woken
+   * clients' retries would take the element from them (Redis serves blocked clients before the
+   * pusher's next command).
+   */
+  let heldReplies: Array<() => void> | undefined
+  /** The own writes an apply run answers, and their replies (reused between runs). */
+  const runRequests: Array<PendingWrite> = []
+  const runReplies: Array<Reply> = []
   /** Keys the turn's batches made elements available under. */
   let readyKeys: Array<ReadyKey> = []
   /** The timer that wakes the Applier at the earliest blocked client's deadline. */
@@ -97,6 +114,7 @@ export const runApplier = Effect.gen(function* () {
   const settle = (request: PendingWrite, reply: Reply): void => {
     if (request.block !== undefined) blocked.attempted(request.block, reply, clock.unsafeCurrentTimeMillis())
     // A blocking command sent as a plain write cannot wait: it answers as a timeout would.
+    else if (heldReplies !== undefined) heldReplies.push(() => request.replyTo(reply === WOULD_BLOCK ? TIMED_OUT : reply))
     else request.replyTo(reply === WOULD_BLOCK ? TIMED_OUT : reply)
   }
 
@@ -225,21 +243,53 @@ export const runApplier = Effect.gen(function* () {
       applied = last
       appliedTerm = lastTerm
       status.appliedIndex = last
+      // Blocked clients concern this run if one is registered (or keys are to be checked again)
+      // or one of its writes is a blocking command (its first attempt may register a client).
+      let concernsBlocked = blocked.active
       for (let i = 0; i < owners.length; i++) {
         const seq = owners[i]
         if (seq === undefined) continue
         const request = expectedWrites.get(seq)
         if (request === undefined) continue
         expectedWrites.delete(seq)
-        settle(request, result.replies[i])
+        if (request.block !== undefined) concernsBlocked = true
+        runRequests.push(request)
+        runReplies.push(result.replies[i])
       }
       // A skipped copy whose client is still waiting was never applied: it was overtaken.
       for (const seq of skipped) {
         const request = expectedWrites.get(seq)
         if (request === undefined) continue
         expectedWrites.delete(seq)
-        settle(request, writeOvertaken)
+        if (request.block !== undefined) concernsBlocked = true
+        runRequests.push(request)
+        runReplies.push(writeOvertaken)
       }
+      if (!concernsBlocked) {
+        for (let i = 0; i < runRequests.length; i++) settle(runRequests[i], runReplies[i])
+        runRequests.length = 0
+        runReplies.length = 0
+        return
+      }
+      // The outcomes first (a retry that popped is no longer counted for its keys), the replies
+      // held; then the clients the run's new elements serve are proposed again; then the replies
+      // go out. Every command this node proposes because of a reply (the next one of a pipeline,
+      // or one sent after the reply arrived) so enters the log after those retries.
+      const held: Array<() => void> = []
+      heldReplies = held
+      try {
+        for (let i = 0; i < runRequests.length; i++) settle(runRequests[i], runReplies[i])
+      } finally {
+        heldReplies = undefined
+        runRequests.length = 0
+        runReplies.length = 0
+      }
+      yield* Effect.ensuring(
+        wakeBlocked,
+        Effect.sync(() => {
+          for (const reply of held) reply()
+        })
+      )
     })
 
   /** The meta records the due reads will look up, fetched with one engine call where that helps. */

@@ -117,8 +117,15 @@ export class BlockedClients {
 
   constructor(
     /** Put one attempt of `waiter` (the command `argv`) in the log; its outcome comes back through `attempted`. */
-    private readonly propose: (waiter: Waiter, argv: Argv) => void
+    private readonly propose: (waiter: Waiter, argv: Argv) => void,
+    /** Deliver a client's reply (the Applier may hold it until the turn's retries are proposed). */
+    private readonly deliver: (waiter: Waiter, reply: Reply) => void = (waiter, reply) => waiter.replyTo(reply)
   ) {}
+
+  /** Whether an apply batch must look at the blocked clients: one is registered, or keys are to be checked again. */
+  get active(): boolean {
+    return this.clients.size > 0 || this.recheck.length > 0
+  }
 
   /** Registered clients (INFO blocked_clients). */
   get count(): number {
@@ -283,6 +290,6 @@ export class BlockedClients {
 
   private finish(waiter: Waiter, blocked: Blocked | undefined, reply: Reply): void {
     if (blocked !== undefined) this.leave(blocked)
-    waiter.replyTo(reply)
+    this.deliver(waiter, reply)
   }
 }

@@ -77,6 +77,41 @@ describe("blocking commands on a 3-node cluster", () => {
     expect(follower.status.blockedClients).toBe(0)
   })
 
+  it("a command sent on the push's reply, on the blocked client's node, comes after the woken client's pop (leader and follower)", async () => {
+    cluster = new InProcessCluster(3)
+    await cluster.startAll()
+    const leader = await cluster.waitForLeader()
+    const follower = [...cluster.nodes.values()].find((node) => node.id !== leader.id)!
+    for (const node of [leader, follower]) {
+      const key = `q${node.id}`
+      const waiting = block(node, "waiting", "BLPOP", key, "0")
+      await blockedOn(node, 1)
+      // RPUSH, then LPOP the moment its reply arrives (a pipeline's next command runs then).
+      const lpop = new Promise<Reply>((resolve) =>
+        node.kv.submitWrite({ kind: "command", db: 0, argv: [Buffer.from("RPUSH"), Buffer.from(key), Buffer.from("x")] }, () =>
+          node.kv.submitWrite({ kind: "command", db: 0, argv: [Buffer.from("LPOP"), Buffer.from(key)] }, resolve)
+        )
+      )
+      // Redis serves the blocked client before the pusher's next command: LPOP finds nothing.
+      expect(await lpop).toEqual({ _tag: "Bulk", value: null })
+      await waitFor(() => waiting.reply !== undefined, { timeoutMs: 5_000, description: "the blocked client to be served" })
+      expect(popped(waiting)).toBe("x")
+      // A newcomer's BLPOP sent on the push's reply waits behind the client already blocked.
+      const first = block(node, "first", "BLPOP", key, "0")
+      await blockedOn(node, 1)
+      let newcomer: Blocked | undefined
+      node.kv.submitWrite({ kind: "command", db: 0, argv: [Buffer.from("RPUSH"), Buffer.from(key), Buffer.from("y")] }, () => {
+        newcomer = block(node, "newcomer", "BLPOP", key, "0")
+      })
+      await waitFor(() => first.reply !== undefined, { timeoutMs: 5_000, description: "the first blocked client to be served" })
+      expect(popped(first)).toBe("y")
+      await blockedOn(node, 1)
+      expect(newcomer?.reply).toBeUndefined()
+      newcomer!.cancel()
+      await blockedOn(node, 0)
+    }
+  })
+
   it("two clients on two nodes and one push: exactly one gets the element, the other keeps waiting", async () => {
     cluster = new InProcessCluster(3)
     await cluster.startAll()
