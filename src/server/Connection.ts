@@ -119,7 +119,7 @@ export class Connection {
       reserve: (protocol, timing, holdEarlier) => this.replies.reserve(protocol, timing, holdEarlier),
       ...(deps.commandTiming !== undefined ? { timing: deps.commandTiming } : {}),
       submit: (request, replyTo) => this.submit(request, replyTo),
-      closeAfterReply: () => this.closeAfterReply(),
+      closeAfterReply: () => this.quit(),
       stopped: () => this.closing,
       onCommand: () => deps.stats.commandsProcessed++,
       onError: () => deps.stats.errorReplies++
@@ -188,6 +188,17 @@ export class Connection {
       this.pendingBytes -= bytes
       replyTo(answer)
     })
+  }
+
+  /**
+   * QUIT: nothing after it is read, and the connection closes once every reply is out. A blocking
+   * command before it is not cut short: it waits its turn as a blocked redis-server client does
+   * (QUIT is read only once it is answered). Input is still read (and dropped) while one is in
+   * flight, so the end of the client's input still frees the blocked client.
+   */
+  private quit(): void {
+    this.closing = true
+    if (!this.order.hasBlocking) this.input.pauseReading(true)
   }
 
   private closeAfterReply(): void {

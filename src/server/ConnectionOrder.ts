@@ -44,8 +44,14 @@ export class ConnectionOrder {
     return this.blocking !== undefined
   }
 
+  /** A blocking command is in flight or queued. */
+  get hasBlocking(): boolean {
+    return this.blocking !== undefined || this.waiting.some((waiting) => waiting.request.kind === "block")
+  }
+
   /**
-   * The connection will close once its replies are out (CLIENT KILL, a node's clean stop): a
+   * The connection will close once its replies are out (CLIENT KILL, a node's clean stop; not
+   * QUIT, which waits for a blocking command before it like any command pipelined behind one): a
    * blocking command in flight answers now (or with the pop already in the log, so no element
    * is lost), and one still queued answers as if its timeout had passed.
    */

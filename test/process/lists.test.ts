@@ -184,6 +184,46 @@ describe("blocking commands with redis-cli on a 3-node cluster", () => {
     expect(await blockedClients(port)).toBe(0)
   }, 60_000)
 
+  /** Send `commands` on a new connection (kept open) and return everything received until the node closes it. */
+  const untilClosed = (port: number, commands: string, received: (data: string) => void = () => {}) =>
+    new Promise<string>((resolve, reject) => {
+      let data = ""
+      const socket = net.connect({ host: TEST_HOST, port }, () => socket.write(commands))
+      socket.on("data", (chunk: Buffer) => {
+        data += chunk.toString("latin1")
+        received(data)
+      })
+      socket.on("close", () => resolve(data))
+      socket.on("error", reject)
+      setTimeout(() => {
+        socket.destroy()
+        reject(new Error(`no end of the connection within 10 s; received ${JSON.stringify(data)}`))
+      }, 10_000).unref()
+    })
+
+  it("QUIT pipelined behind a blocking command waits for it: the command pops what is there, or waits for a push, then +OK", async () => {
+    const leader = await cluster.waitForLeader()
+    const port = cluster.clientPort(cluster.ids.find((id) => id !== leader)!)
+    expect(await untilClosed(port, "RPUSH quitk a\r\nBLPOP quitk 0\r\nQUIT\r\n")).toBe(":1\r\n*2\r\n$5\r\nquitk\r\n$1\r\na\r\n+OK\r\n")
+    let sofar = ""
+    const waiting = untilClosed(port, "BLPOP quitw 0\r\nQUIT\r\n", (data) => (sofar = data))
+    // Redis keeps the client blocked (QUIT is not read until the BLPOP is answered).
+    await waitBlocked(port, 1)
+    expect(sofar).toBe("")
+    expect(await redisCli(cluster.clientPort(leader), "RPUSH", "quitw", "b")).toBe("1")
+    expect(await waiting).toBe("*2\r\n$5\r\nquitw\r\n$1\r\nb\r\n+OK\r\n")
+    expect(await blockedClients(port)).toBe(0)
+    expect(await redisCli(port, "EXISTS", "quitk", "quitw")).toBe("0")
+    // A client that leaves while blocked behind its QUIT is still seen to go: no blocked client stays.
+    const gone = net.connect({ host: TEST_HOST, port }, () => gone.write("BLPOP quitgone 0\r\nQUIT\r\n"))
+    gone.on("error", () => {})
+    await waitBlocked(port, 1)
+    gone.destroy()
+    await waitBlocked(port, 0)
+    expect(await redisCli(cluster.clientPort(leader), "RPUSH", "quitgone", "c")).toBe("1")
+    expect(await redisCli(port, "LRANGE", "quitgone", "0", "-1")).toBe("c")
+  }, 60_000)
+
   it("blocking commands queued behind others when the client half-closes still pop what is there", async () => {
     const port = cluster.clientPort(await cluster.waitForLeader())
     expect(await halfClosed(port, "RPUSH queued a b\r\nBLPOP queued 0\r\nLRANGE queued 0 -1\r\n")).toBe(":2\r\n*2\r\n$6\r\nqueued\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n")
