@@ -46,6 +46,8 @@ export interface KvServiceApi {
   readonly requestSnapshot: (replyTo: ReplyTo | undefined) => void
   /** Cluster administration (RAFT.NODE, RAFT.TRANSFER_LEADER, RAFT.NODES); `reply` runs once the outcome is known, or on timeout. */
   readonly submitAdmin: (command: AdminCommand, reply: (outcome: AdminOutcome) => void) => void
+  /** Clients blocked on this node now (as of the Applier's last turn); absent: none ever. */
+  readonly blockedClients?: () => number
   /** A WATCH session number unique to this node and incarnation. */
   readonly newWatchSession: () => number
   /** The "# Raft" section of INFO. */
@@ -71,6 +73,7 @@ export const KvServiceLive = Layer.effect(
     let blockingCalls = 0
 
     return KvService.of({
+      blockedClients: () => status.blockedClients,
       submitWrite: (payload, replyTo) => {
         Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { payload, replyTo, deadline: deadline() } })
       },

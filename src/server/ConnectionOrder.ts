@@ -11,6 +11,19 @@ import type { StateRequest } from "../commands/session.js"
 import type { BlockingHandle, KvServiceApi } from "../node/KvService.js"
 import type { ReplyTo } from "../node/messages.js"
 
+/**
+ * Writes that only add elements (they cannot take one from a blocked client): these still join a
+ * run of writes in flight while clients are blocked on the node.
+ */
+const ONLY_ADD = new Set(["rpush", "lpush", "rpushx", "lpushx", "linsert", "zadd"])
+
+/** Whether a write cannot take elements from a list or sorted set a blocked client waits for. */
+const onlyAdds = (request: StateRequest): boolean => {
+  if (request.kind !== "write" || request.payload.kind !== "command") return false
+  const name = Buffer.from(request.payload.argv[0]).toString("latin1").toLowerCase()
+  return ONLY_ADD.has(name)
+}
+
 interface Waiting {
   readonly request: StateRequest
   readonly replyTo: ReplyTo
@@ -35,7 +48,7 @@ export class ConnectionOrder {
   ) {}
 
   submit(request: StateRequest, replyTo: ReplyTo): void {
-    if (this.waiting.length === 0 && this.joins(request.kind)) this.dispatch(request, replyTo)
+    if (this.waiting.length === 0 && this.joins(request)) this.dispatch(request, replyTo)
     else this.waiting.push({ request, replyTo })
   }
 
@@ -87,9 +100,19 @@ export class ConnectionOrder {
     }
   }
 
-  /** Whether a command of `kind` may start now, alongside the run in flight. */
-  private joins(kind: StateRequest["kind"]): boolean {
-    return this.inFlight === 0 || (this.runKind === kind && kind !== "block")
+  /**
+   * Whether `request` may start now, alongside the run in flight. While clients are blocked on
+   * this node, a write that may take elements waits for the writes before it to be answered: the
+   * clients a push wakes are proposed before its reply goes out (see the Applier), so such a
+   * write (an LPOP pipelined after an RPUSH) comes after their pops, as Redis serves blocked
+   * clients before the pusher's next command.
+   */
+  private joins(request: StateRequest): boolean {
+    if (this.inFlight === 0) return true
+    if (this.runKind !== request.kind || request.kind === "block") return false
+    if (request.kind !== "write") return true
+    const blocked = this.kv.blockedClients
+    return blocked === undefined || blocked() === 0 || onlyAdds(request)
   }
 
   private dispatch(request: StateRequest, replyTo: ReplyTo): void {
@@ -124,7 +147,7 @@ export class ConnectionOrder {
 
   /** Start the next run: the first waiting command and every following one of its kind. */
   private drain(): void {
-    while (this.waiting.length > 0 && this.joins(this.waiting[0].request.kind)) {
+    while (this.waiting.length > 0 && this.joins(this.waiting[0].request)) {
       const next = this.waiting.shift()!
       this.dispatch(next.request, next.replyTo)
     }

@@ -224,6 +224,20 @@ describe("blocking commands with redis-cli on a 3-node cluster", () => {
     expect(await redisCli(port, "LRANGE", "quitgone", "0", "-1")).toBe("c")
   }, 60_000)
 
+  it("a pop pipelined after a push on the blocked client's node comes after the blocked client (leader and follower)", async () => {
+    const leader = await cluster.waitForLeader()
+    for (const id of [leader, cluster.ids.find((other) => other !== leader)!]) {
+      const port = cluster.clientPort(id)
+      const key = `steal${id}`
+      const waiting = background(port, "BLPOP", key, "0")
+      await waitBlocked(port, 1)
+      // redis-server: the push wakes the blocked client before LPOP runs, so LPOP finds nothing.
+      expect(await untilClosed(port, `RPUSH ${key} x\r\nLPOP ${key}\r\nLLEN ${key}\r\nQUIT\r\n`)).toBe(":1\r\n$-1\r\n:0\r\n+OK\r\n")
+      await finished([waiting])
+      expect(waiting.output).toBe(`${key}\nx`)
+    }
+  }, 60_000)
+
   it("blocking commands queued behind others when the client half-closes still pop what is there", async () => {
     const port = cluster.clientPort(await cluster.waitForLeader())
     expect(await halfClosed(port, "RPUSH queued a b\r\nBLPOP queued 0\r\nLRANGE queued 0 -1\r\n")).toBe(":2\r\n*2\r\n$6\r\nqueued\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n")

@@ -297,6 +297,31 @@ describe("a connection's command order around a blocking command", () => {
     expect(started).toEqual(["RPUSH a 1", "BLPOP k 0", "RPUSH k 1", "RPUSH k 2"])
   })
 
+  it("while clients are blocked on the node, a write that may take elements waits for the writes before it; pushes still pipeline", () => {
+    const { kv: base, started, answer } = fakeKv()
+    let blockedHere = 0
+    const kv = { ...base, blockedClients: () => blockedHere }
+    const order = new ConnectionOrder(kv, (defect) => {
+      throw defect
+    })
+    const done = () => {}
+    order.submit(write("RPUSH k 1"), done)
+    order.submit(write("LPOP k"), done)
+    expect(started).toEqual(["RPUSH k 1", "LPOP k"])
+    answer("RPUSH k 1")
+    answer("LPOP k")
+    blockedHere = 1
+    order.submit(write("RPUSH k 2"), done)
+    order.submit(write("LPUSH k 3"), done)
+    order.submit(write("LPOP k"), done)
+    order.submit(write("RPUSH k 4"), done)
+    expect(started.slice(2)).toEqual(["RPUSH k 2", "LPUSH k 3"])
+    answer("RPUSH k 2")
+    expect(started.slice(2)).toEqual(["RPUSH k 2", "LPUSH k 3"])
+    answer("LPUSH k 3")
+    expect(started.slice(2)).toEqual(["RPUSH k 2", "LPUSH k 3", "LPOP k", "RPUSH k 4"])
+  })
+
   it("a blocking command still waiting behind others when the connection closes never starts", () => {
     const { kv, started, answer, cancelled } = fakeKv()
     const order = new ConnectionOrder(kv, (defect) => {
