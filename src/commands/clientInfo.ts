@@ -11,7 +11,7 @@ export const describeClient = (client: ClientState, now: number): string =>
     `name=${client.name?.toString("latin1") ?? ""}`,
     `age=${Math.floor((now - client.createdAt) / 1000)}`,
     `idle=${Math.floor((now - client.lastCommandAt) / 1000)}`,
-    `flags=${client.multi !== undefined ? "x" : "N"}`,
+    `flags=${client.multi !== undefined ? "x" : client.blocked?.() === true ? "b" : "N"}`,
     `db=${client.db}`,
     `sub=0`,
     `psub=0`,

@@ -206,6 +206,27 @@ const clientKill: LocalHandler = (session, argv) => {
   return integer(killed)
 }
 
+/**
+ * CLIENT UNBLOCK id [TIMEOUT|ERROR] (networking.c): a client of this node waiting in a blocking
+ * command is answered as if its timeout passed (null) or with -UNBLOCKED; 1 if it was waiting, else
+ * 0. A pop of it already in the log decides first: an element it takes is delivered, never lost.
+ */
+const clientUnblock: LocalHandler = (session, argv) => {
+  if (argv.length > 4) return SYNTAX_ERROR
+  const id = parseInt64(argv[2])
+  if (id === undefined) return NOT_AN_INTEGER
+  let reply: Reply | undefined
+  if (argv.length === 4) {
+    const reason = latin1(argv[3]).toLowerCase()
+    if (reason === "error") reply = error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    else if (reason !== "timeout") return error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+  }
+  for (const client of session.server.clients()) {
+    if (BigInt(client.id) === id) return integer(client.unblock?.(reply) === true ? 1 : 0)
+  }
+  return integer(0)
+}
+
 const clientSetinfo: LocalHandler = (session, argv) => {
   const attribute = latin1(argv[2]).toLowerCase()
   const value = argv[3]
@@ -245,6 +266,7 @@ const clientSubcommands: ReadonlyArray<CommandSpec> = [
   sub("info", 2, (session) => verbatim(`${describeClient(session.client, Date.now())}\n`), "Returns information about the current client connection."),
   sub("list", -2, clientList, "Get the list of client connections", ["admin"]),
   sub("kill", -3, clientKill, "Kill the connection of a client", ["admin"]),
+  sub("unblock", -3, clientUnblock, "Unblock a client blocked in a blocking command from a different connection", ["admin"]),
   sub("no-evict", 3, (_session, argv) => onOff(argv), "Set client eviction mode for the current connection", ["admin"]),
   sub("no-touch", 3, (_session, argv) => onOff(argv), "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access."),
   sub("reply", 3, (_session, argv) => (latin1(argv[2]).toLowerCase() === "on" ? OK : error("ERR CLIENT REPLY OFF|SKIP is not supported by raft-kv")), "Instruct the server whether to reply to commands"),
@@ -257,7 +279,7 @@ const clientSubcommands: ReadonlyArray<CommandSpec> = [
     return OK
   }, "raft-kv: how this connection's reads are served (linearizable, lease or stale), or the current mode"),
   sub("getredir", 2, () => integer(-1), "Get tracking notifications redirection client ID if any"),
-  sub("help", 2, () => array(["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "SETINFO <option> <value>", "INFO", "LIST [TYPE <type>|ID <id> ...]", "KILL <ip:port>|<filter> <value> ...", "NO-EVICT (ON|OFF)", "NO-TOUCH (ON|OFF)", "REPLY ON", "READMODE [LINEARIZABLE|LEASE|STALE]", "GETREDIR", "HELP"].map((line) => simple(line))), "Show helpful text about the different subcommands")
+  sub("help", 2, () => array(["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "SETINFO <option> <value>", "INFO", "LIST [TYPE <type>|ID <id> ...]", "KILL <ip:port>|<filter> <value> ...", "UNBLOCK <clientid> [TIMEOUT|ERROR]", "NO-EVICT (ON|OFF)", "NO-TOUCH (ON|OFF)", "REPLY ON", "READMODE [LINEARIZABLE|LEASE|STALE]", "GETREDIR", "HELP"].map((line) => simple(line))), "Show helpful text about the different subcommands")
 ]
 
 export const connectionCommands: ReadonlyArray<CommandSpec> = [

@@ -58,6 +58,10 @@ export interface ClientState {
   readMode: ReadMode
   /** Close the connection (CLIENT KILL). */
   readonly kill: () => void
+  /** Whether a blocking command of this client is waiting (CLIENT LIST flag `b`); absent: never. */
+  blocked?: () => boolean
+  /** CLIENT UNBLOCK: end its blocking command's wait, answered `reply` (default: the timeout's null); false if none waits. */
+  unblock?: (reply?: Reply) => boolean
 }
 
 /** A state-machine request from a connection (a read says how it may be served). */

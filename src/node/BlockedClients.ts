@@ -33,6 +33,8 @@ export interface Waiter {
   readonly replyTo: ReplyTo
   /** Aborted when the client's connection closes: no reply is wanted any more. */
   readonly signal: AbortSignal
+  /** What it gets instead of the timeout's null once its wait ends (CLIENT UNBLOCK ERROR). */
+  endReply?: Reply
 }
 
 /** A key whose contents decide how many of its waiting clients to wake ("db:key" as `id`). */
@@ -142,7 +144,7 @@ export class BlockedClients {
     // A client already waiting keeps waiting on a key of another type (redis-server 7.0 serves it
     // only from a list); on its first attempt that is the client's error.
     if (reply === WOULD_BLOCK || (blocked !== undefined && reply === SOURCE_WRONGTYPE)) {
-      if (now >= waiter.deadline) return this.finish(waiter, blocked, TIMED_OUT)
+      if (now >= waiter.deadline) return this.finish(waiter, blocked, waiter.endReply ?? TIMED_OUT)
       if (blocked === undefined) this.register(waiter)
       else {
         // Its retry took nothing: while in flight it was counted for every key it waits on, so
@@ -166,7 +168,7 @@ export class BlockedClients {
    */
   release(id: number): void {
     const blocked = this.clients.get(id)
-    if (blocked !== undefined && !blocked.attempting) this.finish(blocked.waiter, blocked, TIMED_OUT)
+    if (blocked !== undefined && !blocked.attempting) this.finish(blocked.waiter, blocked, blocked.waiter.endReply ?? TIMED_OUT)
   }
 
   /** The client's connection closed: forget it (an attempt in flight is answered to no one). */
@@ -243,7 +245,7 @@ export class BlockedClients {
       const blocked = this.clients.get(next.id)
       if (blocked === undefined) continue
       blocked.timed = false
-      if (!blocked.attempting) this.finish(blocked.waiter, blocked, TIMED_OUT)
+      if (!blocked.attempting) this.finish(blocked.waiter, blocked, blocked.waiter.endReply ?? TIMED_OUT)
     }
   }
 

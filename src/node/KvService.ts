@@ -13,6 +13,8 @@ import { Incarnation } from "./Incarnation.js"
 import { Mailboxes } from "./Mailboxes.js"
 import type { AdminCommand, AdminOutcome } from "./Admin.js"
 import type { ReplyTo } from "./messages.js"
+import type { Reply } from "../resp/Reply.js"
+import type { Waiter } from "./BlockedClients.js"
 import { NodeConfig } from "./NodeConfig.js"
 import { NodeStatus } from "./NodeStatus.js"
 import { learnerIds, memberOf, voterIds } from "../raft/Configuration.js"
@@ -26,6 +28,11 @@ export interface BlockingHandle {
    * attempt in flight is decided (a timeout-0 client's pop has no deadline: it waits for a quorum).
    */
   readonly release: () => void
+  /**
+   * CLIENT UNBLOCK: the wait ends as `release` ends it, the client answered `reply` (default: the
+   * timeout's null) unless the attempt in flight pops (the element is delivered, never lost).
+   */
+  readonly unblock: (reply?: Reply) => void
 }
 
 export interface KvServiceApi {
@@ -84,7 +91,7 @@ export const KvServiceLive = Layer.effect(
         const id = ++blockingCalls
         const cancelled = new AbortController()
         const now = clock.unsafeCurrentTimeMillis()
-        const waiter = { id, call, deadline: call.timeoutMs === 0 ? Number.POSITIVE_INFINITY : now + call.timeoutMs, replyTo, signal: cancelled.signal }
+        const waiter: Waiter = { id, call, deadline: call.timeoutMs === 0 ? Number.POSITIVE_INFINITY : now + call.timeoutMs, replyTo, signal: cancelled.signal }
         // The first attempt is an ordinary write; the Applier keeps the client if it must wait.
         const payload = { kind: "command", db: call.db, argv: call.argv } as const
         Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { payload, replyTo, deadline: now + config.requestTimeoutMs, block: waiter } })
@@ -94,6 +101,11 @@ export const KvServiceLive = Layer.effect(
             Queue.unsafeOffer(applier, { _tag: "Unblock", id })
           },
           release: () => {
+            waiter.deadline = Math.min(waiter.deadline, clock.unsafeCurrentTimeMillis())
+            Queue.unsafeOffer(applier, { _tag: "Release", id })
+          },
+          unblock: (reply) => {
+            if (reply !== undefined) waiter.endReply = reply
             waiter.deadline = Math.min(waiter.deadline, clock.unsafeCurrentTimeMillis())
             Queue.unsafeOffer(applier, { _tag: "Release", id })
           }

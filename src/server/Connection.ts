@@ -110,6 +110,8 @@ export class Connection {
   ) {
     this.client = newClientState(id, addressOf(socket.remoteAddress, socket.remotePort), addressOf(socket.localAddress, socket.localPort), deps.server.readMode, () => this.kill(), login)
     this.order = new ConnectionOrder(deps.kv, (defect) => this.fail(defect))
+    this.client.blocked = () => this.order.blocked
+    this.client.unblock = (reply) => this.order.unblock(reply)
     this.replies = new ReplyQueue(
       (chunks) => this.write(chunks),
       () => this.drained(),

@@ -10,6 +10,7 @@ import { TIMED_OUT } from "../commands/blocking.js"
 import type { StateRequest } from "../commands/session.js"
 import type { BlockingHandle, KvServiceApi } from "../node/KvService.js"
 import type { ReplyTo } from "../node/messages.js"
+import type { Reply } from "../resp/Reply.js"
 
 /**
  * Writes that only add elements (they cannot take one from a blocked client): these still join a
@@ -35,6 +36,8 @@ export class ConnectionOrder {
   private readonly waiting: Array<Waiting> = []
   /** The blocking command in flight, if any. */
   private blocking: BlockingHandle | undefined
+  /** The blocking command in flight was ended by CLIENT UNBLOCK. */
+  private unblocked = false
   private closed = false
   /** The connection closes once its replies are out: a blocking command no longer waits. */
   private closing = false
@@ -55,6 +58,18 @@ export class ConnectionOrder {
   /** A blocking command is in flight (the client is blocked or about to be). */
   get blocked(): boolean {
     return this.blocking !== undefined
+  }
+
+  /**
+   * CLIENT UNBLOCK: end the wait of the blocking command in flight, answered `reply` (default: as
+   * if timed out) unless its pop in flight takes an element. False if none is in flight (or it
+   * was already unblocked).
+   */
+  unblock(reply?: Reply): boolean {
+    if (this.blocking === undefined || this.unblocked) return false
+    this.unblocked = true
+    this.blocking.unblock(reply)
+    return true
   }
 
   /** A blocking command is in flight or queued. */
@@ -141,6 +156,7 @@ export class ConnectionOrder {
     else {
       const blocking = this.kv.submitBlocking(request.call, done)
       this.blocking = blocking
+      this.unblocked = false
       if (this.inputEnded) blocking.release()
     }
   }

@@ -238,6 +238,41 @@ describe("blocking commands with redis-cli on a 3-node cluster", () => {
     }
   }, 60_000)
 
+  it("CLIENT LIST flags a blocked client b; CLIENT UNBLOCK answers it nil (TIMEOUT) or -UNBLOCKED (ERROR), 1 if it waited, else 0", async () => {
+    const leader = await cluster.waitForLeader()
+    const port = cluster.clientPort(cluster.ids.find((id) => id !== leader)!)
+    let data = ""
+    const socket = net.connect({ host: TEST_HOST, port })
+    socket.on("data", (chunk: Buffer) => (data += chunk.toString("latin1")))
+    socket.on("error", () => {})
+    try {
+      socket.write("CLIENT ID\r\nBLPOP unblocked 0\r\n")
+      await waitBlocked(port, 1)
+      const id = /^:(\d+)\r\n/.exec(data)![1]
+      data = ""
+      const line = (await redisCli(port, "CLIENT", "LIST", "ID", id)).split(" ")
+      expect(line).toContain("flags=b")
+      expect(line).toContain("cmd=blpop")
+      expect(await redisCli(port, "CLIENT", "UNBLOCK", id)).toBe("1")
+      await waitFor(() => data === "*-1\r\n", { timeoutMs: 10_000, description: () => `the nil reply (got ${JSON.stringify(data)})` })
+      expect(await redisCli(port, "CLIENT", "UNBLOCK", id)).toBe("0")
+      expect((await redisCli(port, "CLIENT", "LIST", "ID", id)).split(" ")).toContain("flags=N")
+      data = ""
+      socket.write("BLPOP unblocked 0\r\n")
+      await waitBlocked(port, 1)
+      expect(await redisCli(port, "CLIENT", "UNBLOCK", id, "wrong")).toBe("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+      expect(await redisCli(port, "CLIENT", "UNBLOCK", id, "ERROR")).toBe("1")
+      await waitFor(() => data === "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n", { timeoutMs: 10_000, description: () => `the error reply (got ${JSON.stringify(data)})` })
+      await waitBlocked(port, 0)
+      // Nothing waits any more: a push stays in the list.
+      expect(await redisCli(cluster.clientPort(leader), "RPUSH", "unblocked", "v")).toBe("1")
+      expect(await redisCli(port, "LRANGE", "unblocked", "0", "-1")).toBe("v")
+      expect(await redisCli(port, "CLIENT", "UNBLOCK", "999999")).toBe("0")
+    } finally {
+      socket.destroy()
+    }
+  }, 60_000)
+
   it("blocking commands queued behind others when the client half-closes still pop what is there", async () => {
     const port = cluster.clientPort(await cluster.waitForLeader())
     expect(await halfClosed(port, "RPUSH queued a b\r\nBLPOP queued 0\r\nLRANGE queued 0 -1\r\n")).toBe(":2\r\n*2\r\n$6\r\nqueued\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n")

@@ -76,6 +76,27 @@ describe("the blocked clients registry", () => {
     expect(registry.count).toBe(0)
   })
 
+  it("CLIENT UNBLOCK ERROR: a client only waiting gets the error at once; one whose pop is in flight gets what it popped, or the error if it found nothing", () => {
+    const { registry, answers, waiter, wake } = setup()
+    const unblock = (client: Waiter) => {
+      client.endReply = { _tag: "Error", message: "UNBLOCKED client unblocked via CLIENT UNBLOCK" }
+      client.deadline = 5
+      registry.release(client.id)
+    }
+    const idle = waiter(blpop(["a"]))
+    const popping = waiter(blpop(["k"]))
+    const empty = waiter(blpop(["e"]))
+    for (const client of [idle, popping, empty]) registry.attempted(client, WOULD_BLOCK, 0)
+    wake("k", 1)
+    wake("e", 1)
+    for (const client of [idle, popping, empty]) unblock(client)
+    expect(answers).toEqual(["1: UNBLOCKED client unblocked via CLIENT UNBLOCK"])
+    registry.attempted(popping, SERVED, 6)
+    registry.attempted(empty, WOULD_BLOCK, 6)
+    expect(answers).toEqual(["1: UNBLOCKED client unblocked via CLIENT UNBLOCK", "2: served", "3: UNBLOCKED client unblocked via CLIENT UNBLOCK"])
+    expect(registry.count).toBe(0)
+  })
+
   it("a released client whose attempt in flight found the list empty again gets the timeout reply, not another wait", () => {
     const { registry, answers, waiter, wake } = setup()
     const client = waiter(blpop(["k"]))
@@ -272,7 +293,7 @@ describe("a connection's command order around a blocking command", () => {
       submitRead: (request, replyTo) => track({ kind: "read", request, mode: "linearizable" }, replyTo),
       submitBlocking: (call, replyTo) => {
         track({ kind: "block", call }, replyTo)
-        return { cancel: () => cancelled++, release: () => released++ }
+        return { cancel: () => cancelled++, release: () => released++, unblock: () => released++ }
       }
     } as Pick<KvServiceApi, "submitWrite" | "submitRead" | "submitBlocking"> as KvServiceApi
     return { kv, started, answer: (command: string) => pending.get(command)!(OK), cancelled: () => cancelled, released: () => released }
