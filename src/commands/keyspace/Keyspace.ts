@@ -118,7 +118,7 @@ export class Keyspace {
     const physical = this.physical(db)
     this.txn.put(metaKey(physical, key), encodeMeta(next))
     this.account(physical, key, previous, next)
-    this.touch(db, key)
+    this.watches?.touch(this.txn, db, key, true)
     // A list or sorted set appears under the key (created, or renamed, moved or copied here):
     // clients blocked on the key may be served.
     if ((next.type === KeyType.List || next.type === KeyType.ZSet) && (previous === undefined || !isCollection(previous) || previous.version !== (next as CollectionMeta).version)) {
@@ -135,7 +135,7 @@ export class Keyspace {
     const physical = this.physical(db)
     this.txn.del(metaKey(physical, key))
     this.account(physical, key, previous, undefined, options.keepMembers === true)
-    this.touch(db, key)
+    this.watches?.touch(this.txn, db, key, false)
   }
 
   private account(physical: number, key: Uint8Array, previous: Meta | undefined, next: Meta | undefined, keepMembers = false): void {
@@ -156,7 +156,10 @@ export class Keyspace {
 
   /** The key changed (WATCH): every write path above calls this; commands that only change members call it too. */
   touch(db: number, key: Uint8Array): void {
-    this.watches?.touch(this.txn, db, key)
+    if (this.watches === undefined) return
+    // Members changed: the key exists, unless the batch has just deleted its record.
+    const stored = this.txn.getNow(metaKey(this.physical(db), key))
+    this.watches.touch(this.txn, db, key, stored !== undefined)
   }
 
   /** The keys WATCHed in logical database `db` (a flush or swap decides which of them changed). */

@@ -21,8 +21,11 @@ export interface WatchedKey {
   readonly db: number
   /** The key, latin1. */
   readonly key: string
-  /** The key was already expired when watched (Redis 7 then ignores its expiry at EXEC). */
-  readonly expired: boolean
+  /**
+   * The key was already expired when watched (Redis 7 then ignores its expiry at EXEC). Cleared
+   * when the expired key is deleted (a logical no-op: it was already absent), as Redis 7.0 does.
+   */
+  expired: boolean
 }
 
 interface Session {
@@ -137,12 +140,28 @@ export class Watches {
     txn.put(watchKey(origin, session), encodeSession(record))
   }
 
-  /** A key was modified: every session watching it is now dirty. */
-  touch(txn: Txn, db: number, key: Uint8Array): void {
+  /**
+   * A key was modified (`exists`: whether it exists after the change): every session watching it
+   * is now dirty, except one that watched it already expired while the change only deleted it
+   * (Redis 7.0's touchWatchedKey: the key was logically absent and still is). Such a session
+   * forgets that the key was expired, so a later write that creates the key dirties it.
+   */
+  touch(txn: Txn, db: number, key: Uint8Array, exists: boolean): void {
     if (this.byKey.size === 0) return
-    const ids = this.byKey.get(keyId(db, latin1(key)))
+    const name = latin1(key)
+    const ids = this.byKey.get(keyId(db, name))
     if (ids === undefined) return
-    for (const id of ids) this.markDirty(txn, this.sessions.get(id)!)
+    for (const id of ids) {
+      const session = this.sessions.get(id)!
+      if (session.dirty) continue
+      const watched = session.keys.find((k) => k.db === db && k.key === name)
+      if (watched !== undefined && watched.expired && !exists) {
+        watched.expired = false
+        txn.put(watchKey(session.origin, session.session), encodeSession(session))
+        continue
+      }
+      this.markDirty(txn, session)
+    }
   }
 
   private markDirty(txn: Txn, session: Session): void {

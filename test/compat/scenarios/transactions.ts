@@ -3,7 +3,7 @@
  * MULTI/EXEC/DISCARD, QUEUED, EXECABORT after queue-time errors, runtime errors inside EXEC, and
  * WATCH/UNWATCH with a second connection modifying the watched key.
  */
-import { cmd, type CommandStep, expectReply, on, send, type Scenario, shape, type Step } from "../../support/differential.js"
+import { cmd, type CommandStep, expectReply, on, send, type Scenario, shape, sleep, type Step } from "../../support/differential.js"
 
 const QUEUED = "+QUEUED\r\n"
 const EXECABORT = "-EXECABORT Transaction discarded because of previous errors.\r\n"
@@ -253,6 +253,63 @@ export const transactions: ReadonlyArray<Scenario> = [
       cmd("MULTI"),
       cmd("PING"),
       cmd("EXEC")
+    ]
+  },
+  {
+    name: "WATCH: a key already expired when watched",
+    follower: true,
+    steps: [
+      // Deleting a key that was already logically absent changes nothing (Redis 7.0 touchWatchedKey).
+      cmd("SET", "k", "v", "PXAT", "1"),
+      cmd("WATCH", "k"),
+      on("b", cmd("DEL", "k")),
+      cmd("MULTI"),
+      cmd("PING"),
+      expectReply("*1\r\n+PONG\r\n", "EXEC"),
+      // Nor does a command that only meets the expired key (and removes it).
+      cmd("SET", "k", "v", "PXAT", "1"),
+      cmd("WATCH", "k"),
+      on("b", cmd("EXPIRE", "k", "100")),
+      on("b", cmd("PERSIST", "k")),
+      on("b", cmd("SET", "k", "v", "XX")),
+      on("b", cmd("GETDEL", "k")),
+      on("b", cmd("LPOP", "k")),
+      on("b", cmd("RENAME", "k", "x")),
+      on("b", cmd("COPY", "k", "x")),
+      on("b", cmd("MOVE", "k", "1")),
+      cmd("MULTI"),
+      cmd("PING"),
+      expectReply("*1\r\n+PONG\r\n", "EXEC"),
+      // Or nothing at all while the expired key is reaped.
+      cmd("SET", "k", "v", "PXAT", "1"),
+      cmd("WATCH", "k"),
+      sleep(1200),
+      cmd("MULTI"),
+      cmd("PING"),
+      expectReply("*1\r\n+PONG\r\n", "EXEC"),
+      // A write that creates the key after it was removed aborts EXEC.
+      cmd("SET", "k", "v", "PXAT", "1"),
+      cmd("WATCH", "k"),
+      on("b", cmd("DEL", "k")),
+      on("b", cmd("SET", "k", "new")),
+      cmd("MULTI"),
+      cmd("PING"),
+      expectReply(ABORTED, "EXEC"),
+      // So does one that overwrites the expired key at once.
+      cmd("SET", "k", "v", "PXAT", "1"),
+      cmd("WATCH", "k"),
+      on("b", cmd("SET", "k", "new")),
+      cmd("MULTI"),
+      cmd("PING"),
+      expectReply(ABORTED, "EXEC"),
+      cmd("SET", "k", "v", "PXAT", "1"),
+      cmd("WATCH", "k"),
+      on("b", cmd("RPUSH", "k", "a")),
+      cmd("MULTI"),
+      cmd("PING"),
+      expectReply(ABORTED, "EXEC"),
+      cmd("GET", "x"),
+      cmd("LRANGE", "k", "0", "-1")
     ]
   },
   {
