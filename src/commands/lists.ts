@@ -75,7 +75,7 @@ export const listCommands: ReadonlyArray<CommandSpec> = [
   { name: "linsert", arity: 5, flags: ["write", "denyoom"], group: "list", keys: oneKey, summary: "Insert an element before or after another element in a list", since: "2.2.0", complexity: "O(N) where N is the number of elements to traverse before seeing the value pivot; the shorter side of the list moves.", validate: validateLinsert, route: state(linsert) },
   { name: "lmove", arity: 5, flags: ["write", "denyoom"], group: "list", keys: twoKeys, summary: "Pop an element from a list, push it to another list and return it", since: "6.2.0", complexity: "O(1)", validate: validateEnds(3, 4), route: state(lmove(ENDS_LMOVE)) },
   { name: "rpoplpush", arity: 3, flags: ["write", "denyoom"], group: "list", keys: twoKeys, summary: "Remove the last element in a list, prepend it to another list and return it", since: "1.2.0", complexity: "O(1)", route: state(lmove(ENDS_RPOPLPUSH)) },
-  { name: "lmpop", arity: -4, flags: ["write", "movablekeys"], group: "list", keysOf: mpopKeys(1), summary: "Pop elements from a list", since: "7.0.0", complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.", validate: (argv) => { const options = parseMpop(argv, 1); return isReply(options) ? options : undefined }, route: state(lmpop) },
+  { name: "lmpop", arity: -4, flags: ["write", "movablekeys"], group: "list", keysOf: mpopKeys(1), keynum: { numkeysAt: 1 }, summary: "Pop elements from a list", since: "7.0.0", complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.", validate: (argv) => { const options = parseMpop(argv, 1); return isReply(options) ? options : undefined }, route: state(lmpop) },
   {
     name: "blpop", arity: -3, flags: ["write", "noscript", "blocking"], group: "list", keys: { first: 1, last: -2, step: 1 }, summary: "Remove and get the first element in a list, or block until one is available", since: "2.0.0",
     complexity: "O(N) where N is the number of provided keys.", validate: validateTimeout(lastArgument), block: blockingPop, route: state(bpop("left"))
@@ -93,7 +93,7 @@ export const listCommands: ReadonlyArray<CommandSpec> = [
     complexity: "O(1)", validate: validateTimeout(() => 3), block: blockingMove(3), route: state(blmove(ENDS_RPOPLPUSH))
   },
   {
-    name: "blmpop", arity: -5, flags: ["write", "blocking", "movablekeys"], group: "list", keysOf: mpopKeys(2), summary: "Pop elements from a list, or block until one is available", since: "7.0.0",
+    name: "blmpop", arity: -5, flags: ["write", "blocking", "movablekeys"], group: "list", keysOf: mpopKeys(2), keynum: { numkeysAt: 2 }, summary: "Pop elements from a list, or block until one is available", since: "7.0.0",
     complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
     validate: (argv) => {
       const options = parseMpop(argv, 2)

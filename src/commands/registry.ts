@@ -97,6 +97,12 @@ export interface CommandSpec {
   readonly keys?: KeySpec
   /** Key positions computed from the arguments (commands with the "movablekeys" flag). */
   readonly keysOf?: (argv: Argv) => ReadonlyArray<number>
+  /**
+   * A numkeys command's layout, as Redis's key specs declare it (an optional destination key, a
+   * count, then that many keys): COMMAND GETKEYS answers from it exactly as Redis does, also for
+   * arguments the command itself would refuse.
+   */
+  readonly keynum?: { readonly numkeysAt: number; readonly store?: number }
   /** ACL categories beyond the derived ones (e.g. "dangerous"). */
   readonly categories?: ReadonlyArray<string>
   /**

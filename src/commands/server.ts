@@ -5,6 +5,7 @@
 import { array, bulk, error, integer, map, NIL, OK, set, simple, text, verbatim, type Reply } from "../resp/Reply.js"
 import { latin1, SYNTAX_ERROR, unknownSubcommand, wrongArity } from "./errors.js"
 import { globMatch } from "./glob.js"
+import { parseInt64 } from "./integers.js"
 import { arityMatches, categoriesOf, isWrite, keyPositions, type CommandSpec, type LocalHandler } from "./registry.js"
 import type { ClientSession } from "./session.js"
 import { commandName, commandTable, lookupCommand } from "./table.js"
@@ -67,13 +68,44 @@ const commandDocs = (spec: CommandSpec): Reply => {
 
 const allCommands = (): ReadonlyArray<CommandSpec> => [...commandTable.values()]
 
+/** C's atoi as glibc has it (strtol, clamped to 64 bits, then cut to an int): Redis's genericGetKeys reads numkeys so. */
+const atoi = (bytes: Uint8Array): number => {
+  const match = /^[ \t\n\v\f\r]*([+-]?)([0-9]*)/.exec(latin1(bytes))!
+  if (match[2] === "") return 0
+  let value = BigInt(match[2])
+  if (match[1] === "-") value = -value
+  const clamped = value > INT64_MAX ? INT64_MAX : value < INT64_MIN ? INT64_MIN : value
+  return Number(BigInt.asIntN(32, clamped))
+}
+const INT64_MAX = 2n ** 63n - 1n
+const INT64_MIN = -(2n ** 63n)
+
+/**
+ * Redis 7.0's keys of a numkeys command: its key specs (the destination, then numkeys keys) when
+ * numkeys is an integer that fits the arguments; otherwise its getkeys function, which reads
+ * numkeys with atoi and lists the keys before the destination. Empty: invalid arguments.
+ */
+const keynumPositions = (keynum: NonNullable<CommandSpec["keynum"]>, argv: ReadonlyArray<Uint8Array>): Array<number> => {
+  const first = keynum.numkeysAt + 1
+  const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i)
+  const numkeys = parseInt64(argv[keynum.numkeysAt])
+  if (numkeys !== undefined && numkeys >= 0n) {
+    const last = first + Number(BigInt.asIntN(32, numkeys)) - 1
+    if (last < argv.length && last >= first) return [...(keynum.store !== undefined ? [keynum.store] : []), ...range(first, last - first + 1)]
+  }
+  const count = atoi(argv[keynum.numkeysAt])
+  if (count < 1 || count > argv.length - first) return []
+  return [...range(first, count), ...(keynum.store !== undefined ? [keynum.store] : [])]
+}
+
 const commandGetkeys = (argv: ReadonlyArray<Uint8Array>): Reply => {
   const target = argv.slice(2)
   const spec = lookupCommand(target)
   if (spec === undefined) return error("ERR Invalid command specified")
+  if (spec.keynum === undefined && spec.keysOf === undefined && (spec.keys === undefined || spec.keys.first === 0)) return error("ERR The command has no key arguments")
   if (!arityMatches(spec, target.length)) return error("ERR Invalid number of arguments specified for command")
-  const positions = keyPositions(spec, target)
-  if (positions.length === 0) return error("ERR The command has no key arguments")
+  const positions = spec.keynum !== undefined ? keynumPositions(spec.keynum, target) : keyPositions(spec, target)
+  if (positions.length === 0) return error("ERR Invalid arguments specified for command")
   return array(positions.map((position) => bulk(target[position])))
 }
 
@@ -121,7 +153,7 @@ const commandSubcommands: ReadonlyArray<CommandSpec> = [
     return map(specs.flatMap((spec) => [text(spec.name), commandDocs(spec)]))
   }, "Get array of specific Redis command documentation"),
   commandSub("list", -2, (_session, argv) => commandList(argv), "Get an array of Redis command names"),
-  commandSub("getkeys", -3, (_session, argv) => commandGetkeys(argv), "Extract keys given a full Redis command"),
+  commandSub("getkeys", -4, (_session, argv) => commandGetkeys(argv), "Extract keys given a full Redis command"),
   commandSub("help", 2, () => array(["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "(no subcommand)", "COUNT", "INFO [<command-name> ...]", "DOCS [<command-name> ...]", "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]", "GETKEYS <full-command>", "HELP"].map((line) => simple(line))), "Show helpful text about the different subcommands")
 ]
 

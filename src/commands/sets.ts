@@ -433,7 +433,7 @@ export const setCommands: ReadonlyArray<CommandSpec> = [
     complexity: "O(N) where N is the total number of elements in all given sets.", route: state(algebraStore(difference))
   },
   {
-    name: "sintercard", arity: -3, flags: ["readonly", "movablekeys"], group: "set", keysOf: intercardKeys, summary: "Intersect multiple sets and return the cardinality of the result", since: "7.0.0",
+    name: "sintercard", arity: -3, flags: ["readonly", "movablekeys"], group: "set", keysOf: intercardKeys, keynum: { numkeysAt: 1 }, summary: "Intersect multiple sets and return the cardinality of the result", since: "7.0.0",
     complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
     validate: (argv) => { const parsed = parseIntercard(argv); return isReply(parsed) ? parsed : undefined }, route: state(sintercard)
   },

@@ -62,6 +62,7 @@ const setOperationSpec = (command: SetOperationCommand, rest: Omit<CommandSpec, 
   group: "sorted_set",
   ...(command.store ? { keys: oneKey } : {}),
   keysOf: setOperationKeyPositions(command),
+  keynum: { numkeysAt: command.numkeysIndex, ...(command.store ? { store: 1 } : {}) },
   // Reads answer WRONGTYPE before option errors, as Redis; writes refuse every bad argument before the log.
   validate: command.store ? validateSetOperation(command) : validateWith((argv) => parseSetOperationKeys(argv, command)),
   route: { kind: "state", execute: setOperation(command) },
@@ -103,7 +104,7 @@ export const sortedSetCommands: ReadonlyArray<CommandSpec> = [
   rangeSpec("zrevrange", { keyIndex: 1, store: false, kind: "rank", reverse: true }, { arity: -4, flags: ["readonly"], summary: "Return a range of members in a sorted set, by index, with scores ordered from high to low", since: "1.2.0", complexity: RANGE_COST }),
   { name: "zpopmin", arity: -2, flags: ["write", "fast"], group: "sorted_set", keys: oneKey, summary: "Remove and return members with the lowest scores in a sorted set", since: "5.0.0", complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", validate: validateWith(parsePopCount), route: state(zpop(false)) },
   { name: "zpopmax", arity: -2, flags: ["write", "fast"], group: "sorted_set", keys: oneKey, summary: "Remove and return members with the highest scores in a sorted set", since: "5.0.0", complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", validate: validateWith(parsePopCount), route: state(zpop(true)) },
-  { name: "zmpop", arity: -4, flags: ["write"], group: "sorted_set", keysOf: mpopKeyPositions(1), summary: "Remove and return members with scores in a sorted set", since: "7.0.0", complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", validate: validateWith(parseMpop), route: state(zmpop) },
+  { name: "zmpop", arity: -4, flags: ["write"], group: "sorted_set", keysOf: mpopKeyPositions(1), keynum: { numkeysAt: 1 }, summary: "Remove and return members with scores in a sorted set", since: "7.0.0", complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", validate: validateWith(parseMpop), route: state(zmpop) },
   {
     name: "bzpopmin", arity: -3, flags: ["write", "noscript", "blocking", "fast"], group: "sorted_set", keys: { first: 1, last: -2, step: 1 }, summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", since: "5.0.0",
     complexity: "O(log(N)) with N being the number of elements in the sorted set.", validate: validateTimeout(lastArgument), block: keysThenTimeout(KeyType.ZSet), route: state(bzpop(false))
@@ -113,7 +114,7 @@ export const sortedSetCommands: ReadonlyArray<CommandSpec> = [
     complexity: "O(log(N)) with N being the number of elements in the sorted set.", validate: validateTimeout(lastArgument), block: keysThenTimeout(KeyType.ZSet), route: state(bzpop(true))
   },
   {
-    name: "bzmpop", arity: -5, flags: ["write", "blocking", "movablekeys"], group: "sorted_set", keysOf: mpopKeyPositions(2), summary: "Remove and return members with scores in a sorted set or block until one is available", since: "7.0.0",
+    name: "bzmpop", arity: -5, flags: ["write", "blocking", "movablekeys"], group: "sorted_set", keysOf: mpopKeyPositions(2), keynum: { numkeysAt: 2 }, summary: "Remove and return members with scores in a sorted set or block until one is available", since: "7.0.0",
     complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
     validate: (argv) => validateWith((a) => parseMpop(a, 2))(argv) ?? validateTimeout(() => 1)(argv),
     block: { waitsFor: KeyType.ZSet, timeoutAt: () => 1, sources: mpopKeyPositions(2) }, route: state(bzmpop)

@@ -160,6 +160,48 @@ export const connection: ReadonlyArray<Scenario> = [
     ]
   },
   {
+    name: "COMMAND GETKEYS",
+    steps: [
+      expectReply("-ERR wrong number of arguments for 'command|getkeys' command\r\n", "COMMAND", "GETKEYS", "get"),
+      cmd("COMMAND", "GETKEYS", "lastsave"),
+      expectReply("-ERR The command has no key arguments\r\n", "COMMAND", "GETKEYS", "lastsave", "0"),
+      cmd("COMMAND", "GETKEYS", "ping", "x"),
+      cmd("COMMAND", "GETKEYS", "nosuch", "x"),
+      cmd("COMMAND", "GETKEYS", "mset", "a", "b", "c"),
+      cmd("COMMAND", "GETKEYS", "zmpop", "1", "k"),
+      // numkeys commands: Redis's key specs, or when numkeys does not fit them its getkeys function (atoi).
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zmpop", "0", "k", "min"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "bzmpop", "0", "0", "k", "min"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "lmpop", "0", "k", "left"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "blmpop", "0", "0", "k", "left"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zunion", "0", "k"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zinter", "0", "k"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zdiff", "0", "k"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zintercard", "0", "k"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "sintercard", "0", "k"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zunionstore", "d", "0", "k"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zunionstore", "d", "2", "k"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zunionstore", "d", "-1", "k"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zmpop", "2147483648", "k", "min"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zmpop", "-1", "k", "min"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zmpop", "abc", "k", "min"),
+      expectReply("-ERR Invalid arguments specified for command\r\n", "COMMAND", "GETKEYS", "zdiffstore", "d", "2", "k"),
+      expectReply("*3\r\n$1\r\na\r\n$1\r\nb\r\n$4\r\nleft\r\n", "COMMAND", "GETKEYS", "lmpop", "3", "a", "b", "left"),
+      expectReply("*2\r\n$1\r\nk\r\n$4\r\nleft\r\n", "COMMAND", "GETKEYS", "blmpop", "0", "2", "k", "left"),
+      expectReply("*2\r\n$1\r\na\r\n$1\r\nd\r\n", "COMMAND", "GETKEYS", "zinterstore", "d", "1.5", "a", "b"),
+      cmd("COMMAND", "GETKEYS", "zunionstore", "d", "1", "k", "weights"),
+      cmd("COMMAND", "GETKEYS", "zunion", "1.5", "a"),
+      cmd("COMMAND", "GETKEYS", "sintercard", "1.5", "a", "b"),
+      cmd("COMMAND", "GETKEYS", "sintercard", "1", "k", "limit"),
+      cmd("COMMAND", "GETKEYS", "lmpop", "1.5", "a", "b", "left"),
+      cmd("COMMAND", "GETKEYS", "zmpop", "4294967297", "k", "min"),
+      cmd("COMMAND", "GETKEYS", "zmpop", "+1", "k", "min"),
+      cmd("COMMAND", "GETKEYS", "zmpop", "99999999999999999999", "k", "min"),
+      cmd("COMMAND", "GETKEYS", "zunionstore", "d", "1.9", "a", "b", "c"),
+      cmd("COMMAND", "GETKEYS", "lmpop", "2", "a", "b", "left", "count", "3")
+    ]
+  },
+  {
     name: "CONFIG GET",
     steps: [
       expectReply({ 2: "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n", 3: "%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n" }, "CONFIG", "GET", "maxmemory"),
