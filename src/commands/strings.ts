@@ -201,7 +201,8 @@ const parseGetexOption = (argv: Argv): { readonly unit: ExpiryUnit | "PERSIST"; 
   let option: { unit: ExpiryUnit | "PERSIST"; value?: Uint8Array } | undefined
   for (let i = 2; i < argv.length; i++) {
     const name = latin1(argv[i]).toUpperCase()
-    if (name === "PERSIST" && option === undefined) option = { unit: "PERSIST" }
+    // Repeating an option is allowed (PERSIST PERSIST, EX 1 EX 2: the last one counts); mixing them is not.
+    if (name === "PERSIST" && (option === undefined || option.unit === "PERSIST")) option = { unit: "PERSIST" }
     else if ((name === "EX" || name === "PX" || name === "EXAT" || name === "PXAT") && (option === undefined || option.unit === name) && i + 1 < argv.length) {
       option = { unit: name, value: argv[++i] }
     } else return SYNTAX_ERROR

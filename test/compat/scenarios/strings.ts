@@ -183,6 +183,13 @@ export const strings: ReadonlyArray<Scenario> = [
       cmd("GETEX", "k", "PERSIST"),
       expectReply(":-1\r\n", "TTL", "k"),
       cmd("GETEX", "k", "persist"),
+      // An option may be repeated (the last value counts), as long as they are not mixed.
+      cmd("GETEX", "k", "EX", "100"),
+      expectReply("$1\r\nv\r\n", "GETEX", "k", "PERSIST", "PERSIST"),
+      expectReply(":-1\r\n", "TTL", "k"),
+      cmd("GETEX", "k", "EX", "100", "EX", "200"),
+      near(2, "TTL", "k"),
+      cmd("GETEX", "k", "PERSIST", "PERSIST", "EX", "10"),
       cmd("GETEX", "k", "EXAT", "1"),
       expectReply(":0\r\n", "EXISTS", "k")
     ]
