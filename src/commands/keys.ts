@@ -250,23 +250,28 @@ const flushall: Execute = ({ ks }) =>
     OK
   )
 
-const parseSwapIndex = (bytes: Uint8Array, which: "first" | "second"): number | Reply => {
-  const index = parseInt64(bytes)
-  if (index === undefined || index < -(2n ** 31n) || index >= 2n ** 31n) return { _tag: "Error", message: `ERR invalid ${which} DB index` }
-  return index < 0n || index >= BigInt(DATABASES) ? DB_OUT_OF_RANGE : Number(index)
+/** SWAPDB's indexes: both parsed (each its own error) before either is range-checked, as Redis does. */
+const parseSwapIndexes = (argv: Argv): readonly [number, number] | Reply => {
+  const parse = (bytes: Uint8Array) => {
+    const index = parseInt64(bytes)
+    return index === undefined || index < -(2n ** 31n) || index >= 2n ** 31n ? undefined : index
+  }
+  const first = parse(argv[1])
+  if (first === undefined) return { _tag: "Error", message: "ERR invalid first DB index" }
+  const second = parse(argv[2])
+  if (second === undefined) return { _tag: "Error", message: "ERR invalid second DB index" }
+  const inRange = (index: bigint) => index >= 0n && index < BigInt(DATABASES)
+  return inRange(first) && inRange(second) ? [Number(first), Number(second)] : DB_OUT_OF_RANGE
 }
 
 const validateSwapdb = (argv: Argv): Reply | undefined => {
-  const first = parseSwapIndex(argv[1], "first")
-  if (isReply(first)) return first
-  const second = parseSwapIndex(argv[2], "second")
-  return isReply(second) ? second : undefined
+  const indexes = parseSwapIndexes(argv)
+  return isReply(indexes) ? indexes : undefined
 }
 
 const swapdb: Execute = ({ ks, argv }) =>
   Effect.gen(function* () {
-    const a = parseSwapIndex(argv[1], "first") as number
-    const b = parseSwapIndex(argv[2], "second") as number
+    const [a, b] = parseSwapIndexes(argv) as readonly [number, number]
     if (a === b) return OK
     yield* touchWatchedIn(ks, a, b)
     yield* touchWatchedIn(ks, b, a)

@@ -117,6 +117,10 @@ export const databases: ReadonlyArray<Scenario> = [
       expectReply("-ERR invalid first DB index\r\n", "SWAPDB", "a", "1"),
       expectReply("-ERR invalid second DB index\r\n", "SWAPDB", "1", "b"),
       cmd("SWAPDB", "a", "b"),
+      // Both indexes are parsed before either is range-checked.
+      expectReply("-ERR invalid second DB index\r\n", "SWAPDB", "16", "abc"),
+      cmd("SWAPDB", "-1", "2147483648"),
+      cmd("SWAPDB", "2147483648", "99"),
       cmd("SWAPDB", "1"),
       cmd("SWAPDB", "1", "2", "3")
     ]
