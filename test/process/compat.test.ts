@@ -49,7 +49,9 @@ for (const scenario of scenarios) {
 
 let reference: RedisServer
 let second: RedisServer
-const cluster = new ProcessCluster({ basePort: 24200 })
+/** COMPAT_BASE_PORT moves the cluster (base+1.., peers base+101..) and the two redis-servers (base+151, base+152), so runs from several worktrees do not meet. */
+const basePort = Number(process.env.COMPAT_BASE_PORT ?? 24200)
+const cluster = new ProcessCluster({ basePort })
 let leader = 0
 let follower = 0
 
@@ -60,7 +62,7 @@ const redisSide = (server: () => RedisServer, label: string): Side => ({
 
 // Cluster client ports 24201-24203, peer ports 24301-24303; the redis-servers 24351-24352.
 beforeAll(async () => {
-  ;[reference, second] = await Promise.all([RedisServer.start({ port: 24351 }), RedisServer.start({ port: 24352 })])
+  ;[reference, second] = await Promise.all([RedisServer.start({ port: basePort + 151 }), RedisServer.start({ port: basePort + 152 })])
 }, 30_000)
 
 afterAll(async () => {
