@@ -41,7 +41,11 @@ export const ltrim: Execute = ({ ks, db, argv }) =>
     }
     const [start, end] = range
     const kept = end - start + 1
-    if (kept === list.size) return OK
+    if (kept === list.size) {
+      // Nothing trimmed, yet Redis signals the key all the same (WATCH sees a modification).
+      ks.touch(db, argv[1])
+      return OK
+    }
     if (kept < list.size - kept) {
       // Fewer to keep than to cut: copy the kept elements to a new version; the old one is garbage.
       return andThen(readRange(ks, list, list.head + start, list.head + end + 1), (values) => {

@@ -252,7 +252,19 @@ export const transactions: ReadonlyArray<Scenario> = [
       on("b", cmd("SET", "a", "1")),
       cmd("MULTI"),
       cmd("PING"),
-      cmd("EXEC")
+      cmd("EXEC"),
+      // So is an LTRIM that keeps the whole list; one on a missing key is not.
+      cmd("RPUSH", "l", "x", "y"),
+      cmd("WATCH", "l"),
+      on("b", cmd("LTRIM", "l", "0", "-1")),
+      cmd("MULTI"),
+      cmd("PING"),
+      expectReply(ABORTED, "EXEC"),
+      cmd("WATCH", "nolist"),
+      on("b", cmd("LTRIM", "nolist", "0", "-1")),
+      cmd("MULTI"),
+      cmd("PING"),
+      expectReply("*1\r\n+PONG\r\n", "EXEC")
     ]
   },
   {
