@@ -57,8 +57,11 @@ export const commandInfo = (spec: CommandSpec): Reply => {
   ])
 }
 
+/** COMMAND DOCS's group, as Redis spells it ("sorted-set"). */
+const docsGroup = (spec: CommandSpec): string => spec.group.replace("_", "-")
+
 const commandDocs = (spec: CommandSpec): Reply => {
-  const fields: Array<Reply> = [text("summary"), text(spec.summary), text("since"), text(spec.since), text("group"), text(spec.group)]
+  const fields: Array<Reply> = [text("summary"), text(spec.summary), text("since"), text(spec.since), text("group"), text(docsGroup(spec))]
   if (spec.complexity !== undefined) fields.push(text("complexity"), text(spec.complexity))
   if (spec.subcommands !== undefined && spec.subcommands.length > 0) {
     fields.push(text("subcommands"), map(spec.subcommands.flatMap((sub) => [text(sub.name), commandDocs(sub)])))

@@ -331,5 +331,8 @@ describe("COMMAND, derived from the table", () => {
     const all = await client.call("COMMAND")
     expect(count._tag === "Integer" && all._tag === "Array" && all.value?.length === Number(count.value)).toBe(true)
     expect(await client.wire("COMMAND", "DOCS", "get")).toContain("$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n")
+    // Redis names the group "sorted-set" (its ACL category is "sortedset").
+    expect(await client.wire("COMMAND", "DOCS", "zadd")).toContain("$5\r\ngroup\r\n$10\r\nsorted-set\r\n")
+    expect(await client.wire("COMMAND", "DOCS", "get")).toContain("$5\r\ngroup\r\n$6\r\nstring\r\n")
   })
 })
