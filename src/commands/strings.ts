@@ -18,7 +18,7 @@ import {
   wrongArity
 } from "./errors.js"
 import { expiryFromOption, type ExpiryUnit, invalidExpireTime, isReply } from "./expiryArguments.js"
-import { incrementLongDouble, isLongDouble } from "./floats.js"
+import { incrementLongDouble } from "./floats.js"
 import { inInt64Range, parseInt64 } from "./integers.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
 import { KeyType, type Meta, type StringMeta } from "./keyspace/meta.js"
@@ -210,30 +210,26 @@ const parseGetexOption = (argv: Argv): { readonly unit: ExpiryUnit | "PERSIST"; 
   return option
 }
 
-const validateGetex = (argv: Argv, now: number): Reply | undefined => {
+/** Only the options' syntax: Redis checks the time itself once the key holds a string (a missing key answers nil). */
+const validateGetex = (argv: Argv): Reply | undefined => {
   const option = parseGetexOption(argv)
-  if (isReply(option)) return option
-  if (option !== undefined && option.unit !== "PERSIST") {
-    const expireAt = expiryFromOption(option.unit, option.value!, "getex", now)
-    if (isReply(expireAt)) return expireAt
-  }
-  return undefined
+  return isReply(option) ? option : undefined
 }
 
 const getex = ({ ks, db, argv }: ExecContext) =>
   Effect.gen(function* () {
     const option = parseGetexOption(argv)
     if (isReply(option)) return option
+    const previous = yield* ks.meta(db, argv[1])
+    const current = stringMeta(previous)
+    if (isReply(current)) return current
+    if (current === undefined) return NIL
     let expireAt: number | undefined
     if (option !== undefined && option.unit !== "PERSIST") {
       const parsed = expiryFromOption(option.unit, option.value!, "getex", ks.now)
       if (isReply(parsed)) return parsed
       expireAt = parsed
     }
-    const previous = yield* ks.meta(db, argv[1])
-    const current = stringMeta(previous)
-    if (isReply(current)) return current
-    if (current === undefined) return NIL
     if (expireAt !== undefined) {
       // A time already past deletes the key (expire.c checkAlreadyExpired).
       if (expireAt <= ks.now) ks.remove(db, argv[1], current)
@@ -285,10 +281,11 @@ const setrange = ({ ks, db, argv }: ExecContext) =>
     const current = stringMeta(previous)
     if (isReply(current)) return current
     const patch = argv[3]
+    // Setting nothing answers the length without a size check (Redis), so the check is made here.
     if (current === undefined && patch.length === 0) return ZERO
-    if (offset + patch.length > MAX_STRING_BYTES) return STRING_TOO_LONG
     const old = current?.value ?? new Uint8Array(0)
     if (patch.length === 0) return integer(old.length)
+    if (offset + patch.length > MAX_STRING_BYTES) return STRING_TOO_LONG
     const value = Buffer.alloc(Math.max(old.length, offset + patch.length))
     value.set(old, 0)
     value.set(patch, offset)
@@ -300,7 +297,7 @@ const validateSetrange = (argv: Argv): Reply | undefined => {
   const offset = parseInt64(argv[2])
   if (offset === undefined) return NOT_AN_INTEGER
   if (offset < 0n) return OFFSET_OUT_OF_RANGE
-  if (offset + BigInt(argv[3].length) > BigInt(MAX_STRING_BYTES)) return STRING_TOO_LONG
+  // The size limit depends on the key (WRONGTYPE first; nothing to set: no limit): checked when it runs.
   return undefined
 }
 
@@ -416,7 +413,8 @@ export const stringCommands: ReadonlyArray<CommandSpec> = [
   {
     name: "incrbyfloat", arity: 3, flags: ["write", "denyoom", "fast"], group: "string", keys: oneKey,
     summary: "Increment the float value of a key by the given amount", since: "2.6.0", complexity: "O(1)",
-    validate: (argv) => (isLongDouble(argv[2]) ? undefined : NOT_A_FLOAT), route: { kind: "state", execute: incrbyfloat }
+    // No check before the log: a key of another type answers WRONGTYPE before a bad increment (Redis).
+    route: { kind: "state", execute: incrbyfloat }
   },
   {
     name: "mget", arity: -2, flags: ["readonly", "fast"], group: "string", keys: { first: 1, last: -1, step: 1 },

@@ -214,6 +214,40 @@ export const strings: ReadonlyArray<Scenario> = [
     ]
   },
   {
+    name: "argument errors Redis reports after looking the key up",
+    follower: true,
+    steps: [
+      // GETEX checks its time only once the key holds a string.
+      expectReply(NIL, "GETEX", "missing", "EX", "0"),
+      cmd("GETEX", "missing", "PX", "-1"),
+      cmd("GETEX", "missing", "EX", "abc"),
+      cmd("GETEX", "missing", "EX", "1", "PX", "2"),
+      cmd("RPUSH", "l", "x"),
+      expectReply(WRONGTYPE, "GETEX", "l", "PX", "-1"),
+      cmd("GETEX", "l", "EX", "abc"),
+      // INCRBYFLOAT: WRONGTYPE before a bad increment.
+      expectReply(WRONGTYPE, "INCRBYFLOAT", "l", "abc"),
+      cmd("INCRBYFLOAT", "nofloat", "abc"),
+      cmd("EXISTS", "nofloat"),
+      cmd("SET", "s", "abc"),
+      cmd("INCRBYFLOAT", "s", "abc"),
+      cmd("GETEX", "s", "EX", "0"),
+      cmd("GETEX", "s", "EX", "abc"),
+      // SETRANGE: setting nothing answers the length, with no size limit; WRONGTYPE before the limit.
+      expectReply(":3\r\n", "SETRANGE", "s", "536870913", ""),
+      cmd("SETRANGE", "s", "536870913", "x"),
+      expectReply(":0\r\n", "SETRANGE", "missing", "4294967296", ""),
+      cmd("SETRANGE", "missing", "536870912", "x"),
+      cmd("SETRANGE", "missing", "9223372036854775807", "x"),
+      cmd("EXISTS", "missing"),
+      cmd("SETRANGE", "l", "536870913", "x"),
+      cmd("SETRANGE", "l", "536870913", ""),
+      cmd("SETRANGE", "l", "-1", "x"),
+      cmd("SETRANGE", "s", "abc", "x"),
+      cmd("GET", "s")
+    ]
+  },
+  {
     name: "GETDEL and GETSET",
     follower: true,
     steps: [
