@@ -156,7 +156,7 @@ export class Keyspace {
 
   /** The key changed (WATCH): every write path above calls this; commands that only change members call it too. */
   touch(db: number, key: Uint8Array): void {
-    if (this.watches === undefined) return
+    if (this.watches === undefined || this.watches.size === 0) return
     // Members changed: the key exists, unless the batch has just deleted its record.
     const stored = this.txn.getNow(metaKey(this.physical(db), key))
     this.watches.touch(this.txn, db, key, stored !== undefined)
