@@ -21,7 +21,7 @@ import { parseInt32, parseInt64 } from "./integers.js"
 import type { Keyspace } from "./keyspace/Keyspace.js"
 import { flushedDbKey } from "./keyspace/layout.js"
 import { DATABASES } from "./keyspace/MachineState.js"
-import { isCollection, type Meta, TYPE_NAMES } from "./keyspace/meta.js"
+import { isCollection, isExpired, type Meta, TYPE_NAMES } from "./keyspace/meta.js"
 import type { Argv, CommandSpec, ExecContext, Execute } from "./registry.js"
 
 const EMPTY = new Uint8Array(0)
@@ -219,13 +219,29 @@ const scan: Execute = ({ ks, db, argv }) =>
 const dbsize: Execute = ({ ks, db }) => integer(ks.state.countsOf(ks.physical(db)).keys)
 
 /** Mark the WATCH sessions whose keys a flush or swap of `db` changes (multi.c touchAllWatchedKeysInDb). */
+/**
+ * Logical database `db` is emptied, or replaced by `other` (SWAPDB), as Redis 7.0's
+ * touchAllWatchedKeysInDb: a watched key that exists in either counts as modified, except that
+ * one watched already expired and now gone (or still expired) is not, and a missing one replaced
+ * by an expired one is flagged expired instead.
+ */
 const touchWatchedIn = (ks: Keyspace, db: number, other: number | undefined) =>
   Effect.gen(function* () {
+    const found = new Map<string, { readonly emptied: Meta | undefined; readonly replaced: Meta | undefined }>()
     for (const watched of ks.watchedKeysIn(db)) {
+      if (found.has(watched.key)) continue
       const key = Buffer.from(watched.key, "latin1")
-      const present = (yield* ks.storedMeta(db, key)) !== undefined || (other !== undefined && (yield* ks.storedMeta(other, key)) !== undefined)
-      if (present) ks.touch(db, key)
+      found.set(watched.key, { emptied: yield* ks.storedMeta(db, key), replaced: other === undefined ? undefined : yield* ks.storedMeta(other, key) })
     }
+    ks.touchAllWatched(db, (watched) => {
+      const { emptied, replaced } = found.get(watched.key)!
+      if (emptied === undefined && replaced === undefined) return undefined
+      if (watched.expired) {
+        if (replaced === undefined) return "clear"
+        if (isExpired(replaced.expireAt, ks.now)) return undefined
+      } else if (emptied === undefined && replaced !== undefined && isExpired(replaced.expireAt, ks.now)) return "flag"
+      return "dirty"
+    })
   })
 
 /** Empty logical database `db` in O(1): it gets a fresh physical database; the reaper removes the old one. */

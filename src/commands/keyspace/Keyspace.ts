@@ -162,6 +162,11 @@ export class Keyspace {
     this.watches.touch(this.txn, db, key, stored !== undefined)
   }
 
+  /** A flush or swap of `db`: each watched key of it as `decide` says (Watches.touchAll). */
+  touchAllWatched(db: number, decide: (watched: WatchedKey) => "dirty" | "clear" | "flag" | undefined): void {
+    this.watches?.touchAll(this.txn, db, decide)
+  }
+
   /** The keys WATCHed in logical database `db` (a flush or swap decides which of them changed). */
   watchedKeysIn(db: number): ReadonlyArray<WatchedKey> {
     return this.watches?.keysIn(db) ?? []

@@ -177,6 +177,25 @@ export class Watches {
     return keys
   }
 
+  /**
+   * FLUSHDB, FLUSHALL, SWAPDB (Redis 7.0 touchAllWatchedKeysInDb): each watched key of `db` as
+   * `decide` says: its session dirty, its expired flag cleared (an expired key went away) or set
+   * (an expired key came in), or nothing.
+   */
+  touchAll(txn: Txn, db: number, decide: (watched: WatchedKey) => "dirty" | "clear" | "flag" | undefined): void {
+    for (const session of this.sessions.values()) {
+      let changed = false
+      for (const watched of session.keys) {
+        if (watched.db !== db) continue
+        const decision = decide(watched)
+        if (decision === "dirty") this.markDirty(txn, session)
+        else if (decision === "clear" && watched.expired) (watched.expired = false), (changed = true)
+        else if (decision === "flag" && !watched.expired) (watched.expired = true), (changed = true)
+      }
+      if (changed) txn.put(watchKey(session.origin, session.session), encodeSession(session))
+    }
+  }
+
   /** Mark every session watching (db, key) dirty; key is latin1. */
   touchId(txn: Txn, db: number, key: string): void {
     const ids = this.byKey.get(keyId(db, key))
