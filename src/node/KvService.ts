@@ -53,7 +53,11 @@ export interface KvServiceApi {
   readonly requestSnapshot: (replyTo: ReplyTo | undefined) => void
   /** Cluster administration (RAFT.NODE, RAFT.TRANSFER_LEADER, RAFT.NODES); `reply` runs once the outcome is known, or on timeout. */
   readonly submitAdmin: (command: AdminCommand, reply: (outcome: AdminOutcome) => void) => void
-  /** Clients blocked on this node now (as of the Applier's last turn); absent: none ever. */
+  /**
+   * Blocking commands of this node's clients not answered yet, counted from the moment they are
+   * submitted (a first attempt still on its way through the log counts: the Applier's own count
+   * of registered clients lags it); absent: none ever.
+   */
   readonly blockedClients?: () => number
   /** A WATCH session number unique to this node and incarnation. */
   readonly newWatchSession: () => number
@@ -78,17 +82,30 @@ export const KvServiceLive = Layer.effect(
     const peerAddress = (id: number) => memberOf(status.raft.configuration, id)?.address ?? ""
     let watchSessions = 0
     let blockingCalls = 0
+    let unanswered = 0
 
     return KvService.of({
-      blockedClients: () => status.blockedClients,
+      blockedClients: () => unanswered,
       submitWrite: (payload, replyTo) => {
         Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { payload, replyTo, deadline: deadline() } })
       },
       submitRead: (request, replyTo, mode = config.readMode) => {
         Queue.unsafeOffer(raft, { _tag: "ClientRead", request: { request, replyTo, deadline: deadline(), mode } })
       },
-      submitBlocking: (call, replyTo) => {
+      submitBlocking: (call, answer) => {
         const id = ++blockingCalls
+        let open = true
+        const finished = (): void => {
+          if (open) {
+            open = false
+            unanswered--
+          }
+        }
+        unanswered++
+        const replyTo: ReplyTo = (reply) => {
+          finished()
+          answer(reply)
+        }
         const cancelled = new AbortController()
         const now = clock.unsafeCurrentTimeMillis()
         const waiter: Waiter = { id, call, deadline: call.timeoutMs === 0 ? Number.POSITIVE_INFINITY : now + call.timeoutMs, replyTo, signal: cancelled.signal }
@@ -97,6 +114,7 @@ export const KvServiceLive = Layer.effect(
         Queue.unsafeOffer(raft, { _tag: "ClientWrite", request: { payload, replyTo, deadline: now + config.requestTimeoutMs, block: waiter } })
         return {
           cancel: () => {
+            finished()
             cancelled.abort()
             Queue.unsafeOffer(applier, { _tag: "Unblock", id })
           },

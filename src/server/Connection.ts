@@ -201,6 +201,12 @@ export class Connection {
   private quit(): void {
     this.closing = true
     if (!this.order.hasBlocking) this.input.pauseReading(true)
+    else if (this.paused) {
+      // Reading may have stopped before QUIT (flow control, an EXEC holding the input), and
+      // updateFlow no longer runs once closing: read on, so a client that leaves is seen.
+      this.paused = false
+      this.input.pauseReading(false)
+    }
   }
 
   private closeAfterReply(): void {

@@ -238,6 +238,52 @@ describe("blocking commands with redis-cli on a 3-node cluster", () => {
     }
   }, 60_000)
 
+  it("a pop pipelined after a push comes after a blocking command sent just before it, whose first attempt is still on its way through the log", async () => {
+    const leader = await cluster.waitForLeader()
+    for (const id of [leader, cluster.ids.find((other) => other !== leader)!]) {
+      const port = cluster.clientPort(id)
+      const received = { a: "", b: "" }
+      const open = (name: "a" | "b") =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect({ host: TEST_HOST, port }, () => resolve(socket))
+          socket.on("data", (chunk: Buffer) => (received[name] += chunk.toString("latin1")))
+          socket.on("error", reject)
+        })
+      const [a, b] = [await open("a"), await open("b")]
+      try {
+        a.write("CLIENT ID\r\n")
+        await waitFor(() => /^:\d+\r\n$/.test(received.a), { timeoutMs: 10_000, description: () => "CLIENT ID" })
+        const clientId = received.a.slice(1, -2)
+        for (let round = 0; round < 10; round++) {
+          const key = `soon${id}:${round}`
+          received.a = ""
+          received.b = ""
+          a.write(`BLPOP ${key} 0\r\n`)
+          // The BLPOP is in flight once its connection shows flags=b; its first attempt commits
+          // only after a round of consensus, so the push below usually reaches the log right behind it.
+          b.write(`CLIENT LIST ID ${clientId}\r\n`)
+          // Polled at 1 ms: the window is the few ms a first attempt takes to commit.
+          const fast = { timeoutMs: 10_000, intervalMs: 1 }
+          await waitFor(() => received.b.endsWith("\r\n") && received.b.includes("cmd="), { ...fast, description: () => `CLIENT LIST (${received.b})` })
+          if (!received.b.includes("flags=b")) {
+            received.b = ""
+            b.write(`CLIENT LIST ID ${clientId}\r\n`)
+            await waitFor(() => received.b.includes("flags=b"), { ...fast, description: () => `flags=b (${received.b})` })
+          }
+          received.b = ""
+          b.write(`RPUSH ${key} x\r\nLPOP ${key}\r\n`)
+          await waitFor(() => received.b.split("\r\n").length >= 3, { timeoutMs: 10_000, description: () => `RPUSH and LPOP (${JSON.stringify(received.b)})` })
+          expect(received.b, `round ${round} on node ${id}`).toBe(":1\r\n$-1\r\n")
+          await waitFor(() => received.a.length > 0, { timeoutMs: 10_000, description: () => "the BLPOP's element" })
+          expect(received.a).toBe(`*2\r\n$${key.length}\r\n${key}\r\n$1\r\nx\r\n`)
+        }
+      } finally {
+        a.destroy()
+        b.destroy()
+      }
+    }
+  }, 60_000)
+
   it("CLIENT LIST flags a blocked client b; CLIENT UNBLOCK answers it nil (TIMEOUT) or -UNBLOCKED (ERROR), 1 if it waited, else 0", async () => {
     const leader = await cluster.waitForLeader()
     const port = cluster.clientPort(cluster.ids.find((id) => id !== leader)!)
