@@ -181,6 +181,7 @@ const clientKill: LocalHandler = (session, argv) => {
         filter.localAddress = value
         break
       case "user":
+        if (session.server.acl.users.get(value) === undefined) return error(`ERR No such user '${value}'`)
         filter.user = value
         break
       case "type":
@@ -269,7 +270,11 @@ const clientSubcommands: ReadonlyArray<CommandSpec> = [
   sub("unblock", -3, clientUnblock, "Unblock a client blocked in a blocking command from a different connection", ["admin"]),
   sub("no-evict", 3, (_session, argv) => onOff(argv), "Set client eviction mode for the current connection", ["admin"]),
   sub("no-touch", 3, (_session, argv) => onOff(argv), "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access."),
-  sub("reply", 3, (_session, argv) => (latin1(argv[2]).toLowerCase() === "on" ? OK : error("ERR CLIENT REPLY OFF|SKIP is not supported by raft-kv")), "Instruct the server whether to reply to commands"),
+  sub("reply", 3, (_session, argv) => {
+    const mode = latin1(argv[2]).toLowerCase()
+    if (mode === "on") return OK
+    return mode === "off" || mode === "skip" ? error("ERR CLIENT REPLY OFF|SKIP is not supported by raft-kv") : SYNTAX_ERROR
+  }, "Instruct the server whether to reply to commands"),
   sub("readmode", -2, (session, argv) => {
     if (argv.length === 2) return text(session.client.readMode)
     if (argv.length > 3) return wrongArity("client|readmode")

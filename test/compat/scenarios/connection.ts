@@ -124,7 +124,11 @@ export const connection: ReadonlyArray<Scenario> = [
       cmd("CLIENT", "INFO", "x"),
       expectReply("-ERR wrong number of arguments for 'client' command\r\n", "CLIENT"),
       { argv: ["CLIENT", "FOO"], unknownOk: true, expect: "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n" },
-      { argv: ["CLIENT", "foo", "bar"], unknownOk: true }
+      { argv: ["CLIENT", "foo", "bar"], unknownOk: true },
+      expectReply("-ERR No such user 'nouser'\r\n", "CLIENT", "KILL", "USER", "nouser"),
+      expectReply(":0\r\n", "CLIENT", "KILL", "USER", "default", "SKIPME", "yes"),
+      expectReply("-ERR syntax error\r\n", "CLIENT", "REPLY", "FOO"),
+      cmd("CLIENT", "REPLY", "ON")
     ]
   },
   // CLIENT SETINFO arrived in redis 7.2 (7.0 answers "unknown subcommand"); raft-kv implements it,
